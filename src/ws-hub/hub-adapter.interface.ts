@@ -1,0 +1,58 @@
+/**
+ * What crosses instances. Frames are serialised once by the publishing instance and carried
+ * as the exact text every client receives, so a receiving instance never re-encodes them.
+ */
+export type HubAdapterMessage =
+  | { type: 'broadcast'; frame: string; rooms?: string[]; except?: string[] }
+  | { type: 'send'; clientId: string; frame: string }
+  | { type: 'user'; userId: string; frame: string }
+  | { type: 'disconnect'; clientId: string; code: number; reason: string }
+  | { type: 'disconnect-user'; userId: string; code: number; reason: string };
+
+/** One live hub instance, as presence reports it. */
+export interface HubInstanceInfo {
+  /** Random id the instance picked at startup; prefix of its client ids. */
+  id: string;
+  /** Clients connected to that instance at its last presence refresh. */
+  online: number;
+  /** Epoch milliseconds of its last presence refresh. */
+  lastSeenAt: number;
+}
+
+/** The side of `HubService` an adapter talks to. */
+export interface HubAdapterHost {
+  /** Id of this instance. */
+  readonly instanceId: string;
+  /** Clients connected to this instance. */
+  readonly localOnline: number;
+  /** Applies a message published by another instance to this instance's clients. */
+  applyRemote(message: HubAdapterMessage): void;
+  /** Clients of a dead instance are gone: lets the host tell its listeners. */
+  instanceGone?(instanceId: string): void;
+}
+
+/**
+ * Carries hub operations between instances. The hub always delivers to its own clients itself;
+ * an adapter only has to reach the others. Every method must return quickly and never throw
+ * into the caller: a transport failure is the adapter's to log and count.
+ */
+export interface HubAdapter {
+  /** Connects the adapter; called once when the hub starts. */
+  init(host: HubAdapterHost): Promise<void> | void;
+  /** Sends a message to every other instance that may have a recipient for it. */
+  publish(message: HubAdapterMessage): void;
+  /** This instance gained its first member of `room` (subscribe to it). */
+  roomAdded(room: string): void;
+  /** This instance lost its last member of `room`. */
+  roomRemoved(room: string): void;
+  /** This instance gained its first connection of `userId`. */
+  userAdded(userId: string): void;
+  /** This instance lost its last connection of `userId`. */
+  userRemoved(userId: string): void;
+  /** Connected clients across all live instances. */
+  clusterOnline(): Promise<number>;
+  /** Live instances, this one included. */
+  instances(): Promise<HubInstanceInfo[]>;
+  /** Leaves the cluster at once and releases every connection and timer. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,60 @@
+import type { HubPrincipal } from './hub-options.interface.js';
+
+/** A snapshot of one connected client, as `HubService.clients()` returns it. */
+export interface HubClientInfo {
+  id: string;
+  /** Epoch milliseconds of the handshake. */
+  connectedAt: number;
+  /** Peer IP address (as the socket sees it, or as `clientIp` returns it). */
+  remoteAddress: string;
+  /** Set when `authenticate` accepted the handshake. */
+  userId?: string;
+  /** Messages skipped for this client because it read too slowly (`slowConsumer: 'drop'`). */
+  droppedMessages: number;
+  /** Rooms the client is in. */
+  rooms: string[];
+}
+
+export interface HubConnectedEvent {
+  clientId: string;
+  userId?: string;
+  principal?: HubPrincipal;
+  remoteAddress: string;
+  connectedAt: number;
+}
+
+export interface HubDisconnectedEvent {
+  clientId: string;
+  userId?: string;
+  /** WebSocket close code (1006 when the connection was cut without a close frame). */
+  code: number;
+  /** Why: `client-closed`, `connection-lost`, `heartbeat-timeout`, `server-shutdown`, ... */
+  reason: string;
+}
+
+export interface HubMessageEvent<T = unknown> {
+  clientId: string;
+  userId?: string;
+  event: string;
+  data: T;
+  id?: string | number;
+}
+
+export interface BroadcastOptions {
+  /** Client ids that must not receive the message. */
+  except?: string | string[];
+  /** Deliver only to members of these rooms (union, each client once). */
+  rooms?: string | string[];
+}
+
+/** Counters for monitoring. */
+export interface HubStats {
+  /** Clients on this instance. */
+  online: number;
+  /** Messages skipped for slow clients since start. */
+  droppedMessages: number;
+  /** Clients closed for reading too slowly since start. */
+  slowConsumersClosed: number;
+  /** Connections refused at the handshake since start, by HTTP status. */
+  rejectedHandshakes: Record<string, number>;
+}

@@ -1,0 +1,78 @@
+import * as ws from 'ws';
+import { WebSocket } from 'ws';
+
+// `Sender` is a named export of ws's ESM entry that @types/ws does not declare.
+const { Sender } = ws as unknown as {
+  Sender: { frame(data: Buffer, options: Record<string, unknown>): Buffer[] };
+};
+
+const OPEN = WebSocket.OPEN;
+/** ws's Sender state in which nothing is queued and a frame can be written straight away. */
+const SENDER_IDLE = 0;
+
+/** ws internals this module relies on; checked at startup by `assertFrameInternals`. */
+interface SocketInternals {
+  _sender?: { _state?: number; sendFrame(list: Buffer[], cb?: () => void): void };
+  _extensions?: Record<string, unknown>;
+}
+
+/**
+ * A server frame serialised once and framed once, to be written to any number of sockets.
+ * One unmasked frame is valid for every client; `ws` would otherwise build a new header and
+ * copy the payload for every `send()`.
+ */
+export class OutgoingFrame {
+  readonly payload: Buffer;
+  private framed: Buffer[] | undefined;
+
+  constructor(readonly text: string) {
+    this.payload = Buffer.from(text);
+  }
+
+  get bytes(): number {
+    return this.payload.length;
+  }
+
+  /** Header and payload in one buffer, so each write is a single syscall-sized chunk. */
+  get frame(): Buffer[] {
+    if (!this.framed) {
+      const [header, data] = Sender.frame(this.payload, {
+        fin: true,
+        rsv1: false,
+        opcode: 1,
+        mask: false,
+        readOnly: true,
+      }) as Buffer[];
+      this.framed = [data ? Buffer.concat([header, data]) : header];
+    }
+    return this.framed;
+  }
+}
+
+/** Counts how often each write path was taken (for tests and stats). */
+export const frameStats = { framed: 0, fallback: 0 };
+
+/**
+ * Writes a frame to one socket: the shared pre-built frame when the socket's sender is idle
+ * and uncompressed, else `send()` so that permessage-deflate and ws's own queue keep working
+ * and frames never interleave.
+ */
+export function writeFrame(socket: WebSocket, frame: OutgoingFrame): void {
+  const internals = socket as unknown as SocketInternals;
+  const sender = internals._sender;
+  if (
+    sender !== undefined &&
+    sender._state === SENDER_IDLE &&
+    internals._extensions?.['permessage-deflate'] === undefined
+  ) {
+    frameStats.framed++;
+    sender.sendFrame(frame.frame);
+    return;
+  }
+  frameStats.fallback++;
+  socket.send(frame.payload, { binary: false });
+}
+
+export function isOpen(socket: WebSocket): boolean {
+  return socket.readyState === OPEN;
+}

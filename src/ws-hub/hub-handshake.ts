@@ -1,0 +1,166 @@
+import type { IncomingMessage } from 'node:http';
+import { Logger } from '@nestjs/common';
+import type { ServerOptions } from 'ws';
+import { HandshakeResult, kHandshake } from './hub-client.js';
+import { BEARER_SUBPROTOCOL_PREFIX, HUB_SUBPROTOCOL } from './hub.constants.js';
+import type { HubHandshakeContext, HubPrincipal } from './hub-options.interface.js';
+import type { ResolvedHubOptions } from './hub.options.js';
+import type { HubService } from './hub.service.js';
+
+type VerifyCallback = (
+  result: boolean,
+  code?: number,
+  message?: string,
+  headers?: Record<string, string | number>,
+) => void;
+
+/** Seconds a client refused for load should wait before retrying (sent as `Retry-After`). */
+const RETRY_AFTER_SECONDS = 5;
+
+/** Finds the token in `Authorization: Bearer`, then `Sec-WebSocket-Protocol`, then `?token=`. */
+export function extractToken(request: IncomingMessage): Pick<HubHandshakeContext, 'token' | 'tokenSource'> {
+  const auth = request.headers.authorization;
+  if (auth) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(auth);
+    if (match) return { token: match[1], tokenSource: 'authorization' };
+  }
+  const protocols = request.headers['sec-websocket-protocol'];
+  if (protocols) {
+    for (const p of protocols.split(',')) {
+      const value = p.trim();
+      if (value.startsWith(BEARER_SUBPROTOCOL_PREFIX) && value.length > BEARER_SUBPROTOCOL_PREFIX.length) {
+        return { token: value.slice(BEARER_SUBPROTOCOL_PREFIX.length), tokenSource: 'subprotocol' };
+      }
+    }
+  }
+  const url = request.url ?? '';
+  const q = url.indexOf('?');
+  if (q >= 0) {
+    const token = new URLSearchParams(url.slice(q + 1)).get('token');
+    if (token) return { token, tokenSource: 'query' };
+  }
+  return { token: undefined, tokenSource: undefined };
+}
+
+/**
+ * Picks the subprotocol to echo. Browsers fail a handshake whose response names none of the
+ * offered protocols, so a browser sending its token as `bearer.<token>` also offers
+ * `ws-hub.v1`, and that is what comes back (the token is never echoed when avoidable).
+ */
+export function selectProtocol(protocols: Set<string>): string | false {
+  if (protocols.has(HUB_SUBPROTOCOL)) return HUB_SUBPROTOCOL;
+  let bearer: string | undefined;
+  for (const p of protocols) {
+    if (!p.startsWith(BEARER_SUBPROTOCOL_PREFIX)) return p;
+    bearer ??= p;
+  }
+  return bearer ?? false;
+}
+
+function isPrincipal(value: unknown): value is HubPrincipal {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as HubPrincipal).userId === 'string' &&
+    (value as HubPrincipal).userId.length > 0
+  );
+}
+
+/**
+ * Everything decided before the upgrade: origin, connection limits, authentication. Runs as
+ * ws's `verifyClient`, so a refused handshake gets a plain HTTP status and no socket,
+ * client record or timer is ever allocated for it.
+ */
+export class HubHandshake {
+  private readonly logger = new Logger('WsHub');
+  private readonly origins: Set<string> | undefined;
+  private pending = 0;
+  private readonly pendingByIp = new Map<string, number>();
+
+  constructor(
+    private readonly hub: HubService,
+    private readonly options: ResolvedHubOptions,
+  ) {
+    this.origins = options.allowedOrigins ? new Set(options.allowedOrigins) : undefined;
+  }
+
+  /** The ws server options this handshake contributes. */
+  serverOptions(): Pick<ServerOptions, 'verifyClient' | 'handleProtocols'> {
+    return {
+      // Two parameters: ws then calls it asynchronously, which `authenticate` needs.
+      verifyClient: (info: { req: IncomingMessage }, done: VerifyCallback) => this.verify(info.req, done),
+      handleProtocols: (protocols: Set<string>) => selectProtocol(protocols),
+    };
+  }
+
+  private verify(request: IncomingMessage, done: VerifyCallback): void {
+    const reject = (status: number, message: string, headers?: Record<string, string | number>): void => {
+      this.hub.countRejected(status);
+      // Only the status and the peer address: the URL may carry a token in its query string.
+      this.logger.debug(`handshake refused with ${status} (${message}) from ${request.socket?.remoteAddress}`);
+      done(false, status, message, headers);
+    };
+    if (this.hub.isShuttingDown) {
+      return reject(503, 'Service Unavailable', { 'Retry-After': RETRY_AFTER_SECONDS });
+    }
+    if (this.origins) {
+      const origin = request.headers.origin;
+      if (origin === undefined ? !this.options.allowMissingOrigin : !this.origins.has(origin)) {
+        return reject(403, 'Forbidden');
+      }
+    }
+    const ip = this.ipOf(request);
+    const pendingHere = this.pendingByIp.get(ip) ?? 0;
+    if (this.hub.online + this.pending >= this.options.maxConnections) {
+      return reject(503, 'Service Unavailable', { 'Retry-After': RETRY_AFTER_SECONDS });
+    }
+    if (this.hub.connectionsFromIp(ip) + pendingHere >= this.options.maxConnectionsPerIp) {
+      return reject(429, 'Too Many Requests', { 'Retry-After': RETRY_AFTER_SECONDS });
+    }
+    const authenticate = this.hub.authenticator;
+    if (!authenticate) {
+      (request as IncomingMessage & { [kHandshake]?: HandshakeResult })[kHandshake] = { ip, principal: undefined };
+      return done(true);
+    }
+    // Counted as pending while `authenticate` runs, so a burst of slow handshakes cannot
+    // overshoot the connection limits.
+    this.pending++;
+    this.pendingByIp.set(ip, pendingHere + 1);
+    const settle = (): void => {
+      this.pending--;
+      const n = (this.pendingByIp.get(ip) ?? 1) - 1;
+      if (n <= 0) this.pendingByIp.delete(ip);
+      else this.pendingByIp.set(ip, n);
+    };
+    const context: HubHandshakeContext = { ...extractToken(request), remoteAddress: ip };
+    Promise.resolve()
+      .then(() => authenticate(request, context))
+      .then(
+        (principal) => {
+          settle();
+          if (!isPrincipal(principal)) {
+            return reject(401, 'Unauthorized', { 'WWW-Authenticate': 'Bearer' });
+          }
+          (request as IncomingMessage & { [kHandshake]?: HandshakeResult })[kHandshake] = { ip, principal };
+          done(true);
+        },
+        (err: unknown) => {
+          settle();
+          this.logger.error(`authenticate failed: ${(err as Error)?.message ?? String(err)}`);
+          this.hub.countRejected(500);
+          done(false, 500, 'Internal Server Error');
+        },
+      );
+  }
+
+  private ipOf(request: IncomingMessage): string {
+    if (this.options.clientIp) {
+      try {
+        return this.options.clientIp(request);
+      } catch {
+        // fall back to the socket address
+      }
+    }
+    return request.socket?.remoteAddress ?? 'unknown';
+  }
+}

@@ -1,0 +1,83 @@
+import type { HubClient } from './hub-client.js';
+
+/** Upper bound on heartbeat buckets, so a tick never runs more often than every interval/50. */
+const MAX_BUCKETS = 50;
+/** Shortest tick worth a timer, in milliseconds. */
+const MIN_TICK_MS = 100;
+
+/**
+ * One timer for every client. Clients are spread over buckets and one bucket is visited per
+ * tick, so with 10k clients the pings leave in small batches across the interval instead of
+ * one burst that would stall the event loop.
+ */
+export class HeartbeatScheduler {
+  private readonly buckets: Set<HubClient>[];
+  private readonly tickMs: number;
+  private readonly lastVisitMs: number[];
+  private cursor = 0;
+  private nextBucket = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private size = 0;
+
+  constructor(
+    private readonly intervalMs: number,
+    private readonly maxMissedPongs: number,
+    private readonly ping: (client: HubClient) => void,
+    private readonly timeout: (client: HubClient) => void,
+  ) {
+    const count = Math.max(1, Math.min(MAX_BUCKETS, Math.floor(intervalMs / MIN_TICK_MS)));
+    this.buckets = Array.from({ length: count }, () => new Set<HubClient>());
+    this.lastVisitMs = new Array<number>(count).fill(0);
+    this.tickMs = intervalMs / count;
+  }
+
+  get running(): boolean {
+    return this.timer !== undefined;
+  }
+
+  add(client: HubClient): void {
+    client.bucket = this.nextBucket;
+    this.nextBucket = (this.nextBucket + 1) % this.buckets.length;
+    this.buckets[client.bucket].add(client);
+    if (++this.size === 1) this.start();
+  }
+
+  remove(client: HubClient): void {
+    if (client.bucket < 0) return;
+    if (this.buckets[client.bucket].delete(client) && --this.size === 0) this.stop();
+    client.bucket = -1;
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private start(): void {
+    if (this.timer) return;
+    this.lastVisitMs.fill(Date.now());
+    this.timer = setInterval(() => this.tick(), this.tickMs);
+    // The HTTP server keeps the process alive; the heartbeat alone must not.
+    this.timer.unref();
+  }
+
+  /** Visits one bucket; exposed for tests driving time by hand. */
+  tick(nowMs = Date.now()): void {
+    const index = this.cursor;
+    this.cursor = (this.cursor + 1) % this.buckets.length;
+    // If this visit comes far later than scheduled, the event loop was blocked and pongs may be
+    // sitting unread in socket buffers: counting a miss now would evict healthy clients.
+    const lagged = nowMs - this.lastVisitMs[index] > this.intervalMs * 1.5;
+    this.lastVisitMs[index] = nowMs;
+    for (const client of this.buckets[index]) {
+      if (client.alive) {
+        client.missedPongs = 0;
+      } else if (!lagged && ++client.missedPongs >= this.maxMissedPongs) {
+        this.timeout(client);
+        continue;
+      }
+      client.alive = false;
+      this.ping(client);
+    }
+  }
+}

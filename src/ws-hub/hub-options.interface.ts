@@ -1,0 +1,142 @@
+import type { IncomingMessage } from 'node:http';
+import type { InjectionToken, ModuleMetadata, OptionalFactoryDependency, Type } from '@nestjs/common';
+import type { HubAdapter } from './hub-adapter.interface.js';
+
+/** Who is behind a connection, as decided by `authenticate` at the handshake. */
+export interface HubPrincipal {
+  /** Stable id of the user; one user may hold several connections. */
+  userId: string;
+  /** Any further claims (roles, tenant, ...), kept on the client as given. */
+  [claim: string]: unknown;
+}
+
+/** What `authenticate` is given besides the upgrade request. */
+export interface HubHandshakeContext {
+  /** The token found in `Authorization: Bearer`, `Sec-WebSocket-Protocol: bearer.<t>` or `?token=`, in that order. */
+  token: string | undefined;
+  /** Where the token came from. */
+  tokenSource: 'authorization' | 'subprotocol' | 'query' | undefined;
+  /** Remote IP address of the peer. */
+  remoteAddress: string;
+}
+
+/**
+ * Decides at the HTTP upgrade whether a connection may open. Return a principal to accept,
+ * `null`/`undefined`/`false` to answer HTTP 401. A thrown error answers HTTP 500.
+ */
+export type HubAuthenticateFn = (
+  request: IncomingMessage,
+  context: HubHandshakeContext,
+) => HubPrincipal | null | undefined | false | Promise<HubPrincipal | null | undefined | false>;
+
+/** An injectable class that authenticates handshakes (give its class as `authenticate`). */
+export interface HubAuthenticator {
+  authenticate: HubAuthenticateFn;
+}
+
+/** What `authorizeJoin` is given. */
+export interface HubJoinContext {
+  clientId: string;
+  userId: string | undefined;
+  principal: HubPrincipal | undefined;
+  room: string;
+}
+
+/** Decides whether a client may join a room; `false` answers the error frame `FORBIDDEN`. */
+export type HubAuthorizeJoinFn = (context: HubJoinContext) => boolean | Promise<boolean>;
+
+/** An injectable class that authorizes room joins (give its class as `authorizeJoin`). */
+export interface HubJoinAuthorizer {
+  authorizeJoin: HubAuthorizeJoinFn;
+}
+
+/** Per-connection token bucket for incoming frames. */
+export interface HubRateLimitOptions {
+  /** Sustained rate refilled into the bucket, in frames per second. */
+  messagesPerSecond: number;
+  /** Bucket size: frames a client may send at once after being idle. */
+  burst: number;
+  /**
+   * Rate-limited frames (answered `RATE_LIMITED`) tolerated within 10 s; one more closes the
+   * connection with 1008. Default 20.
+   */
+  maxViolations?: number;
+}
+
+/** Redis settings for the built-in Redis adapter (import `ws-hub/redis` types for details). */
+export interface HubRedisOptions {
+  /** `redis://` URL; ignored when `client` is given. */
+  url?: string;
+  /** An existing ioredis client to publish and run commands with (the hub duplicates it to subscribe). */
+  client?: unknown;
+  /** Prefix of every key and channel, so several hubs can share one Redis. Default `ws-hub`. */
+  keyPrefix?: string;
+  /** How often this instance refreshes its presence, in milliseconds. Default 2000. */
+  heartbeatIntervalMs?: number;
+  /** After how long without a refresh an instance counts as dead, in milliseconds. Default 6000. */
+  instanceTimeoutMs?: number;
+}
+
+export interface WsHubModuleOptions {
+  /** WebSocket endpoint path on the app's HTTP server; must start with `/`. Default `/ws`. */
+  path?: string;
+  /** Interval between server pings, in milliseconds. Default 25000. */
+  pingIntervalMs?: number;
+  /** Ping rounds a client may stay silent (no pong, no frame) before it is terminated. Default 2. */
+  maxMissedPongs?: number;
+  /** Largest incoming frame, in bytes; larger ones close the connection with 1009. Default 65536. */
+  maxPayloadBytes?: number;
+  /** Send the welcome frame on connect. Default true. */
+  welcome?: boolean;
+  /** How long shutdown waits for clients to answer the 1001 close, in milliseconds. Default 3000. */
+  shutdownTimeoutMs?: number;
+  /** Negotiate permessage-deflate (costs CPU and memory per socket). Default false. */
+  perMessageDeflate?: boolean;
+
+  /** Handshake authentication: a function or an injectable class. Default: none (everyone is let in). */
+  authenticate?: HubAuthenticateFn | Type<HubAuthenticator>;
+  /** Origins (e.g. `https://app.example.com`) allowed to connect; others get HTTP 403. Default: all. */
+  allowedOrigins?: string[];
+  /** When `allowedOrigins` is set, whether handshakes without an `Origin` header (non-browser clients) are let in. Default true. */
+  allowMissingOrigin?: boolean;
+  /** Most open connections on this instance; past it the handshake gets HTTP 503. Default: unlimited. */
+  maxConnections?: number;
+  /** Most open connections per remote IP; past it the handshake gets HTTP 429. Default: unlimited. */
+  maxConnectionsPerIp?: number;
+  /** Reads the client IP for `maxConnectionsPerIp` (e.g. from `X-Forwarded-For` behind a trusted proxy). Default: the socket's remote address. */
+  clientIp?: (request: IncomingMessage) => string;
+  /** Per-connection rate limit on incoming frames, or `false` for none. Default 100/s, burst 200. */
+  rateLimit?: HubRateLimitOptions | false;
+  /** Invalid frames (bad JSON, bad envelope, unknown event, binary) tolerated within 10 s; one more closes with 1008. Default 20. */
+  maxInvalidFrames?: number;
+  /** Bytes a client's outgoing buffer may hold before `slowConsumer` applies. Default 1048576 (1 MiB). */
+  maxBufferedBytes?: number;
+  /** Past `maxBufferedBytes`: `'drop'` skips messages for that client, `'close'` closes it with 1013. Default `'close'`. */
+  slowConsumer?: 'drop' | 'close';
+
+  /** Decides whether a client may join a room: a function or an injectable class. Default: any room. */
+  authorizeJoin?: HubAuthorizeJoinFn | Type<HubJoinAuthorizer>;
+  /** Most rooms one client may be in; past it `join` answers `FORBIDDEN`. Default 100. */
+  maxRoomsPerClient?: number;
+  /** Cross-instance adapter; default: the in-memory adapter (one instance). */
+  adapter?: HubAdapter;
+  /** Use the built-in Redis adapter (needs `ioredis`). Ignored when `adapter` is given. */
+  redis?: HubRedisOptions;
+}
+
+/** Implemented by a class given as `useClass`/`useExisting` to `forRootAsync`. */
+export interface WsHubOptionsFactory {
+  createWsHubOptions(): WsHubModuleOptions | Promise<WsHubModuleOptions>;
+}
+
+export interface WsHubModuleExtras {
+  /** Register `HubService` globally so every module can inject it. Default true. */
+  isGlobal?: boolean;
+}
+
+export interface WsHubModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'>, WsHubModuleExtras {
+  useFactory?: (...args: any[]) => WsHubModuleOptions | Promise<WsHubModuleOptions>;
+  inject?: (InjectionToken | OptionalFactoryDependency)[];
+  useClass?: Type<WsHubOptionsFactory>;
+  useExisting?: Type<WsHubOptionsFactory>;
+}

@@ -1,0 +1,86 @@
+import { Logger, type INestApplicationContext } from '@nestjs/common';
+import { WsAdapter } from '@nestjs/platform-ws';
+import type { MessageMappingProperties } from '@nestjs/websockets';
+import type { Observable } from 'rxjs';
+import type { WebSocket, WebSocketServer } from 'ws';
+import { HubClient, kHubClient } from './hub-client.js';
+import type { HubFrameHandler, HubService } from './hub.service.js';
+
+/** Marks a ws server created by this adapter, so the gateway can tell a plain WsAdapter apart. */
+export const kHubServer = Symbol('ws-hub.server');
+/** Marks a socket accepted by the hub gateway, registered or not. */
+export const kHubSocket = Symbol('ws-hub.socket');
+/** The hub service that owns a socket. */
+export const kHubOwner = Symbol('ws-hub.owner');
+
+type HubSocket = WebSocket & {
+  [kHubClient]?: HubClient;
+  [kHubSocket]?: boolean;
+  [kHubOwner]?: HubService;
+};
+
+/**
+ * The Nest WebSocket adapter for ws-hub: Nest's `WsAdapter` plus the hub's frame handling.
+ * Every frame gets an answer (an error frame instead of a silent drop), limits apply before
+ * any parsing, and handlers run without an rxjs pipeline per frame.
+ *
+ * `WsHubModule` installs it by itself when the app has no WebSocket adapter; pass it to
+ * `app.useWebSocketAdapter(new WsHubSocketAdapter(app))` to be explicit.
+ */
+export class WsHubSocketAdapter extends WsAdapter {
+  private readonly hubLogger = new Logger('WsHub');
+
+  constructor(
+    appOrHttpServer?: INestApplicationContext | object,
+    private readonly resolveHttpServer?: () => unknown,
+  ) {
+    super(appOrHttpServer as INestApplicationContext);
+  }
+
+  override create(port: number, options?: Record<string, unknown> & { namespace?: string; server?: unknown }) {
+    // Installed while the app is being built, before its HTTP server exists: look it up now.
+    if (!this.httpServer && this.resolveHttpServer) {
+      (this as unknown as { httpServer: unknown }).httpServer = this.resolveHttpServer();
+    }
+    const server = super.create(port, options as never) as WebSocketServer & { [kHubServer]?: boolean };
+    server[kHubServer] = true;
+    return server;
+  }
+
+  override bindMessageHandlers(
+    client: HubSocket,
+    handlers: MessageMappingProperties[],
+    transform: (data: unknown) => Observable<unknown>,
+  ): void {
+    if (!client[kHubSocket]) {
+      // A socket of some other gateway on this adapter: Nest's behaviour.
+      super.bindMessageHandlers(client, handlers, transform);
+      return;
+    }
+    const hubClient = client[kHubClient];
+    const owner = client[kHubOwner];
+    // Registration failed and the socket is being closed: nothing it sends is processed.
+    if (!hubClient || !owner) return;
+    const map = new Map<string, HubFrameHandler>();
+    for (const h of handlers) map.set(h.message as string, h.callback as HubFrameHandler);
+    client.on('message', (data: Buffer, isBinary: boolean) => owner.handleFrame(hubClient, data, isBinary, map));
+  }
+
+  override bindErrorHandler(server: WebSocketServer): WebSocketServer {
+    server.on('connection', (ws: WebSocket) => ws.on('error', (err) => this.onClientError(err)));
+    server.on('error', (err) => this.hubLogger.error(err));
+    return server;
+  }
+
+  /**
+   * Protocol violations (oversized or malformed frames) are the peer's fault and ws already
+   * closed the socket with the right code: logging each would let clients flood the log.
+   */
+  private onClientError(err: Error & { code?: string }): void {
+    if (err.code?.startsWith('WS_ERR_')) {
+      this.hubLogger.debug(`client protocol error: ${err.code}`);
+      return;
+    }
+    this.hubLogger.warn(`client socket error: ${err.message}`);
+  }
+}

@@ -1,0 +1,79 @@
+/** Injection token of the options given to `WsHubModule.forRoot` / `forRootAsync`. */
+export const WS_HUB_MODULE_OPTIONS = 'WS_HUB:MODULE_OPTIONS';
+/** Injection token of the validated options with every default filled in (internal). */
+export const WS_HUB_RESOLVED_OPTIONS = 'WS_HUB:RESOLVED_OPTIONS';
+/** Injection token of the cross-instance adapter (`HubAdapter`). */
+export const WS_HUB_ADAPTER = 'WS_HUB:ADAPTER';
+
+/** Version of the wire protocol; sent in the welcome frame and accepted as a subprotocol. */
+export const PROTOCOL_VERSION = 1;
+/** Subprotocol a browser offers next to `bearer.<token>` so the server has one to echo back. */
+export const HUB_SUBPROTOCOL = 'ws-hub.v1';
+/** Prefix of the subprotocol that carries a token from browsers, which cannot set headers. */
+export const BEARER_SUBPROTOCOL_PREFIX = 'bearer.';
+
+/** Events the client sends. */
+export const ClientEvent = {
+  MESSAGE: 'message',
+  PING: 'ping',
+  JOIN: 'join',
+  LEAVE: 'leave',
+} as const;
+
+/** Events the server sends. */
+export const ServerEvent = {
+  WELCOME: 'welcome',
+  ACK: 'ack',
+  PONG: 'pong',
+  ERROR: 'error',
+  JOINED: 'joined',
+  LEFT: 'left',
+} as const;
+
+/** WebSocket close codes the hub uses (RFC 6455 section 7.4.1). */
+export const CloseCode = {
+  NORMAL: 1000,
+  GOING_AWAY: 1001,
+  ABNORMAL: 1006,
+  POLICY_VIOLATION: 1008,
+  MESSAGE_TOO_BIG: 1009,
+  INTERNAL_ERROR: 1011,
+  TRY_AGAIN_LATER: 1013,
+} as const;
+
+/** Codes carried by `{"event":"error","data":{"code":...}}` frames. */
+export const ErrorCode = {
+  BAD_JSON: 'BAD_JSON',
+  BAD_ENVELOPE: 'BAD_ENVELOPE',
+  UNKNOWN_EVENT: 'UNKNOWN_EVENT',
+  BINARY_UNSUPPORTED: 'BINARY_UNSUPPORTED',
+  INTERNAL: 'INTERNAL',
+  RATE_LIMITED: 'RATE_LIMITED',
+  FORBIDDEN: 'FORBIDDEN',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Why a client left; carried by the disconnected stream. */
+export const DisconnectReason = {
+  CLIENT_CLOSED: 'client-closed',
+  CONNECTION_LOST: 'connection-lost',
+  HEARTBEAT_TIMEOUT: 'heartbeat-timeout',
+  SERVER_SHUTDOWN: 'server-shutdown',
+  SERVER_DISCONNECT: 'server-disconnect',
+  SLOW_CONSUMER: 'slow-consumer',
+  RATE_LIMITED: 'rate-limited',
+  INVALID_FRAMES: 'invalid-frames',
+  PAYLOAD_TOO_LARGE: 'payload-too-large',
+} as const;
+export type DisconnectReason = (typeof DisconnectReason)[keyof typeof DisconnectReason] | string;
+
+export const DEFAULT_PATH = '/ws';
+export const DEFAULT_PING_INTERVAL_MS = 25_000;
+export const DEFAULT_MAX_MISSED_PONGS = 2;
+export const DEFAULT_MAX_PAYLOAD_BYTES = 64 * 1024;
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 3_000;
+export const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
+export const DEFAULT_RATE_LIMIT = { messagesPerSecond: 100, burst: 200, maxViolations: 20 };
+export const DEFAULT_MAX_INVALID_FRAMES = 20;
+/** Window over which rate-limit violations and invalid frames are counted. */
+export const VIOLATION_WINDOW_MS = 10_000;

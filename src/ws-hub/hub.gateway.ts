@@ -1,0 +1,125 @@
+import type { IncomingMessage } from 'node:http';
+import { Inject, Logger, OnApplicationBootstrap, UseFilters, createParamDecorator, ExecutionContext } from '@nestjs/common';
+import {
+  ConnectedSocket,
+  MessageBody,
+  OnGatewayConnection,
+  OnGatewayDisconnect,
+  OnGatewayInit,
+  SubscribeMessage,
+  WebSocketGateway,
+} from '@nestjs/websockets';
+import { GATEWAY_OPTIONS } from '@nestjs/websockets/constants.js';
+import type { ServerOptions, WebSocket } from 'ws';
+import { HubClient, kHubClient } from './hub-client.js';
+import { ClientEvent, CloseCode, DEFAULT_PATH, ServerEvent, WS_HUB_RESOLVED_OPTIONS } from './hub.constants.js';
+import { HubExceptionFilter } from './hub-exception.filter.js';
+import { HubHandshake } from './hub-handshake.js';
+import type { ResolvedHubOptions } from './hub.options.js';
+import { HubService } from './hub.service.js';
+import { kHubOwner, kHubServer, kHubSocket } from './hub-socket.adapter.js';
+
+/** The correlation id of the frame being handled (the hub adapter passes it after the event). */
+export const FrameId = createParamDecorator(
+  (_: unknown, ctx: ExecutionContext): string | number | undefined => {
+    const id = ctx.getArgByIndex(3);
+    return typeof id === 'string' || typeof id === 'number' ? id : undefined;
+  },
+);
+
+type HubSocket = WebSocket & { [kHubClient]?: HubClient; [kHubSocket]?: boolean; [kHubOwner]?: HubService };
+
+/**
+ * The hub's gateway. Everything it does is delegated to `HubService`; the decorators only wire
+ * the protocol's client events. `@WebSocketGateway` options are static, so the constructor
+ * rewrites them from the module options before Nest reads them in `app.init()`; that is how
+ * `forRootAsync` can set the path and the ws server options.
+ */
+@WebSocketGateway<ServerOptions>({ path: DEFAULT_PATH })
+@UseFilters(HubExceptionFilter)
+export class WsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect, OnApplicationBootstrap {
+  private readonly logger = new Logger('WsHub');
+  private serverSeen = false;
+  private foreignServer = false;
+
+  constructor(
+    @Inject(HubService) private readonly hub: HubService,
+    @Inject(WS_HUB_RESOLVED_OPTIONS) options: ResolvedHubOptions,
+  ) {
+    const handshake = new HubHandshake(hub, options);
+    const serverOptions: ServerOptions & { path: string } = {
+      path: options.path,
+      maxPayload: options.maxPayloadBytes,
+      perMessageDeflate: options.perMessageDeflate,
+      ...handshake.serverOptions(),
+    };
+    // Each registration gets its own subclass (see WsHubModule), so apps built side by side in
+    // one process never see each other's options.
+    Reflect.defineMetadata(GATEWAY_OPTIONS, serverOptions, new.target);
+  }
+
+  afterInit(server: unknown): void {
+    this.serverSeen = true;
+    this.foreignServer = !(server as Record<symbol, unknown>)?.[kHubServer];
+  }
+
+  onApplicationBootstrap(): void {
+    if (this.serverSeen && this.foreignServer) {
+      throw new Error(
+        'WsHubModule: the app uses a WebSocket adapter other than WsHubSocketAdapter, which would ' +
+          'drop invalid frames silently. Remove app.useWebSocketAdapter(new WsAdapter(app)) or pass ' +
+          'new WsHubSocketAdapter(app) instead.',
+      );
+    }
+  }
+
+  handleConnection(socket: HubSocket, request?: IncomingMessage): void {
+    // In Nest 12.1 an exception here becomes an uncaughtException: nothing may escape.
+    try {
+      socket[kHubSocket] = true;
+      socket[kHubOwner] = this.hub;
+      this.hub.register(socket, request);
+    } catch (err) {
+      this.logger.error(`registering a client failed: ${(err as Error)?.message}`, (err as Error)?.stack);
+      try {
+        socket.close(CloseCode.INTERNAL_ERROR, 'internal error');
+      } catch {
+        socket.terminate();
+      }
+    }
+  }
+
+  handleDisconnect(socket: HubSocket, code?: number | string): void {
+    try {
+      this.hub.unregister(socket, typeof code === 'number' ? code : undefined);
+    } catch (err) {
+      this.logger.error(`unregistering a client failed: ${(err as Error)?.message}`, (err as Error)?.stack);
+    }
+  }
+
+  /** Echo acknowledgement: `{"event":"message","id":7,"data":X}` gets `{"event":"ack","id":7,"data":X}`. */
+  @SubscribeMessage(ClientEvent.MESSAGE)
+  onMessage(@ConnectedSocket() socket: HubSocket, @MessageBody() data: unknown, @FrameId() id?: string | number) {
+    const client = socket[kHubClient];
+    if (client) this.hub.emitMessage(client, ClientEvent.MESSAGE, data, id);
+    return { event: ServerEvent.ACK, data };
+  }
+
+  /** Application-level ping for browsers, which cannot see protocol pings. */
+  @SubscribeMessage(ClientEvent.PING)
+  onPing() {
+    return { event: ServerEvent.PONG, data: { ts: Date.now() } };
+  }
+
+  @SubscribeMessage(ClientEvent.JOIN)
+  async onJoin(@ConnectedSocket() socket: HubSocket, @MessageBody() data: unknown) {
+    const room = await this.hub.requestJoin(socket[kHubClient]!, (data as { room?: unknown } | undefined)?.room);
+    return { event: ServerEvent.JOINED, data: { room } };
+  }
+
+  @SubscribeMessage(ClientEvent.LEAVE)
+  onLeave(@ConnectedSocket() socket: HubSocket, @MessageBody() data: unknown) {
+    const room = this.hub.requestLeave(socket[kHubClient]!, (data as { room?: unknown } | undefined)?.room);
+    return { event: ServerEvent.LEFT, data: { room } };
+  }
+}

@@ -1,0 +1,40 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { WS_HUB_RESOLVED_OPTIONS } from './hub.constants.js';
+import { ASYNC_OPTIONS_TYPE, ConfigurableModuleClass, OPTIONS_TYPE } from './hub.module-definition.js';
+import {
+  adapterProvider,
+  createGatewayClass,
+  resolvedOptionsProvider,
+  socketAdapterInstaller,
+} from './hub.providers.js';
+import { HubService } from './hub.service.js';
+
+function withHub(module: DynamicModule): DynamicModule {
+  return {
+    ...module,
+    providers: [
+      ...(module.providers ?? []),
+      resolvedOptionsProvider,
+      adapterProvider,
+      socketAdapterInstaller,
+      HubService,
+      createGatewayClass(),
+    ],
+    exports: [...(module.exports ?? []), HubService, WS_HUB_RESOLVED_OPTIONS],
+  };
+}
+
+/**
+ * Turns a Nest app into a WebSocket hub: import it once and `HubService` is injectable
+ * everywhere (unless `isGlobal: false`), with the endpoint served on the app's HTTP port.
+ */
+@Module({})
+export class WsHubModule extends ConfigurableModuleClass {
+  static override forRoot(options: typeof OPTIONS_TYPE = {}): DynamicModule {
+    return withHub(super.forRoot(options));
+  }
+
+  static override forRootAsync(options: typeof ASYNC_OPTIONS_TYPE): DynamicModule {
+    return withHub(super.forRootAsync(options));
+  }
+}

@@ -1,0 +1,201 @@
+import type { HubRateLimitOptions, WsHubModuleOptions } from './hub-options.interface.js';
+import {
+  DEFAULT_MAX_BUFFERED_BYTES,
+  DEFAULT_MAX_INVALID_FRAMES,
+  DEFAULT_MAX_MISSED_PONGS,
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  DEFAULT_PATH,
+  DEFAULT_PING_INTERVAL_MS,
+  DEFAULT_RATE_LIMIT,
+  DEFAULT_SHUTDOWN_TIMEOUT_MS,
+} from './hub.constants.js';
+
+/** Options with every default applied; what the providers work with. */
+export type ResolvedHubOptions = Required<
+  Pick<
+    WsHubModuleOptions,
+    | 'path'
+    | 'pingIntervalMs'
+    | 'maxMissedPongs'
+    | 'maxPayloadBytes'
+    | 'welcome'
+    | 'shutdownTimeoutMs'
+    | 'perMessageDeflate'
+    | 'allowMissingOrigin'
+    | 'maxConnections'
+    | 'maxConnectionsPerIp'
+    | 'maxInvalidFrames'
+    | 'maxBufferedBytes'
+    | 'slowConsumer'
+    | 'maxRoomsPerClient'
+  >
+> &
+  Pick<
+    WsHubModuleOptions,
+    'authenticate' | 'allowedOrigins' | 'clientIp' | 'authorizeJoin' | 'adapter' | 'redis'
+  > & { rateLimit: Required<HubRateLimitOptions> | false };
+
+/** Thrown at startup for an option that cannot work; the message names the option. */
+export class WsHubOptionsError extends Error {
+  constructor(
+    readonly option: string,
+    problem: string,
+  ) {
+    super(`WsHubModule: option "${option}" ${problem}`);
+    this.name = 'WsHubOptionsError';
+  }
+}
+
+const KNOWN_OPTIONS = new Set([
+  'path',
+  'pingIntervalMs',
+  'maxMissedPongs',
+  'maxPayloadBytes',
+  'welcome',
+  'shutdownTimeoutMs',
+  'perMessageDeflate',
+  'authenticate',
+  'allowedOrigins',
+  'allowMissingOrigin',
+  'maxConnections',
+  'maxConnectionsPerIp',
+  'clientIp',
+  'rateLimit',
+  'maxInvalidFrames',
+  'maxBufferedBytes',
+  'slowConsumer',
+  'authorizeJoin',
+  'maxRoomsPerClient',
+  'adapter',
+  'redis',
+  'isGlobal',
+]);
+
+function positiveInt(name: string, value: unknown, fallback: number, unit: string): number {
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+    throw new WsHubOptionsError(name, `must be a positive integer (${unit}), got ${show(value)}`);
+  }
+  return value;
+}
+
+function optionalLimit(name: string, value: unknown): number {
+  if (value === undefined || value === null || value === Infinity) return Infinity;
+  return positiveInt(name, value, Infinity, 'connections');
+}
+
+function bool(name: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== 'boolean') {
+    throw new WsHubOptionsError(name, `must be a boolean, got ${show(value)}`);
+  }
+  return value;
+}
+
+function show(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
+  return typeof value;
+}
+
+function fnOrClass(name: string, value: unknown, method: string): void {
+  if (value === undefined) return;
+  if (typeof value !== 'function') {
+    throw new WsHubOptionsError(name, `must be a function or an injectable class with ${method}()`);
+  }
+}
+
+/** Validates user options and fills in defaults; throws `WsHubOptionsError` naming the option. */
+export function resolveHubOptions(options: WsHubModuleOptions | undefined): ResolvedHubOptions {
+  const o = (options ?? {}) as WsHubModuleOptions & Record<string, unknown>;
+  if (typeof o !== 'object') {
+    throw new WsHubOptionsError('options', 'must be an object');
+  }
+  for (const key of Object.keys(o)) {
+    if (!KNOWN_OPTIONS.has(key)) throw new WsHubOptionsError(key, 'is not a ws-hub option');
+  }
+
+  let path = o.path ?? DEFAULT_PATH;
+  if (typeof path !== 'string' || !path.startsWith('/') || /[?#\s]/.test(path)) {
+    throw new WsHubOptionsError('path', `must be a string starting with "/", got ${show(path)}`);
+  }
+  // Nest matches the upgrade pathname exactly, so "/ws/" would never match a request for "/ws".
+  if (path.length > 1 && path.endsWith('/')) path = path.replace(/\/+$/, '');
+
+  let rateLimit: ResolvedHubOptions['rateLimit'];
+  if (o.rateLimit === false) {
+    rateLimit = false;
+  } else if (o.rateLimit === undefined) {
+    rateLimit = { ...DEFAULT_RATE_LIMIT };
+  } else if (typeof o.rateLimit !== 'object' || o.rateLimit === null) {
+    throw new WsHubOptionsError('rateLimit', 'must be { messagesPerSecond, burst } or false');
+  } else {
+    rateLimit = {
+      messagesPerSecond: positiveInt(
+        'rateLimit.messagesPerSecond',
+        o.rateLimit.messagesPerSecond,
+        NaN,
+        'frames per second',
+      ),
+      burst: positiveInt('rateLimit.burst', o.rateLimit.burst, NaN, 'frames'),
+      maxViolations: positiveInt(
+        'rateLimit.maxViolations',
+        o.rateLimit.maxViolations,
+        DEFAULT_RATE_LIMIT.maxViolations,
+        'frames',
+      ),
+    };
+    if (Number.isNaN(rateLimit.messagesPerSecond) || Number.isNaN(rateLimit.burst)) {
+      throw new WsHubOptionsError('rateLimit', 'needs both messagesPerSecond and burst');
+    }
+  }
+
+  if (o.slowConsumer !== undefined && o.slowConsumer !== 'drop' && o.slowConsumer !== 'close') {
+    throw new WsHubOptionsError('slowConsumer', `must be "drop" or "close", got ${show(o.slowConsumer)}`);
+  }
+  if (o.allowedOrigins !== undefined) {
+    if (!Array.isArray(o.allowedOrigins) || o.allowedOrigins.some((x) => typeof x !== 'string')) {
+      throw new WsHubOptionsError('allowedOrigins', 'must be an array of origin strings');
+    }
+  }
+  fnOrClass('authenticate', o.authenticate, 'authenticate');
+  fnOrClass('authorizeJoin', o.authorizeJoin, 'authorizeJoin');
+  if (o.clientIp !== undefined && typeof o.clientIp !== 'function') {
+    throw new WsHubOptionsError('clientIp', 'must be a function (request) => string');
+  }
+  if (o.adapter !== undefined && (typeof o.adapter !== 'object' || typeof o.adapter.publish !== 'function')) {
+    throw new WsHubOptionsError('adapter', 'must implement HubAdapter');
+  }
+  if (o.redis !== undefined && (typeof o.redis !== 'object' || o.redis === null || (!o.redis.url && !o.redis.client))) {
+    throw new WsHubOptionsError('redis', 'needs a url or a client');
+  }
+
+  return {
+    path,
+    pingIntervalMs: positiveInt('pingIntervalMs', o.pingIntervalMs, DEFAULT_PING_INTERVAL_MS, 'milliseconds'),
+    maxMissedPongs: positiveInt('maxMissedPongs', o.maxMissedPongs, DEFAULT_MAX_MISSED_PONGS, 'ping rounds'),
+    maxPayloadBytes: positiveInt('maxPayloadBytes', o.maxPayloadBytes, DEFAULT_MAX_PAYLOAD_BYTES, 'bytes'),
+    welcome: bool('welcome', o.welcome, true),
+    shutdownTimeoutMs: positiveInt(
+      'shutdownTimeoutMs',
+      o.shutdownTimeoutMs,
+      DEFAULT_SHUTDOWN_TIMEOUT_MS,
+      'milliseconds',
+    ),
+    perMessageDeflate: bool('perMessageDeflate', o.perMessageDeflate, false),
+    authenticate: o.authenticate,
+    allowedOrigins: o.allowedOrigins,
+    allowMissingOrigin: bool('allowMissingOrigin', o.allowMissingOrigin, true),
+    maxConnections: optionalLimit('maxConnections', o.maxConnections),
+    maxConnectionsPerIp: optionalLimit('maxConnectionsPerIp', o.maxConnectionsPerIp),
+    clientIp: o.clientIp,
+    rateLimit,
+    maxInvalidFrames: positiveInt('maxInvalidFrames', o.maxInvalidFrames, DEFAULT_MAX_INVALID_FRAMES, 'frames'),
+    maxBufferedBytes: positiveInt('maxBufferedBytes', o.maxBufferedBytes, DEFAULT_MAX_BUFFERED_BYTES, 'bytes'),
+    slowConsumer: o.slowConsumer ?? 'close',
+    authorizeJoin: o.authorizeJoin,
+    maxRoomsPerClient: positiveInt('maxRoomsPerClient', o.maxRoomsPerClient, 100, 'rooms'),
+    adapter: o.adapter,
+    redis: o.redis,
+  };
+}

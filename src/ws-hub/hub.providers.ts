@@ -1,0 +1,54 @@
+import { Provider, Type } from '@nestjs/common';
+import { ApplicationConfig, HttpAdapterHost } from '@nestjs/core';
+import type { HubAdapter } from './hub-adapter.interface.js';
+import { WS_HUB_ADAPTER, WS_HUB_MODULE_OPTIONS, WS_HUB_RESOLVED_OPTIONS } from './hub.constants.js';
+import { WsGateway } from './hub.gateway.js';
+import type { WsHubModuleOptions } from './hub-options.interface.js';
+import { resolveHubOptions, type ResolvedHubOptions } from './hub.options.js';
+import { WsHubSocketAdapter } from './hub-socket.adapter.js';
+import { InMemoryHubAdapter } from './in-memory.adapter.js';
+
+/** Internal token of the provider that installs the socket adapter. */
+const WS_HUB_SOCKET_ADAPTER_INSTALLER = 'WS_HUB:SOCKET_ADAPTER_INSTALLER';
+
+export const resolvedOptionsProvider: Provider = {
+  provide: WS_HUB_RESOLVED_OPTIONS,
+  useFactory: (options: WsHubModuleOptions) => resolveHubOptions(options),
+  inject: [WS_HUB_MODULE_OPTIONS],
+};
+
+export const adapterProvider: Provider = {
+  provide: WS_HUB_ADAPTER,
+  useFactory: async (options: ResolvedHubOptions): Promise<HubAdapter> => {
+    if (options.adapter) return options.adapter;
+    if (options.redis) {
+      // Loaded only when asked for, so single-instance users need no ioredis.
+      const { RedisHubAdapter } = await import('./redis/redis.adapter.js');
+      return new RedisHubAdapter(options.redis);
+    }
+    return new InMemoryHubAdapter();
+  },
+  inject: [WS_HUB_RESOLVED_OPTIONS],
+};
+
+/**
+ * Installs `WsHubSocketAdapter` when the app has no WebSocket adapter yet, so importing the
+ * module is all it takes. Runs while providers are built, before Nest connects gateways.
+ */
+export const socketAdapterInstaller: Provider = {
+  provide: WS_HUB_SOCKET_ADAPTER_INSTALLER,
+  useFactory: (config: ApplicationConfig, host: HttpAdapterHost) => {
+    if (!config.getIoAdapter()) {
+      config.setIoAdapter(new WsHubSocketAdapter(undefined, () => host.httpAdapter?.getHttpServer()));
+    }
+    return true;
+  },
+  inject: [ApplicationConfig, HttpAdapterHost],
+};
+
+/** A gateway class of its own for each registration (see `WsGateway`'s constructor). */
+export function createGatewayClass(): Type<WsGateway> {
+  class RegisteredWsGateway extends WsGateway {}
+  Object.defineProperty(RegisteredWsGateway, 'name', { value: 'WsGateway' });
+  return RegisteredWsGateway;
+}

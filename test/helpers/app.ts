@@ -1,0 +1,45 @@
+import 'reflect-metadata';
+import { Controller, DynamicModule, Module, type INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { HubService, WsHubModule, type WsHubModuleOptions } from '../../src/ws-hub/index.js';
+
+export interface HubApp {
+  app: INestApplication;
+  hub: HubService;
+  /** ws://127.0.0.1:<port><path> */
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+@Controller()
+class EmptyController {}
+
+/** Builds a Nest app around `hubModule` and listens on an ephemeral port of 127.0.0.1. */
+export async function startApp(hubModule: DynamicModule, path = '/ws', extra: DynamicModule[] = []): Promise<HubApp> {
+  @Module({ imports: [hubModule, ...extra], controllers: [EmptyController] })
+  class TestAppModule {}
+  const moduleRef = await Test.createTestingModule({ imports: [TestAppModule] }).compile();
+  const app = moduleRef.createNestApplication({ logger: ['error', 'warn'] });
+  app.enableShutdownHooks = app.enableShutdownHooks.bind(app);
+  await app.listen(0, '127.0.0.1');
+  const address = app.getHttpServer().address() as { port: number };
+  const hub = app.get(HubService);
+  let closed = false;
+  return {
+    app,
+    hub,
+    port: address.port,
+    url: `ws://127.0.0.1:${address.port}${path}`,
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await app.close();
+    },
+  };
+}
+
+/** Shorthand: an app with `WsHubModule.forRoot(options)`. */
+export function startHub(options: WsHubModuleOptions = {}): Promise<HubApp> {
+  return startApp(WsHubModule.forRoot(options), options.path ?? '/ws');
+}
