@@ -44,6 +44,8 @@ export class HubClient {
   invalidFrames: WindowCounter | undefined;
   /** Why the server is closing this client, once it decided to. */
   closeReason: string | undefined;
+  /** Close code to report when the close event cannot tell (ws destroys after protocol errors). */
+  closeCode: number | undefined;
   removed = false;
 
   constructor(

@@ -18,7 +18,9 @@ type VerifyCallback = (
 const RETRY_AFTER_SECONDS = 5;
 
 /** Finds the token in `Authorization: Bearer`, then `Sec-WebSocket-Protocol`, then `?token=`. */
-export function extractToken(request: IncomingMessage): Pick<HubHandshakeContext, 'token' | 'tokenSource'> {
+export function extractToken(
+  request: IncomingMessage,
+): Pick<HubHandshakeContext, 'token' | 'tokenSource'> {
   const auth = request.headers.authorization;
   if (auth) {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(auth);
@@ -28,7 +30,10 @@ export function extractToken(request: IncomingMessage): Pick<HubHandshakeContext
   if (protocols) {
     for (const p of protocols.split(',')) {
       const value = p.trim();
-      if (value.startsWith(BEARER_SUBPROTOCOL_PREFIX) && value.length > BEARER_SUBPROTOCOL_PREFIX.length) {
+      if (
+        value.startsWith(BEARER_SUBPROTOCOL_PREFIX) &&
+        value.length > BEARER_SUBPROTOCOL_PREFIX.length
+      ) {
         return { token: value.slice(BEARER_SUBPROTOCOL_PREFIX.length), tokenSource: 'subprotocol' };
       }
     }
@@ -88,16 +93,23 @@ export class HubHandshake {
   serverOptions(): Pick<ServerOptions, 'verifyClient' | 'handleProtocols'> {
     return {
       // Two parameters: ws then calls it asynchronously, which `authenticate` needs.
-      verifyClient: (info: { req: IncomingMessage }, done: VerifyCallback) => this.verify(info.req, done),
+      verifyClient: (info: { req: IncomingMessage }, done: VerifyCallback) =>
+        this.verify(info.req, done),
       handleProtocols: (protocols: Set<string>) => selectProtocol(protocols),
     };
   }
 
   private verify(request: IncomingMessage, done: VerifyCallback): void {
-    const reject = (status: number, message: string, headers?: Record<string, string | number>): void => {
+    const reject = (
+      status: number,
+      message: string,
+      headers?: Record<string, string | number>,
+    ): void => {
       this.hub.countRejected(status);
       // Only the status and the peer address: the URL may carry a token in its query string.
-      this.logger.debug(`handshake refused with ${status} (${message}) from ${request.socket?.remoteAddress}`);
+      this.logger.debug(
+        `handshake refused with ${status} (${message}) from ${request.socket?.remoteAddress}`,
+      );
       done(false, status, message, headers);
     };
     if (this.hub.isShuttingDown) {
@@ -119,7 +131,10 @@ export class HubHandshake {
     }
     const authenticate = this.hub.authenticator;
     if (!authenticate) {
-      (request as IncomingMessage & { [kHandshake]?: HandshakeResult })[kHandshake] = { ip, principal: undefined };
+      (request as IncomingMessage & { [kHandshake]?: HandshakeResult })[kHandshake] = {
+        ip,
+        principal: undefined,
+      };
       return done(true);
     }
     // Counted as pending while `authenticate` runs, so a burst of slow handshakes cannot
@@ -141,7 +156,10 @@ export class HubHandshake {
           if (!isPrincipal(principal)) {
             return reject(401, 'Unauthorized', { 'WWW-Authenticate': 'Bearer' });
           }
-          (request as IncomingMessage & { [kHandshake]?: HandshakeResult })[kHandshake] = { ip, principal };
+          (request as IncomingMessage & { [kHandshake]?: HandshakeResult })[kHandshake] = {
+            ip,
+            principal,
+          };
           done(true);
         },
         (err: unknown) => {

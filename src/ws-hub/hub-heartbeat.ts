@@ -27,7 +27,7 @@ export class HeartbeatScheduler {
   ) {
     const count = Math.max(1, Math.min(MAX_BUCKETS, Math.floor(intervalMs / MIN_TICK_MS)));
     this.buckets = Array.from({ length: count }, () => new Set<HubClient>());
-    this.lastVisitMs = new Array<number>(count).fill(0);
+    this.lastVisitMs = Array.from({ length: count }, () => 0);
     this.tickMs = intervalMs / count;
   }
 

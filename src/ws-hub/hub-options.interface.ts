@@ -1,5 +1,10 @@
 import type { IncomingMessage } from 'node:http';
-import type { InjectionToken, ModuleMetadata, OptionalFactoryDependency, Type } from '@nestjs/common';
+import type {
+  InjectionToken,
+  ModuleMetadata,
+  OptionalFactoryDependency,
+  Type,
+} from '@nestjs/common';
 import type { HubAdapter } from './hub-adapter.interface.js';
 
 /** Who is behind a connection, as decided by `authenticate` at the handshake. */
@@ -134,7 +139,8 @@ export interface WsHubModuleExtras {
   isGlobal?: boolean;
 }
 
-export interface WsHubModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'>, WsHubModuleExtras {
+export interface WsHubModuleAsyncOptions
+  extends Pick<ModuleMetadata, 'imports'>, WsHubModuleExtras {
   useFactory?: (...args: any[]) => WsHubModuleOptions | Promise<WsHubModuleOptions>;
   inject?: (InjectionToken | OptionalFactoryDependency)[];
   useClass?: Type<WsHubOptionsFactory>;

@@ -58,7 +58,11 @@ export function parseFrame(text: string): ParsedFrame {
   }
   return {
     ok: true,
-    envelope: { event, data: Object.hasOwn(frame, 'data') ? frame.data : undefined, id: readableId },
+    envelope: {
+      event,
+      data: Object.hasOwn(frame, 'data') ? frame.data : undefined,
+      id: readableId,
+    },
   };
 }
 

@@ -4,6 +4,7 @@ import type { MessageMappingProperties } from '@nestjs/websockets';
 import type { Observable } from 'rxjs';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { HubClient, kHubClient } from './hub-client.js';
+import { CloseCode, DisconnectReason } from './hub.constants.js';
 import type { HubFrameHandler, HubService } from './hub.service.js';
 
 /** Marks a ws server created by this adapter, so the gateway can tell a plain WsAdapter apart. */
@@ -37,12 +38,17 @@ export class WsHubSocketAdapter extends WsAdapter {
     super(appOrHttpServer as INestApplicationContext);
   }
 
-  override create(port: number, options?: Record<string, unknown> & { namespace?: string; server?: unknown }) {
+  override create(
+    port: number,
+    options?: Record<string, unknown> & { namespace?: string; server?: unknown },
+  ) {
     // Installed while the app is being built, before its HTTP server exists: look it up now.
     if (!this.httpServer && this.resolveHttpServer) {
       (this as unknown as { httpServer: unknown }).httpServer = this.resolveHttpServer();
     }
-    const server = super.create(port, options as never) as WebSocketServer & { [kHubServer]?: boolean };
+    const server = super.create(port, options as never) as WebSocketServer & {
+      [kHubServer]?: boolean;
+    };
     server[kHubServer] = true;
     return server;
   }
@@ -63,11 +69,15 @@ export class WsHubSocketAdapter extends WsAdapter {
     if (!hubClient || !owner) return;
     const map = new Map<string, HubFrameHandler>();
     for (const h of handlers) map.set(h.message as string, h.callback as HubFrameHandler);
-    client.on('message', (data: Buffer, isBinary: boolean) => owner.handleFrame(hubClient, data, isBinary, map));
+    client.on('message', (data: Buffer, isBinary: boolean) =>
+      owner.handleFrame(hubClient, data, isBinary, map),
+    );
   }
 
   override bindErrorHandler(server: WebSocketServer): WebSocketServer {
-    server.on('connection', (ws: WebSocket) => ws.on('error', (err) => this.onClientError(err)));
+    server.on('connection', (ws: HubSocket) =>
+      ws.on('error', (err) => this.onClientError(ws, err)),
+    );
     server.on('error', (err) => this.hubLogger.error(err));
     return server;
   }
@@ -76,7 +86,20 @@ export class WsHubSocketAdapter extends WsAdapter {
    * Protocol violations (oversized or malformed frames) are the peer's fault and ws already
    * closed the socket with the right code: logging each would let clients flood the log.
    */
-  private onClientError(err: Error & { code?: string }): void {
+  private onClientError(ws: HubSocket, err: Error & { code?: string }): void {
+    const client = ws[kHubClient];
+    if (client && !client.closeReason && err.code) {
+      // ws destroys the socket after a protocol error, so the close event only says 1006:
+      // keep what really happened for the disconnected stream.
+      if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+        client.closeReason = DisconnectReason.PAYLOAD_TOO_LARGE;
+        client.closeCode = CloseCode.MESSAGE_TOO_BIG;
+      } else if (err.code.startsWith('WS_ERR_')) {
+        client.closeReason = DisconnectReason.PROTOCOL_ERROR;
+        client.closeCode =
+          err.code === 'WS_ERR_INVALID_UTF8' ? CloseCode.INVALID_PAYLOAD : CloseCode.PROTOCOL_ERROR;
+      }
+    }
     if (err.code?.startsWith('WS_ERR_')) {
       this.hubLogger.debug(`client protocol error: ${err.code}`);
       return;

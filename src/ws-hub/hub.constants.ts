@@ -35,6 +35,8 @@ export const CloseCode = {
   NORMAL: 1000,
   GOING_AWAY: 1001,
   ABNORMAL: 1006,
+  PROTOCOL_ERROR: 1002,
+  INVALID_PAYLOAD: 1007,
   POLICY_VIOLATION: 1008,
   MESSAGE_TOO_BIG: 1009,
   INTERNAL_ERROR: 1011,
@@ -64,6 +66,7 @@ export const DisconnectReason = {
   RATE_LIMITED: 'rate-limited',
   INVALID_FRAMES: 'invalid-frames',
   PAYLOAD_TOO_LARGE: 'payload-too-large',
+  PROTOCOL_ERROR: 'protocol-error',
 } as const;
 export type DisconnectReason = (typeof DisconnectReason)[keyof typeof DisconnectReason] | string;
 

@@ -1,5 +1,12 @@
 import type { IncomingMessage } from 'node:http';
-import { Inject, Logger, OnApplicationBootstrap, UseFilters, createParamDecorator, ExecutionContext } from '@nestjs/common';
+import {
+  Inject,
+  Logger,
+  OnApplicationBootstrap,
+  UseFilters,
+  createParamDecorator,
+  ExecutionContext,
+} from '@nestjs/common';
 import {
   ConnectedSocket,
   MessageBody,
@@ -12,7 +19,13 @@ import {
 import { GATEWAY_OPTIONS } from '@nestjs/websockets/constants.js';
 import type { ServerOptions, WebSocket } from 'ws';
 import { HubClient, kHubClient } from './hub-client.js';
-import { ClientEvent, CloseCode, DEFAULT_PATH, ServerEvent, WS_HUB_RESOLVED_OPTIONS } from './hub.constants.js';
+import {
+  ClientEvent,
+  CloseCode,
+  DEFAULT_PATH,
+  ServerEvent,
+  WS_HUB_RESOLVED_OPTIONS,
+} from './hub.constants.js';
 import { HubExceptionFilter } from './hub-exception.filter.js';
 import { HubHandshake } from './hub-handshake.js';
 import type { ResolvedHubOptions } from './hub.options.js';
@@ -27,7 +40,11 @@ export const FrameId = createParamDecorator(
   },
 );
 
-type HubSocket = WebSocket & { [kHubClient]?: HubClient; [kHubSocket]?: boolean; [kHubOwner]?: HubService };
+type HubSocket = WebSocket & {
+  [kHubClient]?: HubClient;
+  [kHubSocket]?: boolean;
+  [kHubOwner]?: HubService;
+};
 
 /**
  * The hub's gateway. Everything it does is delegated to `HubService`; the decorators only wire
@@ -37,7 +54,9 @@ type HubSocket = WebSocket & { [kHubClient]?: HubClient; [kHubSocket]?: boolean;
  */
 @WebSocketGateway<ServerOptions>({ path: DEFAULT_PATH })
 @UseFilters(HubExceptionFilter)
-export class WsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect, OnApplicationBootstrap {
+export class WsGateway
+  implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect, OnApplicationBootstrap
+{
   private readonly logger = new Logger('WsHub');
   private serverSeen = false;
   private foreignServer = false;
@@ -80,7 +99,10 @@ export class WsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayD
       socket[kHubOwner] = this.hub;
       this.hub.register(socket, request);
     } catch (err) {
-      this.logger.error(`registering a client failed: ${(err as Error)?.message}`, (err as Error)?.stack);
+      this.logger.error(
+        `registering a client failed: ${(err as Error)?.message}`,
+        (err as Error)?.stack,
+      );
       try {
         socket.close(CloseCode.INTERNAL_ERROR, 'internal error');
       } catch {
@@ -93,13 +115,20 @@ export class WsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayD
     try {
       this.hub.unregister(socket, typeof code === 'number' ? code : undefined);
     } catch (err) {
-      this.logger.error(`unregistering a client failed: ${(err as Error)?.message}`, (err as Error)?.stack);
+      this.logger.error(
+        `unregistering a client failed: ${(err as Error)?.message}`,
+        (err as Error)?.stack,
+      );
     }
   }
 
   /** Echo acknowledgement: `{"event":"message","id":7,"data":X}` gets `{"event":"ack","id":7,"data":X}`. */
   @SubscribeMessage(ClientEvent.MESSAGE)
-  onMessage(@ConnectedSocket() socket: HubSocket, @MessageBody() data: unknown, @FrameId() id?: string | number) {
+  onMessage(
+    @ConnectedSocket() socket: HubSocket,
+    @MessageBody() data: unknown,
+    @FrameId() id?: string | number,
+  ) {
     const client = socket[kHubClient];
     if (client) this.hub.emitMessage(client, ClientEvent.MESSAGE, data, id);
     return { event: ServerEvent.ACK, data };
@@ -113,13 +142,19 @@ export class WsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayD
 
   @SubscribeMessage(ClientEvent.JOIN)
   async onJoin(@ConnectedSocket() socket: HubSocket, @MessageBody() data: unknown) {
-    const room = await this.hub.requestJoin(socket[kHubClient]!, (data as { room?: unknown } | undefined)?.room);
+    const room = await this.hub.requestJoin(
+      socket[kHubClient]!,
+      (data as { room?: unknown } | undefined)?.room,
+    );
     return { event: ServerEvent.JOINED, data: { room } };
   }
 
   @SubscribeMessage(ClientEvent.LEAVE)
   onLeave(@ConnectedSocket() socket: HubSocket, @MessageBody() data: unknown) {
-    const room = this.hub.requestLeave(socket[kHubClient]!, (data as { room?: unknown } | undefined)?.room);
+    const room = this.hub.requestLeave(
+      socket[kHubClient]!,
+      (data as { room?: unknown } | undefined)?.room,
+    );
     return { event: ServerEvent.LEFT, data: { room } };
   }
 }

@@ -2,14 +2,15 @@ import { ConfigurableModuleBuilder } from '@nestjs/common';
 import type { WsHubModuleExtras, WsHubModuleOptions } from './hub-options.interface.js';
 import { WS_HUB_MODULE_OPTIONS } from './hub.constants.js';
 
-export const { ConfigurableModuleClass, OPTIONS_TYPE, ASYNC_OPTIONS_TYPE } = new ConfigurableModuleBuilder<WsHubModuleOptions>({
-  moduleName: 'WsHub',
-  optionsInjectionToken: WS_HUB_MODULE_OPTIONS,
-})
-  .setClassMethodName('forRoot')
-  .setFactoryMethodName('createWsHubOptions')
-  .setExtras<WsHubModuleExtras>({ isGlobal: true }, (definition, extras) => ({
-    ...definition,
-    global: extras.isGlobal,
-  }))
-  .build();
+export const { ConfigurableModuleClass, OPTIONS_TYPE, ASYNC_OPTIONS_TYPE } =
+  new ConfigurableModuleBuilder<WsHubModuleOptions>({
+    moduleName: 'WsHub',
+    optionsInjectionToken: WS_HUB_MODULE_OPTIONS,
+  })
+    .setClassMethodName('forRoot')
+    .setFactoryMethodName('createWsHubOptions')
+    .setExtras<WsHubModuleExtras>({ isGlobal: true }, (definition, extras) => ({
+      ...definition,
+      global: extras.isGlobal,
+    }))
+    .build();

@@ -1,6 +1,10 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { WS_HUB_RESOLVED_OPTIONS } from './hub.constants.js';
-import { ASYNC_OPTIONS_TYPE, ConfigurableModuleClass, OPTIONS_TYPE } from './hub.module-definition.js';
+import {
+  ASYNC_OPTIONS_TYPE,
+  ConfigurableModuleClass,
+  OPTIONS_TYPE,
+} from './hub.module-definition.js';
 import {
   adapterProvider,
   createGatewayClass,

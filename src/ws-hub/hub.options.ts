@@ -94,7 +94,8 @@ function bool(name: string, value: unknown, fallback: boolean): boolean {
 
 function show(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value == null)
+    return String(value);
   return typeof value;
 }
 
@@ -151,7 +152,10 @@ export function resolveHubOptions(options: WsHubModuleOptions | undefined): Reso
   }
 
   if (o.slowConsumer !== undefined && o.slowConsumer !== 'drop' && o.slowConsumer !== 'close') {
-    throw new WsHubOptionsError('slowConsumer', `must be "drop" or "close", got ${show(o.slowConsumer)}`);
+    throw new WsHubOptionsError(
+      'slowConsumer',
+      `must be "drop" or "close", got ${show(o.slowConsumer)}`,
+    );
   }
   if (o.allowedOrigins !== undefined) {
     if (!Array.isArray(o.allowedOrigins) || o.allowedOrigins.some((x) => typeof x !== 'string')) {
@@ -163,18 +167,39 @@ export function resolveHubOptions(options: WsHubModuleOptions | undefined): Reso
   if (o.clientIp !== undefined && typeof o.clientIp !== 'function') {
     throw new WsHubOptionsError('clientIp', 'must be a function (request) => string');
   }
-  if (o.adapter !== undefined && (typeof o.adapter !== 'object' || typeof o.adapter.publish !== 'function')) {
+  if (
+    o.adapter !== undefined &&
+    (typeof o.adapter !== 'object' || typeof o.adapter.publish !== 'function')
+  ) {
     throw new WsHubOptionsError('adapter', 'must implement HubAdapter');
   }
-  if (o.redis !== undefined && (typeof o.redis !== 'object' || o.redis === null || (!o.redis.url && !o.redis.client))) {
+  if (
+    o.redis !== undefined &&
+    (typeof o.redis !== 'object' || o.redis === null || (!o.redis.url && !o.redis.client))
+  ) {
     throw new WsHubOptionsError('redis', 'needs a url or a client');
   }
 
   return {
     path,
-    pingIntervalMs: positiveInt('pingIntervalMs', o.pingIntervalMs, DEFAULT_PING_INTERVAL_MS, 'milliseconds'),
-    maxMissedPongs: positiveInt('maxMissedPongs', o.maxMissedPongs, DEFAULT_MAX_MISSED_PONGS, 'ping rounds'),
-    maxPayloadBytes: positiveInt('maxPayloadBytes', o.maxPayloadBytes, DEFAULT_MAX_PAYLOAD_BYTES, 'bytes'),
+    pingIntervalMs: positiveInt(
+      'pingIntervalMs',
+      o.pingIntervalMs,
+      DEFAULT_PING_INTERVAL_MS,
+      'milliseconds',
+    ),
+    maxMissedPongs: positiveInt(
+      'maxMissedPongs',
+      o.maxMissedPongs,
+      DEFAULT_MAX_MISSED_PONGS,
+      'ping rounds',
+    ),
+    maxPayloadBytes: positiveInt(
+      'maxPayloadBytes',
+      o.maxPayloadBytes,
+      DEFAULT_MAX_PAYLOAD_BYTES,
+      'bytes',
+    ),
     welcome: bool('welcome', o.welcome, true),
     shutdownTimeoutMs: positiveInt(
       'shutdownTimeoutMs',
@@ -190,8 +215,18 @@ export function resolveHubOptions(options: WsHubModuleOptions | undefined): Reso
     maxConnectionsPerIp: optionalLimit('maxConnectionsPerIp', o.maxConnectionsPerIp),
     clientIp: o.clientIp,
     rateLimit,
-    maxInvalidFrames: positiveInt('maxInvalidFrames', o.maxInvalidFrames, DEFAULT_MAX_INVALID_FRAMES, 'frames'),
-    maxBufferedBytes: positiveInt('maxBufferedBytes', o.maxBufferedBytes, DEFAULT_MAX_BUFFERED_BYTES, 'bytes'),
+    maxInvalidFrames: positiveInt(
+      'maxInvalidFrames',
+      o.maxInvalidFrames,
+      DEFAULT_MAX_INVALID_FRAMES,
+      'frames',
+    ),
+    maxBufferedBytes: positiveInt(
+      'maxBufferedBytes',
+      o.maxBufferedBytes,
+      DEFAULT_MAX_BUFFERED_BYTES,
+      'bytes',
+    ),
     slowConsumer: o.slowConsumer ?? 'close',
     authorizeJoin: o.authorizeJoin,
     maxRoomsPerClient: positiveInt('maxRoomsPerClient', o.maxRoomsPerClient, 100, 'rooms'),

@@ -39,7 +39,9 @@ export const socketAdapterInstaller: Provider = {
   provide: WS_HUB_SOCKET_ADAPTER_INSTALLER,
   useFactory: (config: ApplicationConfig, host: HttpAdapterHost) => {
     if (!config.getIoAdapter()) {
-      config.setIoAdapter(new WsHubSocketAdapter(undefined, () => host.httpAdapter?.getHttpServer()));
+      config.setIoAdapter(
+        new WsHubSocketAdapter(undefined, () => host.httpAdapter?.getHttpServer()),
+      );
     }
     return true;
   },

@@ -13,7 +13,12 @@ import { ModuleRef } from '@nestjs/core';
 import { WsException } from '@nestjs/websockets';
 import { isObservable, Observable, Subject } from 'rxjs';
 import type { WebSocket } from 'ws';
-import type { HubAdapter, HubAdapterHost, HubAdapterMessage, HubInstanceInfo } from './hub-adapter.interface.js';
+import type {
+  HubAdapter,
+  HubAdapterHost,
+  HubAdapterMessage,
+  HubInstanceInfo,
+} from './hub-adapter.interface.js';
 import { HandshakeResult, HubClient, kHandshake, kHubClient, WindowCounter } from './hub-client.js';
 import {
   CloseCode,
@@ -35,12 +40,39 @@ import type {
 } from './hub-events.interface.js';
 import { isOpen, OutgoingFrame, writeFrame } from './hub-frame.js';
 import { HeartbeatScheduler } from './hub-heartbeat.js';
-import type { HubAuthenticateFn, HubAuthorizeJoinFn, HubPrincipal } from './hub-options.interface.js';
+import type {
+  HubAuthenticateFn,
+  HubAuthorizeJoinFn,
+  HubPrincipal,
+} from './hub-options.interface.js';
 import type { ResolvedHubOptions } from './hub.options.js';
 import { encodeError, encodeFrame, HubEnvelope, parseFrame } from './hub-protocol.js';
 
 /** A gateway handler as the socket adapter hands it over: `(data, event, id)`. */
-export type HubFrameHandler = (data: unknown, event: string, id: string | number | undefined) => unknown;
+export type HubFrameHandler = (
+  data: unknown,
+  event: string,
+  id: string | number | undefined,
+) => unknown;
+
+/** Who sent the frame a custom handler (`HubService.handle`) is answering. */
+export interface HubHandlerContext {
+  clientId: string;
+  userId: string | undefined;
+  principal: HubPrincipal | undefined;
+  event: string;
+  /** The frame's correlation id; the reply repeats it without the handler's help. */
+  id: string | number | undefined;
+}
+
+/**
+ * Handles a custom client event. The return value (or its promise) is the reply: an object
+ * with a string `event` is sent as `{event, id, data}`, anything else as `{event: <same event>,
+ * id, data: value}`; `undefined` sends nothing. Throw `HubError` to answer a specific code.
+ */
+export type HubEventHandler<T = any> = (context: HubHandlerContext, data: T) => unknown;
+
+const BUILT_IN_EVENTS = new Set<string>(['message', 'ping', 'join', 'leave']);
 
 /** Grace period for a client to answer a server close before its socket is destroyed. */
 const CLOSE_GRACE_MS = 1_000;
@@ -66,7 +98,9 @@ function onPong(this: WebSocket): void {
  * anywhere (controllers, providers, jobs) to broadcast or target clients, users and rooms.
  */
 @Injectable()
-export class HubService implements HubAdapterHost, OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown {
+export class HubService
+  implements HubAdapterHost, OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown
+{
   /** Random id of this instance; every client id starts with it. */
   readonly instanceId = randomBytes(6).toString('base64url');
 
@@ -86,11 +120,13 @@ export class HubService implements HubAdapterHost, OnModuleInit, BeforeApplicati
   private slowClosedTotal = 0;
   private readonly rejected: Record<string, number> = {};
   private readonly closeTimers = new Set<NodeJS.Timeout>();
+  private readonly customHandlers = new Map<string, HubEventHandler>();
 
   /** Emits when a client has connected and been registered. */
   readonly connected$: Observable<HubConnectedEvent> = this.connectedSubject.asObservable();
   /** Emits when a client is gone, with the close code and why. */
-  readonly disconnected$: Observable<HubDisconnectedEvent> = this.disconnectedSubject.asObservable();
+  readonly disconnected$: Observable<HubDisconnectedEvent> =
+    this.disconnectedSubject.asObservable();
   /** Emits every `message` event a client sends (after it was acknowledged). */
   readonly messages$: Observable<HubMessageEvent> = this.messageSubject.asObservable();
 
@@ -176,7 +212,11 @@ export class HubService implements HubAdapterHost, OnModuleInit, BeforeApplicati
   }
 
   /** Closes one client (on any instance) with `code` (1000 or 3000-4999). */
-  disconnect(clientId: string, code: number = CloseCode.NORMAL, reason = 'disconnected by server'): boolean {
+  disconnect(
+    clientId: string,
+    code: number = CloseCode.NORMAL,
+    reason = 'disconnected by server',
+  ): boolean {
     this.assertCloseCode(code);
     const client = this.byId.get(clientId);
     if (client) {
@@ -189,7 +229,11 @@ export class HubService implements HubAdapterHost, OnModuleInit, BeforeApplicati
   }
 
   /** Closes every connection of a user on every instance; returns how many were here. */
-  disconnectUser(userId: string, code: number = CloseCode.NORMAL, reason = 'disconnected by server'): number {
+  disconnectUser(
+    userId: string,
+    code: number = CloseCode.NORMAL,
+    reason = 'disconnected by server',
+  ): number {
     this.assertCloseCode(code);
     const n = this.closeUser(userId, code, reason);
     this.publish({ type: 'disconnect-user', userId, code, reason });
@@ -244,6 +288,22 @@ export class HubService implements HubAdapterHost, OnModuleInit, BeforeApplicati
     return this.adapter.instances();
   }
 
+  /**
+   * Handles a custom client event (`{"event": name, ...}`) next to the built-in ones. Returns
+   * a function that removes the handler. The built-in event names cannot be taken.
+   */
+  handle<T = any>(event: string, handler: HubEventHandler<T>): () => void {
+    if (typeof event !== 'string' || event.length === 0 || BUILT_IN_EVENTS.has(event)) {
+      throw new RangeError(`cannot handle event ${JSON.stringify(event)}: empty or built in`);
+    }
+    if (this.customHandlers.has(event))
+      throw new RangeError(`event "${event}" already has a handler`);
+    this.customHandlers.set(event, handler as HubEventHandler);
+    return () => {
+      if (this.customHandlers.get(event) === handler) this.customHandlers.delete(event);
+    };
+  }
+
   /** Counters for monitoring. */
   stats(): HubStats {
     return {
@@ -271,7 +331,8 @@ export class HubService implements HubAdapterHost, OnModuleInit, BeforeApplicati
     this.shuttingDown = true;
     this.heartbeat.stop();
     const closed: Promise<void>[] = [];
-    for (const client of [...this.byId.values()]) {
+    // Deleting from a Map while iterating it is safe: closeClient unregisters as it goes.
+    for (const client of this.byId.values()) {
       const socket = client.socket;
       closed.push(new Promise<void>((resolve) => socket.once('close', () => resolve())));
       this.closeClient(
@@ -316,9 +377,9 @@ export class HubService implements HubAdapterHost, OnModuleInit, BeforeApplicati
       socket.close(CloseCode.GOING_AWAY, 'server shutting down');
       return undefined;
     }
-    const handshake = (request as (IncomingMessage & { [kHandshake]?: HandshakeResult }) | undefined)?.[
-      kHandshake
-    ];
+    const handshake = (
+      request as (IncomingMessage & { [kHandshake]?: HandshakeResult }) | undefined
+    )?.[kHandshake];
     const ip = handshake?.ip ?? this.ipOf(request);
     const client = new HubClient(
       this.instanceId + '.' + randomBytes(9).toString('base64url'),
@@ -370,7 +431,11 @@ export class HubService implements HubAdapterHost, OnModuleInit, BeforeApplicati
   unregister(socket: WebSocket, code: number | undefined): void {
     const client = (socket as unknown as Record<symbol, HubClient | undefined>)[kHubClient];
     if (!client || client.removed) return;
-    this.remove(client, typeof code === 'number' ? code : CloseCode.ABNORMAL, this.reasonFor(client, code));
+    this.remove(
+      client,
+      client.closeCode ?? (typeof code === 'number' ? code : CloseCode.ABNORMAL),
+      this.reasonFor(client, code),
+    );
   }
 
   /** @internal Connections currently open from one IP (for `maxConnectionsPerIp`). */
@@ -411,16 +476,29 @@ export class HubService implements HubAdapterHost, OnModuleInit, BeforeApplicati
       if (client.tokens < 1) {
         client.rateViolations ??= new WindowCounter(VIOLATION_WINDOW_MS);
         if (client.rateViolations.hit(now) > limit.maxViolations) {
-          this.closeClient(client, CloseCode.POLICY_VIOLATION, 'rate limit exceeded', DisconnectReason.RATE_LIMITED);
+          this.closeClient(
+            client,
+            CloseCode.POLICY_VIOLATION,
+            'rate limit exceeded',
+            DisconnectReason.RATE_LIMITED,
+          );
           return;
         }
-        this.deliverText(client, encodeError(ErrorCode.RATE_LIMITED, 'too many messages; frame not processed'));
+        this.deliverText(
+          client,
+          encodeError(ErrorCode.RATE_LIMITED, 'too many messages; frame not processed'),
+        );
         return;
       }
       client.tokens -= 1;
     }
     if (isBinary) {
-      this.rejectFrame(client, ErrorCode.BINARY_UNSUPPORTED, 'binary frames are not supported', undefined);
+      this.rejectFrame(
+        client,
+        ErrorCode.BINARY_UNSUPPORTED,
+        'binary frames are not supported',
+        undefined,
+      );
       return;
     }
     const text = Buffer.isBuffer(raw) ? raw.toString() : Buffer.from(raw as ArrayBuffer).toString();
@@ -429,18 +507,41 @@ export class HubService implements HubAdapterHost, OnModuleInit, BeforeApplicati
       this.rejectFrame(client, parsed.code, parsed.message, parsed.id);
       return;
     }
-    const { event, data, id } = parsed.envelope;
+    const { event, id } = parsed.envelope;
     const handler = handlers.get(event);
-    if (!handler) {
-      this.rejectFrame(client, ErrorCode.UNKNOWN_EVENT, `unknown event "${event}"`, id);
+    if (handler) {
+      this.dispatch(client, handler, parsed.envelope);
       return;
     }
-    this.dispatch(client, handler, parsed.envelope);
-    void data;
+    const custom = this.customHandlers.get(event);
+    if (custom) {
+      this.dispatch(
+        client,
+        (data, ev, frameId) =>
+          custom(
+            {
+              clientId: client.id,
+              userId: client.userId,
+              principal: client.principal,
+              event: ev,
+              id: frameId,
+            },
+            data,
+          ),
+        parsed.envelope,
+      );
+      return;
+    }
+    this.rejectFrame(client, ErrorCode.UNKNOWN_EVENT, `unknown event "${event}"`, id);
   }
 
   /** @internal Publishes a received `message` event on `messages$`. */
-  emitMessage(client: HubClient, event: string, data: unknown, id: string | number | undefined): void {
+  emitMessage(
+    client: HubClient,
+    event: string,
+    data: unknown,
+    id: string | number | undefined,
+  ): void {
     if (this.messageSubject.observed) {
       this.messageSubject.next({ clientId: client.id, userId: client.userId, event, data, id });
     }
@@ -449,11 +550,17 @@ export class HubService implements HubAdapterHost, OnModuleInit, BeforeApplicati
   /** @internal Joins a room on the client's request, subject to `authorizeJoin`. */
   async requestJoin(client: HubClient, room: unknown): Promise<string> {
     if (typeof room !== 'string' || room.length === 0 || room.length > MAX_ROOM_LENGTH) {
-      throw new HubError(ErrorCode.BAD_ENVELOPE, `"data.room" must be a non-empty string of at most ${MAX_ROOM_LENGTH} characters`);
+      throw new HubError(
+        ErrorCode.BAD_ENVELOPE,
+        `"data.room" must be a non-empty string of at most ${MAX_ROOM_LENGTH} characters`,
+      );
     }
     if (client.rooms?.has(room)) return room;
     if ((client.rooms?.size ?? 0) >= this.options.maxRoomsPerClient) {
-      throw new HubError(ErrorCode.FORBIDDEN, `at most ${this.options.maxRoomsPerClient} rooms per client`);
+      throw new HubError(
+        ErrorCode.FORBIDDEN,
+        `at most ${this.options.maxRoomsPerClient} rooms per client`,
+      );
     }
     if (this.authorizeJoinFn) {
       const allowed = await this.authorizeJoinFn({
@@ -462,7 +569,8 @@ export class HubService implements HubAdapterHost, OnModuleInit, BeforeApplicati
         principal: client.principal,
         room,
       });
-      if (allowed !== true) throw new HubError(ErrorCode.FORBIDDEN, `not allowed to join "${room}"`);
+      if (allowed !== true)
+        throw new HubError(ErrorCode.FORBIDDEN, `not allowed to join "${room}"`);
     }
     if (!client.removed) this.addToRoom(client, room);
     return room;
@@ -471,7 +579,10 @@ export class HubService implements HubAdapterHost, OnModuleInit, BeforeApplicati
   /** @internal Leaves a room on the client's request. */
   requestLeave(client: HubClient, room: unknown): string {
     if (typeof room !== 'string' || room.length === 0 || room.length > MAX_ROOM_LENGTH) {
-      throw new HubError(ErrorCode.BAD_ENVELOPE, `"data.room" must be a non-empty string of at most ${MAX_ROOM_LENGTH} characters`);
+      throw new HubError(
+        ErrorCode.BAD_ENVELOPE,
+        `"data.room" must be a non-empty string of at most ${MAX_ROOM_LENGTH} characters`,
+      );
     }
     this.removeFromRoom(client, room);
     return room;
@@ -493,7 +604,13 @@ export class HubService implements HubAdapterHost, OnModuleInit, BeforeApplicati
         break;
       case 'disconnect': {
         const client = this.byId.get(message.clientId);
-        if (client) this.closeClient(client, message.code, message.reason, DisconnectReason.SERVER_DISCONNECT);
+        if (client)
+          this.closeClient(
+            client,
+            message.code,
+            message.reason,
+            DisconnectReason.SERVER_DISCONNECT,
+          );
         break;
       }
       case 'disconnect-user':
@@ -525,7 +642,11 @@ export class HubService implements HubAdapterHost, OnModuleInit, BeforeApplicati
       this.handlerFailed(client, err, id);
       return;
     }
-    if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function') {
+    if (
+      result !== null &&
+      typeof result === 'object' &&
+      typeof (result as Promise<unknown>).then === 'function'
+    ) {
       (result as Promise<unknown>).then(
         (value) => this.reply(client, value, event, id),
         (err) => this.handlerFailed(client, err, id),
@@ -535,7 +656,12 @@ export class HubService implements HubAdapterHost, OnModuleInit, BeforeApplicati
     }
   }
 
-  private reply(client: HubClient, value: unknown, event: string, id: string | number | undefined): void {
+  private reply(
+    client: HubClient,
+    value: unknown,
+    event: string,
+    id: string | number | undefined,
+  ): void {
     if (value === undefined || value === null || client.removed) return;
     if (isObservable(value)) {
       value.subscribe({
@@ -560,7 +686,9 @@ export class HubService implements HubAdapterHost, OnModuleInit, BeforeApplicati
       return;
     }
     if (cause instanceof WsException) {
-      const message = String((cause.getError() as { message?: string })?.message ?? cause.getError());
+      const message = String(
+        (cause.getError() as { message?: string })?.message ?? cause.getError(),
+      );
       const code = message === 'Forbidden resource' ? ErrorCode.FORBIDDEN : ErrorCode.INTERNAL;
       this.deliverText(client, encodeError(code, message, id));
       return;
@@ -572,10 +700,20 @@ export class HubService implements HubAdapterHost, OnModuleInit, BeforeApplicati
     this.deliverText(client, encodeError(ErrorCode.INTERNAL, 'internal error', id));
   }
 
-  private rejectFrame(client: HubClient, code: ErrorCode, message: string, id: string | number | undefined): void {
+  private rejectFrame(
+    client: HubClient,
+    code: ErrorCode,
+    message: string,
+    id: string | number | undefined,
+  ): void {
     client.invalidFrames ??= new WindowCounter(VIOLATION_WINDOW_MS);
     if (client.invalidFrames.hit(Date.now()) > this.options.maxInvalidFrames) {
-      this.closeClient(client, CloseCode.POLICY_VIOLATION, 'too many invalid frames', DisconnectReason.INVALID_FRAMES);
+      this.closeClient(
+        client,
+        CloseCode.POLICY_VIOLATION,
+        'too many invalid frames',
+        DisconnectReason.INVALID_FRAMES,
+      );
       return;
     }
     this.deliverText(client, encodeError(code, message, id));
@@ -592,7 +730,12 @@ export class HubService implements HubAdapterHost, OnModuleInit, BeforeApplicati
       return false;
     }
     this.slowClosedTotal++;
-    this.closeClient(client, CloseCode.TRY_AGAIN_LATER, 'slow consumer', DisconnectReason.SLOW_CONSUMER);
+    this.closeClient(
+      client,
+      CloseCode.TRY_AGAIN_LATER,
+      'slow consumer',
+      DisconnectReason.SLOW_CONSUMER,
+    );
     return false;
   }
 
@@ -602,7 +745,11 @@ export class HubService implements HubAdapterHost, OnModuleInit, BeforeApplicati
     return true;
   }
 
-  private deliverBroadcast(frame: OutgoingFrame, rooms: string[] | undefined, except: string[] | undefined): number {
+  private deliverBroadcast(
+    frame: OutgoingFrame,
+    rooms: string[] | undefined,
+    except: string[] | undefined,
+  ): number {
     const skip = except && except.length ? new Set(except) : undefined;
     let delivered = 0;
     if (!rooms) {
@@ -617,7 +764,8 @@ export class HubService implements HubAdapterHost, OnModuleInit, BeforeApplicati
       const members = this.byRoom.get(rooms[i]);
       if (!members) continue;
       for (const client of members) {
-        if (skip?.has(client.id) || this.inEarlierRoom(client, rooms, i) || !this.admit(client)) continue;
+        if (skip?.has(client.id) || this.inEarlierRoom(client, rooms, i) || !this.admit(client))
+          continue;
         writeFrame(client.socket, frame);
         delivered++;
       }
@@ -690,7 +838,13 @@ export class HubService implements HubAdapterHost, OnModuleInit, BeforeApplicati
    * online and receives nothing more. A peer that does not answer the close is destroyed
    * after a grace period instead of holding the socket for ws's 30 s close timeout.
    */
-  private closeClient(client: HubClient, code: number, reason: string, why: string, graceMs = CLOSE_GRACE_MS): void {
+  private closeClient(
+    client: HubClient,
+    code: number,
+    reason: string,
+    why: string,
+    graceMs = CLOSE_GRACE_MS,
+  ): void {
     if (client.removed) return;
     client.closeReason = why;
     this.remove(client, code, why);
@@ -722,7 +876,7 @@ export class HubService implements HubAdapterHost, OnModuleInit, BeforeApplicati
     const ipCount = (this.byIp.get(client.remoteAddress) ?? 1) - 1;
     if (ipCount <= 0) this.byIp.delete(client.remoteAddress);
     else this.byIp.set(client.remoteAddress, ipCount);
-    if (client.rooms) for (const room of [...client.rooms]) this.removeFromRoom(client, room);
+    if (client.rooms) for (const room of client.rooms) this.removeFromRoom(client, room);
     const userId = client.userId;
     if (userId !== undefined) {
       const set = this.byUser.get(userId);
@@ -779,11 +933,16 @@ export class HubService implements HubAdapterHost, OnModuleInit, BeforeApplicati
 
   private assertRoom(room: string): void {
     if (typeof room !== 'string' || room.length === 0 || room.length > MAX_ROOM_LENGTH) {
-      throw new RangeError(`room must be a non-empty string of at most ${MAX_ROOM_LENGTH} characters`);
+      throw new RangeError(
+        `room must be a non-empty string of at most ${MAX_ROOM_LENGTH} characters`,
+      );
     }
   }
 
-  private async resolveHook<F>(option: F | Type<unknown> | undefined, method: string): Promise<F | undefined> {
+  private async resolveHook<F>(
+    option: F | Type<unknown> | undefined,
+    method: string,
+  ): Promise<F | undefined> {
     if (option === undefined) return undefined;
     const proto = (option as { prototype?: Record<string, unknown> }).prototype;
     if (proto && typeof proto[method] === 'function') {

@@ -16,7 +16,11 @@ export interface HubApp {
 class EmptyController {}
 
 /** Builds a Nest app around `hubModule` and listens on an ephemeral port of 127.0.0.1. */
-export async function startApp(hubModule: DynamicModule, path = '/ws', extra: DynamicModule[] = []): Promise<HubApp> {
+export async function startApp(
+  hubModule: DynamicModule,
+  path = '/ws',
+  extra: DynamicModule[] = [],
+): Promise<HubApp> {
   @Module({ imports: [hubModule, ...extra], controllers: [EmptyController] })
   class TestAppModule {}
   const moduleRef = await Test.createTestingModule({ imports: [TestAppModule] }).compile();

@@ -15,17 +15,23 @@ export class TestClient {
   readonly raw: string[] = [];
   closeCode: number | undefined;
   closeReason: string | undefined;
-  private waiters: { match: (f: Frame) => boolean; resolve: (f: Frame) => void; from: number }[] = [];
+  private waiters: { match: (f: Frame) => boolean; resolve: (f: Frame) => void; from: number }[] =
+    [];
   private closeWaiters: ((code: number) => void)[] = [];
   readonly opened: Promise<void>;
 
-  constructor(
-    readonly ws: WebSocket,
-  ) {
+  constructor(readonly ws: WebSocket) {
     this.opened = new Promise((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
-      ws.once('unexpected-response', (_req, res) => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode, headers: res.headers })));
+      ws.once('unexpected-response', (_req, res) =>
+        reject(
+          Object.assign(new Error(`HTTP ${res.statusCode}`), {
+            status: res.statusCode,
+            headers: res.headers,
+          }),
+        ),
+      );
     });
     this.opened.catch(() => undefined);
     ws.on('error', () => undefined);
@@ -57,19 +63,28 @@ export class TestClient {
     });
   }
 
-  static async connect(url: string, options?: ClientOptions & { protocols?: string | string[] }): Promise<TestClient> {
+  static async connect(
+    url: string,
+    options?: ClientOptions & { protocols?: string | string[] },
+  ): Promise<TestClient> {
     const client = TestClient.open(url, options);
     await client.opened;
     return client;
   }
 
-  static open(url: string, options?: ClientOptions & { protocols?: string | string[] }): TestClient {
+  static open(
+    url: string,
+    options?: ClientOptions & { protocols?: string | string[] },
+  ): TestClient {
     const { protocols, ...rest } = options ?? {};
     return new TestClient(new WebSocket(url, protocols, rest));
   }
 
   /** Connects and waits for the welcome frame. */
-  static async welcomed(url: string, options?: ClientOptions & { protocols?: string | string[] }): Promise<TestClient & { id: string }> {
+  static async welcomed(
+    url: string,
+    options?: ClientOptions & { protocols?: string | string[] },
+  ): Promise<TestClient & { id: string }> {
     const client = await TestClient.connect(url, options);
     const welcome = await client.next((f) => f.event === 'welcome');
     return Object.assign(client, { id: welcome.data.clientId as string });
@@ -86,7 +101,11 @@ export class TestClient {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w.resolve !== done);
-        reject(new Error(`no matching frame within ${timeoutMs} ms; got ${JSON.stringify(this.frames.slice(-5))}`));
+        reject(
+          new Error(
+            `no matching frame within ${timeoutMs} ms; got ${JSON.stringify(this.frames.slice(-5))}`,
+          ),
+        );
       }, timeoutMs);
       const done = (f: Frame) => {
         clearTimeout(timer);
@@ -107,7 +126,10 @@ export class TestClient {
   closed(timeoutMs = 5000): Promise<number> {
     if (this.closeCode !== undefined) return Promise.resolve(this.closeCode);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`not closed within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`not closed within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       this.closeWaiters.push((code) => {
         clearTimeout(timer);
         resolve(code);
@@ -134,7 +156,11 @@ export class TestClient {
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `check` until it returns true or the deadline passes. */
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 3000, stepMs = 10): Promise<void> {
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 3000,
+  stepMs = 10,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);

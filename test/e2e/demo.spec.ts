@@ -1,0 +1,123 @@
+import type { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DemoModule } from '../../src/demo/demo.module.js';
+import { TestClient } from '../helpers/client.js';
+
+async function startDemo(env: Record<string, string> = {}) {
+  const saved = { ...process.env };
+  Object.assign(process.env, env);
+  try {
+    const moduleRef = await Test.createTestingModule({ imports: [DemoModule] }).compile();
+    const app = moduleRef.createNestApplication({ logger: ['error'] });
+    await app.listen(0, '127.0.0.1');
+    const { port } = app.getHttpServer().address() as { port: number };
+    return { app, base: `http://127.0.0.1:${port}`, ws: `ws://127.0.0.1:${port}` };
+  } finally {
+    process.env = saved;
+  }
+}
+
+describe('demo app HTTP endpoints', () => {
+  let app: INestApplication | undefined;
+  const clients: TestClient[] = [];
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.terminate();
+    await app?.close();
+    app = undefined;
+  });
+
+  it('broadcasts through POST /broadcast and reports it in GET /stats', async () => {
+    const demo = await startDemo();
+    app = demo.app;
+    const a = await TestClient.welcomed(`${demo.ws}/ws`);
+    const b = await TestClient.welcomed(`${demo.ws}/ws`);
+    clients.push(a, b);
+
+    let res = await fetch(`${demo.base}/broadcast`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ data: { hello: 'world' } }),
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ delivered: 2 });
+    expect(await a.next((f) => f.event === 'broadcast')).toEqual({
+      event: 'broadcast',
+      data: { hello: 'world' },
+    });
+    expect(await b.next((f) => f.event === 'broadcast')).toEqual({
+      event: 'broadcast',
+      data: { hello: 'world' },
+    });
+
+    res = await fetch(`${demo.base}/broadcast`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ event: 'alert', data: 1, except: [a.id] }),
+    });
+    expect(await res.json()).toEqual({ delivered: 1 });
+    expect(await b.next((f) => f.event === 'alert')).toEqual({ event: 'alert', data: 1 });
+
+    const stats = (await (await fetch(`${demo.base}/stats`)).json()) as any;
+    expect(stats.online).toBe(2);
+    expect(stats.cluster).toEqual({ online: 2, instances: 1 });
+    expect(typeof stats.rssBytes).toBe('number');
+    expect(typeof stats.eventLoopDelayP99Ms).toBe('number');
+
+    const health = await fetch(`${demo.base}/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ status: 'ok', online: 2 });
+  });
+
+  it('rejects a malformed broadcast body with 400', async () => {
+    const demo = await startDemo();
+    app = demo.app;
+    for (const body of [
+      '[1]',
+      '{"event":5}',
+      '{"data":1,"rooms":"a"}',
+      '{"data":1,"except":[1]}',
+    ]) {
+      const res = await fetch(`${demo.base}/broadcast`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+      expect(res.status, body).toBe(400);
+    }
+  });
+
+  it('serves the web page with the hub path filled in', async () => {
+    const demo = await startDemo({ HUB_PATH: '/live' });
+    app = demo.app;
+    const res = await fetch(`${demo.base}/`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/html');
+    const html = await res.text();
+    expect(html).toContain("new URL('/live'");
+    expect(html).toContain('ws-hub demo');
+    const c = await TestClient.welcomed(`${demo.ws}/live`);
+    clients.push(c);
+  });
+
+  it('reads hub options from the environment through forRootAsync', async () => {
+    const demo = await startDemo({
+      HUB_PATH: '/env',
+      HUB_PING_INTERVAL_MS: '4321',
+      HUB_MAX_PAYLOAD_BYTES: '256',
+    });
+    app = demo.app;
+    const c = await TestClient.welcomed(`${demo.ws}/env`);
+    clients.push(c);
+    expect(c.frames[0].data.pingIntervalMs).toBe(4321);
+    c.send({ event: 'message', data: 'x'.repeat(300) });
+    expect(await c.closed()).toBe(1009);
+  });
+
+  it('fails to start on a bad environment value, naming the variable', async () => {
+    await expect(startDemo({ HUB_PING_INTERVAL_MS: 'soon' })).rejects.toThrow(
+      /HUB_PING_INTERVAL_MS/,
+    );
+    await expect(startDemo({ HUB_MAX_MISSED_PONGS: '0' })).rejects.toThrow(/maxMissedPongs/);
+  });
+});
