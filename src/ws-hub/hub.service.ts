@@ -670,12 +670,18 @@ export class HubService
       });
       return;
     }
-    if (typeof value === 'object' && typeof (value as HubEnvelope).event === 'string') {
-      const response = value as HubEnvelope;
-      this.deliverText(client, encodeFrame(response.event, response.data, id));
+    let text: string;
+    try {
+      text =
+        typeof value === 'object' && typeof (value as HubEnvelope).event === 'string'
+          ? encodeFrame((value as HubEnvelope).event, (value as HubEnvelope).data, id)
+          : encodeFrame(event, value, id);
+    } catch (err) {
+      // Circular data, BigInt, or nesting too deep for JSON.stringify's stack.
+      this.handlerFailed(client, err, id);
       return;
     }
-    this.deliverText(client, encodeFrame(event, value, id));
+    this.deliverText(client, text);
   }
 
   private handlerFailed(client: HubClient, err: unknown, id: string | number | undefined): void {

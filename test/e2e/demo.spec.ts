@@ -120,4 +120,48 @@ describe('demo app HTTP endpoints', () => {
     );
     await expect(startDemo({ HUB_MAX_MISSED_PONGS: '0' })).rejects.toThrow(/maxMissedPongs/);
   });
+
+  it('applies the security environment variables', async () => {
+    const demo = await startDemo({
+      HUB_AUTH_TOKENS: 'tok-1:alice, tok-2:bob',
+      HUB_ALLOWED_ORIGINS: 'https://ok.example',
+      HUB_MAX_CONNECTIONS: '2',
+      HUB_RATE_LIMIT: '2/2',
+      HUB_SLOW_CONSUMER: 'drop',
+      HUB_MAX_BUFFERED_BYTES: '4096',
+    });
+    app = demo.app;
+    const status = async (url: string, options: Record<string, unknown> = {}) => {
+      const c = TestClient.open(url, options);
+      try {
+        await c.opened;
+        clients.push(c);
+        return 101;
+      } catch (err) {
+        return (err as { status: number }).status;
+      }
+    };
+    expect(await status(`${demo.ws}/ws`)).toBe(401);
+    expect(await status(`${demo.ws}/ws?token=tok-1`, { origin: 'https://evil.example' })).toBe(403);
+    const alice = await TestClient.welcomed(`${demo.ws}/ws?token=tok-1`, {
+      origin: 'https://ok.example',
+    });
+    const bob = await TestClient.welcomed(`${demo.ws}/ws`, {
+      protocols: ['ws-hub.v1', 'bearer.tok-2'],
+    });
+    clients.push(alice, bob);
+    expect([alice.frames[0].data.userId, bob.frames[0].data.userId]).toEqual(['alice', 'bob']);
+    expect(await status(`${demo.ws}/ws?token=tok-1`)).toBe(503);
+    for (let i = 0; i < 3; i++) alice.send({ event: 'message', id: i });
+    const limited = await alice.next((f) => f.event === 'error');
+    expect(limited.data.code).toBe('RATE_LIMITED');
+    const stats = (await (await fetch(`${demo.base}/stats`)).json()) as any;
+    expect(stats.rejectedHandshakes).toMatchObject({ '401': 1, '403': 1, '503': 1 });
+  });
+
+  it('rejects malformed security environment values at startup', async () => {
+    await expect(startDemo({ HUB_RATE_LIMIT: 'fast' })).rejects.toThrow(/HUB_RATE_LIMIT/);
+    await expect(startDemo({ HUB_SLOW_CONSUMER: 'ignore' })).rejects.toThrow(/HUB_SLOW_CONSUMER/);
+    await expect(startDemo({ HUB_AUTH_TOKENS: 'no-colon' })).rejects.toThrow(/HUB_AUTH_TOKENS/);
+  });
 });
