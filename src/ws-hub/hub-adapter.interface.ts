@@ -41,12 +41,16 @@ export interface HubAdapter {
   init(host: HubAdapterHost): Promise<void> | void;
   /** Sends a message to every other instance that may have a recipient for it. */
   publish(message: HubAdapterMessage): void;
-  /** This instance gained its first member of `room` (subscribe to it). */
-  roomAdded(room: string): void;
+  /**
+   * This instance gained its first member of `room` (subscribe to it). May return a promise
+   * that settles once messages for the room published elsewhere will reach this instance; the
+   * hub waits for it (it must never reject) before acknowledging a client's `join`.
+   */
+  roomAdded(room: string): void | Promise<void>;
   /** This instance lost its last member of `room`. */
   roomRemoved(room: string): void;
-  /** This instance gained its first connection of `userId`. */
-  userAdded(userId: string): void;
+  /** This instance gained its first connection of `userId` (same contract as `roomAdded`). */
+  userAdded(userId: string): void | Promise<void>;
   /** This instance lost its last connection of `userId`. */
   userRemoved(userId: string): void;
   /** Connected clients across all live instances. */
@@ -55,4 +59,6 @@ export interface HubAdapter {
   instances(): Promise<HubInstanceInfo[]>;
   /** Leaves the cluster at once and releases every connection and timer. */
   close(): Promise<void>;
+  /** Adapter counters for monitoring (published, failures, reconnects, ...), if it keeps any. */
+  stats?(): object;
 }

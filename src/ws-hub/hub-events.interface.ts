@@ -57,4 +57,6 @@ export interface HubStats {
   slowConsumersClosed: number;
   /** Connections refused at the handshake since start, by HTTP status. */
   rejectedHandshakes: Record<string, number>;
+  /** The cross-instance adapter's own counters (the Redis adapter: published, failures, reconnects, ...). */
+  adapter?: object;
 }

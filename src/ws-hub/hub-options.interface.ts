@@ -80,6 +80,14 @@ export interface HubRedisOptions {
   heartbeatIntervalMs?: number;
   /** After how long without a refresh an instance counts as dead, in milliseconds. Default 6000. */
   instanceTimeoutMs?: number;
+  /** How long startup waits for Redis before carrying on and connecting in the background, in milliseconds. Default 5000. */
+  initTimeoutMs?: number;
+  /** Longest wait for a presence read before answering with this instance alone, in milliseconds. Default 1000. */
+  commandTimeoutMs?: number;
+  /** Cap of the reconnect backoff, in milliseconds. Default 1000. */
+  reconnectMaxDelayMs?: number;
+  /** Extra ioredis options for the connections the adapter creates from `url`. */
+  redisOptions?: Record<string, unknown>;
 }
 
 export interface WsHubModuleOptions {

@@ -113,6 +113,7 @@ export class HubService
   private readonly connectedSubject = new Subject<HubConnectedEvent>();
   private readonly disconnectedSubject = new Subject<HubDisconnectedEvent>();
   private readonly messageSubject = new Subject<HubMessageEvent>();
+  private readonly instanceGoneSubject = new Subject<string>();
   private authenticateFn: HubAuthenticateFn | undefined;
   private authorizeJoinFn: HubAuthorizeJoinFn | undefined;
   private shuttingDown = false;
@@ -129,6 +130,8 @@ export class HubService
     this.disconnectedSubject.asObservable();
   /** Emits every `message` event a client sends (after it was acknowledged). */
   readonly messages$: Observable<HubMessageEvent> = this.messageSubject.asObservable();
+  /** Emits the id of another instance that died without leaving (its clients are gone with it). */
+  readonly instanceGone$: Observable<string> = this.instanceGoneSubject.asObservable();
 
   constructor(
     @Inject(WS_HUB_RESOLVED_OPTIONS) readonly options: ResolvedHubOptions,
@@ -189,7 +192,8 @@ export class HubService
 
   /**
    * Sends `{event, data}` to one client, wherever it is connected. Returns whether the client
-   * is connected here, or (on a cluster) whether its instance is alive and it was handed over.
+   * is connected here or, for a client id of another instance, that the message was handed to
+   * the adapter (delivery to a remote client is not confirmed).
    */
   send(clientId: string, event: string, data?: unknown): boolean {
     const text = encodeFrame(event, data);
@@ -311,6 +315,7 @@ export class HubService
       droppedMessages: this.droppedTotal,
       slowConsumersClosed: this.slowClosedTotal,
       rejectedHandshakes: { ...this.rejected },
+      adapter: this.adapter.stats?.(),
     };
   }
 
@@ -367,6 +372,7 @@ export class HubService
     this.connectedSubject.complete();
     this.disconnectedSubject.complete();
     this.messageSubject.complete();
+    this.instanceGoneSubject.complete();
   }
 
   // ------------------------------------------------- used by the gateway/adapter
@@ -397,7 +403,7 @@ export class HubService
       if (!set) {
         set = new Set();
         this.byUser.set(userId, set);
-        this.adapterCall(() => this.adapter.userAdded(userId));
+        void this.adapterPromise(() => this.adapter.userAdded(userId));
       }
       set.add(client);
     }
@@ -572,7 +578,11 @@ export class HubService
       if (allowed !== true)
         throw new HubError(ErrorCode.FORBIDDEN, `not allowed to join "${room}"`);
     }
-    if (!client.removed) this.addToRoom(client, room);
+    if (!client.removed) {
+      // Acknowledge only once the room's messages from other instances can reach this one.
+      const subscribed = this.addToRoom(client, room);
+      if (subscribed) await subscribed;
+    }
     return room;
   }
 
@@ -586,6 +596,11 @@ export class HubService
     }
     this.removeFromRoom(client, room);
     return room;
+  }
+
+  /** @internal Called by the adapter when presence drops an instance that did not leave. */
+  instanceGone(instanceId: string): void {
+    this.instanceGoneSubject.next(instanceId);
   }
 
   /** @internal Applies a message another instance published. */
@@ -801,17 +816,20 @@ export class HubService
     return clients.length;
   }
 
-  private addToRoom(client: HubClient, room: string): void {
+  /** Returns the adapter's promise when the room is new here (see `HubAdapter.roomAdded`). */
+  private addToRoom(client: HubClient, room: string): Promise<void> | undefined {
     client.rooms ??= new Set();
-    if (client.rooms.has(room)) return;
+    if (client.rooms.has(room)) return undefined;
     client.rooms.add(room);
     let members = this.byRoom.get(room);
+    let subscribed: Promise<void> | undefined;
     if (!members) {
       members = new Set();
       this.byRoom.set(room, members);
-      this.adapterCall(() => this.adapter.roomAdded(room));
+      subscribed = this.adapterPromise(() => this.adapter.roomAdded(room));
     }
     members.add(client);
+    return subscribed;
   }
 
   private removeFromRoom(client: HubClient, room: string): boolean {
@@ -920,6 +938,21 @@ export class HubService
 
   private publish(message: HubAdapterMessage): void {
     this.adapterCall(() => this.adapter.publish(message));
+  }
+
+  /** Like `adapterCall` for methods that may return a promise; the promise never rejects. */
+  private adapterPromise(fn: () => void | Promise<void>): Promise<void> | undefined {
+    try {
+      const result = fn();
+      if (result && typeof result.then === 'function') {
+        return result.then(undefined, (err: Error) => {
+          this.logger.warn(`adapter call failed: ${err?.message}`);
+        });
+      }
+    } catch (err) {
+      this.logger.warn(`adapter call failed: ${(err as Error).message}`);
+    }
+    return undefined;
   }
 
   /** Adapters must not throw into callers; this keeps a faulty one from breaking local delivery. */

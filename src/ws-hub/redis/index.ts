@@ -1,0 +1,18 @@
+/**
+ * `ws-hub/redis`: the Redis cross-instance adapter. Needs the optional peer dependency
+ * `ioredis`. Use it through the module options (`WsHubModule.forRoot({ redis: { url } })`),
+ * or build one to pass as `adapter` when you need the extra tuning options:
+ *
+ * ```ts
+ * WsHubModule.forRoot({ adapter: createRedisHubAdapter({ url: process.env.REDIS_URL, initTimeoutMs: 2000 }) })
+ * ```
+ */
+import { RedisHubAdapter, type RedisHubAdapterOptions } from './redis.adapter.js';
+
+export { RedisHubAdapter };
+export type { RedisHubAdapterOptions, RedisHubAdapterStats } from './redis.adapter.js';
+
+/** A `RedisHubAdapter` to give as the module's `adapter` option. */
+export function createRedisHubAdapter(options: RedisHubAdapterOptions): RedisHubAdapter {
+  return new RedisHubAdapter(options);
+}
