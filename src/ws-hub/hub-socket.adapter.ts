@@ -5,7 +5,8 @@ import type { Observable } from 'rxjs';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { HubClient, kHubClient } from './hub-client.js';
 import { CloseCode, DisconnectReason } from './hub.constants.js';
-import type { HubFrameHandler, HubService } from './hub.service.js';
+import type { HubFrameHandler } from './hub-dispatcher.js';
+import type { HubService } from './hub.service.js';
 
 /** Marks a ws server created by this adapter, so the gateway can tell a plain WsAdapter apart. */
 export const kHubServer = Symbol('ws-hub.server');

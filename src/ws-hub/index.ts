@@ -1,6 +1,6 @@
 export { WsHubModule } from './hub.module.js';
 export { HubService } from './hub.service.js';
-export type { HubEventHandler, HubHandlerContext } from './hub.service.js';
+export type { HubEventHandler, HubHandlerContext } from './hub-dispatcher.js';
 export { WsGateway, FrameId } from './hub.gateway.js';
 export { WsHubSocketAdapter } from './hub-socket.adapter.js';
 export { HubError } from './hub.errors.js';

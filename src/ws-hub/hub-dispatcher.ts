@@ -1,0 +1,242 @@
+import type { Logger } from '@nestjs/common';
+import { WsException } from '@nestjs/websockets';
+import { isObservable } from 'rxjs';
+import { HubClient, WindowCounter } from './hub-client.js';
+import { CloseCode, DisconnectReason, ErrorCode, VIOLATION_WINDOW_MS } from './hub.constants.js';
+import { HubError, HubHandlerError } from './hub.errors.js';
+import type { HubPrincipal } from './hub-options.interface.js';
+import type { ResolvedHubOptions } from './hub.options.js';
+import { encodeError, encodeFrame, HubEnvelope, parseFrame } from './hub-protocol.js';
+
+/** A gateway handler as the socket adapter hands it over: `(data, event, id)`. */
+export type HubFrameHandler = (
+  data: unknown,
+  event: string,
+  id: string | number | undefined,
+) => unknown;
+
+/** Who sent the frame a custom handler (`HubService.handle`) is answering. */
+export interface HubHandlerContext {
+  clientId: string;
+  userId: string | undefined;
+  principal: HubPrincipal | undefined;
+  event: string;
+  /** The frame's correlation id; the reply repeats it without the handler's help. */
+  id: string | number | undefined;
+}
+
+/**
+ * Handles a custom client event. The return value (or its promise) is the reply: an object
+ * with a string `event` is sent as `{event, id, data}`, anything else as `{event: <same event>,
+ * id, data: value}`; `undefined` sends nothing. Throw `HubError` to answer a specific code.
+ */
+export type HubEventHandler<T = any> = (context: HubHandlerContext, data: T) => unknown;
+
+const BUILT_IN_EVENTS = new Set<string>(['message', 'ping', 'join', 'leave']);
+
+/** What the dispatcher needs from the hub to answer and to close clients. */
+export interface DispatchSink {
+  deliverText(client: HubClient, text: string): boolean;
+  closeClient(client: HubClient, code: number, reason: string, why: string): void;
+}
+
+/**
+ * Everything between a frame arriving and its reply leaving: rate limit, validation, error
+ * frames, the handler call (a Nest gateway handler or a custom one) and the reply, which
+ * always carries the frame's id. Nothing a client sends can make it throw.
+ */
+export class HubFrameDispatcher {
+  private readonly customHandlers = new Map<string, HubEventHandler>();
+
+  constructor(
+    private readonly options: ResolvedHubOptions,
+    private readonly logger: Logger,
+    private readonly sink: DispatchSink,
+  ) {}
+
+  /**
+   * Handles a custom client event (`{"event": name, ...}`) next to the built-in ones. Returns
+   * a function that removes the handler. The built-in event names cannot be taken.
+   */
+  handle<T = any>(event: string, handler: HubEventHandler<T>): () => void {
+    if (typeof event !== 'string' || event.length === 0 || BUILT_IN_EVENTS.has(event)) {
+      throw new RangeError(`cannot handle event ${JSON.stringify(event)}: empty or built in`);
+    }
+    if (this.customHandlers.has(event))
+      throw new RangeError(`event "${event}" already has a handler`);
+    this.customHandlers.set(event, handler as HubEventHandler);
+    return () => {
+      if (this.customHandlers.get(event) === handler) this.customHandlers.delete(event);
+    };
+  }
+
+  /** Handles one incoming frame: limits, validation, dispatch to a gateway or custom handler. */
+  handleFrame(
+    client: HubClient,
+    raw: Buffer | ArrayBuffer | Buffer[],
+    isBinary: boolean,
+    handlers: Map<string, HubFrameHandler>,
+  ): void {
+    client.alive = true;
+    if (client.removed) return;
+    const limit = this.options.rateLimit;
+    if (limit) {
+      const now = Date.now();
+      const refill = ((now - client.lastRefillMs) * limit.messagesPerSecond) / 1000;
+      client.lastRefillMs = now;
+      client.tokens = Math.min(limit.burst, client.tokens + refill);
+      if (client.tokens < 1) {
+        client.rateViolations ??= new WindowCounter(VIOLATION_WINDOW_MS);
+        if (client.rateViolations.hit(now) > limit.maxViolations) {
+          this.sink.closeClient(
+            client,
+            CloseCode.POLICY_VIOLATION,
+            'rate limit exceeded',
+            DisconnectReason.RATE_LIMITED,
+          );
+          return;
+        }
+        this.sink.deliverText(
+          client,
+          encodeError(ErrorCode.RATE_LIMITED, 'too many messages; frame not processed'),
+        );
+        return;
+      }
+      client.tokens -= 1;
+    }
+    if (isBinary) {
+      this.rejectFrame(
+        client,
+        ErrorCode.BINARY_UNSUPPORTED,
+        'binary frames are not supported',
+        undefined,
+      );
+      return;
+    }
+    const text = Buffer.isBuffer(raw) ? raw.toString() : Buffer.from(raw as ArrayBuffer).toString();
+    const parsed = parseFrame(text);
+    if (!parsed.ok) {
+      this.rejectFrame(client, parsed.code, parsed.message, parsed.id);
+      return;
+    }
+    const { event, id } = parsed.envelope;
+    const handler = handlers.get(event);
+    if (handler) {
+      this.dispatch(client, handler, parsed.envelope);
+      return;
+    }
+    const custom = this.customHandlers.get(event);
+    if (custom) {
+      this.dispatch(
+        client,
+        (data, ev, frameId) =>
+          custom(
+            {
+              clientId: client.id,
+              userId: client.userId,
+              principal: client.principal,
+              event: ev,
+              id: frameId,
+            },
+            data,
+          ),
+        parsed.envelope,
+      );
+      return;
+    }
+    this.rejectFrame(client, ErrorCode.UNKNOWN_EVENT, `unknown event "${event}"`, id);
+  }
+
+  private dispatch(client: HubClient, handler: HubFrameHandler, envelope: HubEnvelope): void {
+    const { event, data, id } = envelope;
+    let result: unknown;
+    try {
+      result = handler(data, event, id);
+    } catch (err) {
+      this.handlerFailed(client, err, id);
+      return;
+    }
+    if (
+      result !== null &&
+      typeof result === 'object' &&
+      typeof (result as Promise<unknown>).then === 'function'
+    ) {
+      (result as Promise<unknown>).then(
+        (value) => this.reply(client, value, event, id),
+        (err) => this.handlerFailed(client, err, id),
+      );
+    } else {
+      this.reply(client, result, event, id);
+    }
+  }
+
+  private reply(
+    client: HubClient,
+    value: unknown,
+    event: string,
+    id: string | number | undefined,
+  ): void {
+    if (value === undefined || value === null || client.removed) return;
+    if (isObservable(value)) {
+      value.subscribe({
+        next: (v) => this.reply(client, v, event, id),
+        error: (err) => this.handlerFailed(client, err, id),
+      });
+      return;
+    }
+    let text: string;
+    try {
+      text =
+        typeof value === 'object' && typeof (value as HubEnvelope).event === 'string'
+          ? encodeFrame((value as HubEnvelope).event, (value as HubEnvelope).data, id)
+          : encodeFrame(event, value, id);
+    } catch (err) {
+      // Circular data, BigInt, or nesting too deep for JSON.stringify's stack.
+      this.handlerFailed(client, err, id);
+      return;
+    }
+    this.sink.deliverText(client, text);
+  }
+
+  private handlerFailed(client: HubClient, err: unknown, id: string | number | undefined): void {
+    const cause = err instanceof HubHandlerError ? err.cause : err;
+    if (cause instanceof HubError) {
+      this.sink.deliverText(client, encodeError(cause.code, cause.message, id));
+      if (cause.closeCode)
+        this.sink.closeClient(client, cause.closeCode, cause.message, cause.code);
+      return;
+    }
+    if (cause instanceof WsException) {
+      const message = String(
+        (cause.getError() as { message?: string })?.message ?? cause.getError(),
+      );
+      const code = message === 'Forbidden resource' ? ErrorCode.FORBIDDEN : ErrorCode.INTERNAL;
+      this.sink.deliverText(client, encodeError(code, message, id));
+      return;
+    }
+    this.logger.error(
+      `handler failed for client ${client.id}: ${(cause as Error)?.message ?? String(cause)}`,
+      (cause as Error)?.stack,
+    );
+    this.sink.deliverText(client, encodeError(ErrorCode.INTERNAL, 'internal error', id));
+  }
+
+  private rejectFrame(
+    client: HubClient,
+    code: ErrorCode,
+    message: string,
+    id: string | number | undefined,
+  ): void {
+    client.invalidFrames ??= new WindowCounter(VIOLATION_WINDOW_MS);
+    if (client.invalidFrames.hit(Date.now()) > this.options.maxInvalidFrames) {
+      this.sink.closeClient(
+        client,
+        CloseCode.POLICY_VIOLATION,
+        'too many invalid frames',
+        DisconnectReason.INVALID_FRAMES,
+      );
+      return;
+    }
+    this.sink.deliverText(client, encodeError(code, message, id));
+  }
+}
