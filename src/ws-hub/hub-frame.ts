@@ -73,6 +73,22 @@ export function writeFrame(socket: WebSocket, frame: OutgoingFrame): void {
   socket.send(frame.payload, { binary: false });
 }
 
+/** An empty ping: FIN + opcode 0x9, unmasked, zero length. The same bytes for every client. */
+const PING_FRAME = [Buffer.from([0x89, 0x00])];
+
+/**
+ * Pings one socket with the shared pre-built frame when its sender is idle (control frames are
+ * never compressed, so permessage-deflate does not matter), else through `ping()`.
+ */
+export function writePing(socket: WebSocket): void {
+  const sender = (socket as unknown as SocketInternals)._sender;
+  if (sender !== undefined && sender._state === SENDER_IDLE) {
+    sender.sendFrame(PING_FRAME);
+    return;
+  }
+  socket.ping();
+}
+
 export function isOpen(socket: WebSocket): boolean {
   return socket.readyState === OPEN;
 }

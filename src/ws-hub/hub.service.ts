@@ -36,7 +36,7 @@ import type {
   HubMessageEvent,
   HubStats,
 } from './hub-events.interface.js';
-import { isOpen, OutgoingFrame, writeFrame } from './hub-frame.js';
+import { isOpen, OutgoingFrame, writeFrame, writePing } from './hub-frame.js';
 import { HeartbeatScheduler } from './hub-heartbeat.js';
 import {
   HubFrameDispatcher,
@@ -659,7 +659,7 @@ export class HubService
   private ping(client: HubClient): void {
     if (!isOpen(client.socket)) return;
     try {
-      client.socket.ping();
+      writePing(client.socket);
     } catch {
       // The socket closed between the check and the write; its close event unregisters it.
     }
