@@ -1,4 +1,5 @@
 import type { WebSocket } from 'ws';
+import type { FrameSender } from './hub-frame.js';
 import type { HubPrincipal } from './hub-options.interface.js';
 
 /** Where a socket keeps its `HubClient`, so the socket adapter can find it without a lookup. */
@@ -47,6 +48,10 @@ export class HubClient {
   /** Close code to report when the close event cannot tell (ws destroys after protocol errors). */
   closeCode: number | undefined;
   removed = false;
+  /** Position in the hub's dense client list (broadcasts walk an array, not a Map). */
+  index = -1;
+  /** Where pre-built frames can be written, or undefined to go through `send()`. */
+  frameSender: FrameSender | undefined;
 
   constructor(
     readonly id: string,

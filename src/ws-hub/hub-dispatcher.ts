@@ -15,6 +15,14 @@ export type HubFrameHandler = (
   id: string | number | undefined,
 ) => unknown;
 
+/** A handler called with the client first, outside Nest's pipeline. */
+export type HubDirectHandler = (
+  client: HubClient,
+  data: unknown,
+  event: string,
+  id: string | number | undefined,
+) => unknown;
+
 /** Who sent the frame a custom handler (`HubService.handle`) is answering. */
 export interface HubHandlerContext {
   clientId: string;
@@ -47,6 +55,12 @@ export interface DispatchSink {
  */
 export class HubFrameDispatcher {
   private readonly customHandlers = new Map<string, HubEventHandler>();
+  /**
+   * The gateway's own handler methods, called without Nest's per-frame pipeline; set only when
+   * the app has no global guards, interceptors, pipes or filters, so the pipeline would do
+   * nothing but cost (see `WsGateway.onApplicationBootstrap`).
+   */
+  directHandlers: Map<string, HubDirectHandler> | undefined;
 
   constructor(
     private readonly options: ResolvedHubOptions,
@@ -120,16 +134,22 @@ export class HubFrameDispatcher {
       return;
     }
     const { event, id } = parsed.envelope;
+    const direct = this.directHandlers?.get(event);
+    if (direct) {
+      this.dispatch(client, undefined, direct, parsed.envelope);
+      return;
+    }
     const handler = handlers.get(event);
     if (handler) {
-      this.dispatch(client, handler, parsed.envelope);
+      this.dispatch(client, handler, undefined, parsed.envelope);
       return;
     }
     const custom = this.customHandlers.get(event);
     if (custom) {
       this.dispatch(
         client,
-        (data, ev, frameId) =>
+        undefined,
+        (_client, data, ev, frameId) =>
           custom(
             {
               clientId: client.id,
@@ -147,11 +167,17 @@ export class HubFrameDispatcher {
     this.rejectFrame(client, ErrorCode.UNKNOWN_EVENT, `unknown event "${event}"`, id);
   }
 
-  private dispatch(client: HubClient, handler: HubFrameHandler, envelope: HubEnvelope): void {
+  /** Calls a Nest-bound handler (`handler`) or one that takes the client first (`direct`). */
+  private dispatch(
+    client: HubClient,
+    handler: HubFrameHandler | undefined,
+    direct: HubDirectHandler | undefined,
+    envelope: HubEnvelope,
+  ): void {
     const { event, data, id } = envelope;
     let result: unknown;
     try {
-      result = handler(data, event, id);
+      result = direct ? direct(client, data, event, id) : handler!(data, event, id);
     } catch (err) {
       this.handlerFailed(client, err, id);
       return;

@@ -52,25 +52,43 @@ export class OutgoingFrame {
 /** Counts how often each write path was taken (for tests and stats). */
 export const frameStats = { framed: 0, fallback: 0 };
 
+/** ws's sender of a socket, as far as this module uses it. */
+export type FrameSender = NonNullable<SocketInternals['_sender']>;
+
 /**
- * Writes a frame to one socket: the shared pre-built frame when the socket's sender is idle
- * and uncompressed, else `send()` so that permessage-deflate and ws's own queue keep working
- * and frames never interleave.
+ * The sender a pre-built frame may be written through, or undefined when the socket must go
+ * through `send()`: permessage-deflate was negotiated (the client asked for compression), or
+ * ws's internals are not what this module expects. Decided once per connection.
  */
-export function writeFrame(socket: WebSocket, frame: OutgoingFrame): void {
+export function frameSenderOf(socket: WebSocket): FrameSender | undefined {
   const internals = socket as unknown as SocketInternals;
   const sender = internals._sender;
   if (
-    sender !== undefined &&
-    sender._state === SENDER_IDLE &&
-    internals._extensions?.['permessage-deflate'] === undefined
+    sender === undefined ||
+    typeof sender.sendFrame !== 'function' ||
+    internals._extensions?.['permessage-deflate'] !== undefined
   ) {
-    frameStats.framed++;
-    sender.sendFrame(frame.frame);
-    return;
+    return undefined;
   }
-  frameStats.fallback++;
+  return sender;
+}
+
+/**
+ * Writes a frame to one socket: the shared pre-built frame when the socket has a frame sender
+ * and it is idle, else `send()` so that compression and ws's own queue keep working and
+ * frames never interleave. Returns true when the shared frame was used.
+ */
+export function writeFrame(
+  socket: WebSocket,
+  sender: FrameSender | undefined,
+  frame: OutgoingFrame,
+): boolean {
+  if (sender !== undefined && sender._state === SENDER_IDLE) {
+    sender.sendFrame(frame.frame);
+    return true;
+  }
   socket.send(frame.payload, { binary: false });
+  return false;
 }
 
 /** An empty ping: FIN + opcode 0x9, unmasked, zero length. The same bytes for every client. */

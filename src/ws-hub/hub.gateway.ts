@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { ApplicationConfig } from '@nestjs/core';
 import {
   Inject,
   Logger,
@@ -26,6 +27,7 @@ import {
   ServerEvent,
   WS_HUB_RESOLVED_OPTIONS,
 } from './hub.constants.js';
+import type { HubDirectHandler } from './hub-dispatcher.js';
 import { HubExceptionFilter } from './hub-exception.filter.js';
 import { HubHandshake } from './hub-handshake.js';
 import type { ResolvedHubOptions } from './hub.options.js';
@@ -64,6 +66,7 @@ export class WsGateway
   constructor(
     @Inject(HubService) private readonly hub: HubService,
     @Inject(WS_HUB_RESOLVED_OPTIONS) options: ResolvedHubOptions,
+    @Inject(ApplicationConfig) private readonly appConfig: ApplicationConfig,
   ) {
     const handshake = new HubHandshake(hub, options);
     const serverOptions: ServerOptions & { path: string } = {
@@ -90,6 +93,34 @@ export class WsGateway
           'new WsHubSocketAdapter(app) instead.',
       );
     }
+    // Nest runs every frame through its context pipeline (guards, interceptors, pipes, filters,
+    // several promises per frame) even when there is nothing in it: a measured share of the
+    // per-ack cost. This gateway declares none of its own, so when the app has no global ones
+    // either, the pipeline cannot change anything and the handlers are called directly. With
+    // any global enhancer, every frame goes through Nest as usual.
+    const c = this.appConfig;
+    const enhanced =
+      c.getGlobalGuards().length +
+      c.getGlobalInterceptors().length +
+      c.getGlobalPipes().length +
+      c.getGlobalFilters().length +
+      c.getGlobalRequestGuards().length +
+      c.getGlobalRequestInterceptors().length +
+      c.getGlobalRequestPipes().length +
+      c.getGlobalRequestFilters().length;
+    this.hub.useDirectHandlers(
+      enhanced
+        ? undefined
+        : new Map<string, HubDirectHandler>([
+            [
+              ClientEvent.MESSAGE,
+              (client, data, _event, id) => this.onMessage(client.socket, data, id),
+            ],
+            [ClientEvent.PING, () => this.onPing()],
+            [ClientEvent.JOIN, (client, data) => this.onJoin(client.socket, data)],
+            [ClientEvent.LEAVE, (client, data) => this.onLeave(client.socket, data)],
+          ]),
+    );
   }
 
   handleConnection(socket: HubSocket, request?: IncomingMessage): void {

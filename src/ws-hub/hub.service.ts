@@ -11,7 +11,7 @@ import {
 } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { Observable, Subject } from 'rxjs';
-import type { WebSocket } from 'ws';
+import { WebSocket } from 'ws';
 import type {
   HubAdapter,
   HubAdapterHost,
@@ -36,10 +36,18 @@ import type {
   HubMessageEvent,
   HubStats,
 } from './hub-events.interface.js';
-import { isOpen, OutgoingFrame, writeFrame, writePing } from './hub-frame.js';
+import {
+  frameSenderOf,
+  frameStats,
+  isOpen,
+  OutgoingFrame,
+  writeFrame,
+  writePing,
+} from './hub-frame.js';
 import { HeartbeatScheduler } from './hub-heartbeat.js';
 import {
   HubFrameDispatcher,
+  type HubDirectHandler,
   type HubEventHandler,
   type HubFrameHandler,
 } from './hub-dispatcher.js';
@@ -60,6 +68,8 @@ function toList(value: string | string[] | undefined): string[] | undefined {
   if (value === undefined) return undefined;
   return typeof value === 'string' ? [value] : value;
 }
+
+const OPEN = WebSocket.OPEN;
 
 function isValidCloseCode(code: number): boolean {
   return Number.isInteger(code) && (code === 1000 || (code >= 3000 && code <= 4999));
@@ -83,6 +93,8 @@ export class HubService
 
   private readonly logger = new Logger('WsHub');
   private readonly byId = new Map<string, HubClient>();
+  /** The same clients as a dense array: the broadcast loop walks it (cheaper than a Map). */
+  private readonly list: HubClient[] = [];
   private readonly byUser = new Map<string, Set<HubClient>>();
   private readonly byRoom = new Map<string, Set<HubClient>>();
   private readonly byIp = new Map<string, number>();
@@ -369,6 +381,9 @@ export class HubService
     );
     (socket as unknown as Record<symbol, HubClient>)[kHubClient] = client;
     this.byId.set(client.id, client);
+    client.index = this.list.length;
+    this.list.push(client);
+    client.frameSender = frameSenderOf(socket);
     this.byIp.set(ip, (this.byIp.get(ip) ?? 0) + 1);
     const userId = client.userId;
     if (userId !== undefined) {
@@ -445,6 +460,11 @@ export class HubService
     handlers: Map<string, HubFrameHandler>,
   ): void {
     this.dispatcher.handleFrame(client, raw, isBinary, handlers);
+  }
+
+  /** @internal Lets the gateway's handlers be called without Nest's pipeline (see the gateway). */
+  useDirectHandlers(handlers: Map<string, HubDirectHandler> | undefined): void {
+    this.dispatcher.directHandlers = handlers;
   }
 
   /** @internal Publishes a received `message` event on `messages$`. */
@@ -580,31 +600,45 @@ export class HubService
     return true;
   }
 
+  /**
+   * The hot loop of the hub: per client only an id check (when `except` is given), the open
+   * state, the slow-consumer comparison and one write of the shared frame.
+   */
   private deliverBroadcast(
     frame: OutgoingFrame,
     rooms: string[] | undefined,
     except: string[] | undefined,
   ): number {
     const skip = except && except.length ? new Set(except) : undefined;
+    const maxBuffered = this.options.maxBufferedBytes;
     let delivered = 0;
+    let framed = 0;
     if (!rooms) {
-      for (const client of this.byId.values()) {
-        if (skip?.has(client.id) || !this.admit(client)) continue;
-        writeFrame(client.socket, frame);
+      const list = this.list;
+      for (let i = list.length - 1; i >= 0; i--) {
+        const client = list[i];
+        if (skip !== undefined && skip.has(client.id)) continue;
+        const socket = client.socket;
+        if (socket.readyState !== OPEN) continue;
+        if (socket.bufferedAmount > maxBuffered && !this.admit(client)) continue;
+        if (writeFrame(socket, client.frameSender, frame)) framed++;
         delivered++;
       }
-      return delivered;
-    }
-    for (let i = 0; i < rooms.length; i++) {
-      const members = this.byRoom.get(rooms[i]);
-      if (!members) continue;
-      for (const client of members) {
-        if (skip?.has(client.id) || this.inEarlierRoom(client, rooms, i) || !this.admit(client))
-          continue;
-        writeFrame(client.socket, frame);
-        delivered++;
+    } else {
+      for (let i = 0; i < rooms.length; i++) {
+        const members = this.byRoom.get(rooms[i]);
+        if (!members) continue;
+        for (const client of members) {
+          if (skip?.has(client.id) || this.inEarlierRoom(client, rooms, i) || !this.admit(client)) {
+            continue;
+          }
+          if (writeFrame(client.socket, client.frameSender, frame)) framed++;
+          delivered++;
+        }
       }
     }
+    frameStats.framed += framed;
+    frameStats.fallback += delivered - framed;
     return delivered;
   }
 
@@ -709,6 +743,14 @@ export class HubService
     if (client.removed) return;
     client.removed = true;
     this.byId.delete(client.id);
+    // Swap-remove; the broadcast loop walks the list backwards, so a client removed while it
+    // runs (a slow consumer closed) only moves an already-served client into its place.
+    const last = this.list.pop()!;
+    if (last !== client) {
+      this.list[client.index] = last;
+      last.index = client.index;
+    }
+    client.index = -1;
     this.heartbeat.remove(client);
     client.socket.off('pong', onPong);
     const ipCount = (this.byIp.get(client.remoteAddress) ?? 1) - 1;

@@ -1,4 +1,11 @@
-import { Controller, Inject, Module, Optional } from '@nestjs/common';
+import {
+  CallHandler,
+  Controller,
+  ExecutionContext,
+  Inject,
+  Module,
+  Optional,
+} from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { WsAdapter } from '@nestjs/platform-ws';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -79,6 +86,44 @@ describe('WsHubModule', () => {
       expect(uncaught).toEqual([]);
     } finally {
       process.off('uncaughtException', onUncaught);
+    }
+  });
+
+  it('runs frames through Nest global guards and interceptors when the app has them', async () => {
+    const seen: string[] = [];
+    const ref = await Test.createTestingModule({ imports: [WsHubModule.forRoot()] }).compile();
+    const app = ref.createNestApplication({ logger: false });
+    app.useGlobalInterceptors({
+      intercept(ctx: ExecutionContext, next: CallHandler) {
+        seen.push(ctx.switchToWs().getPattern());
+        return next.handle();
+      },
+    });
+    app.useGlobalGuards({
+      canActivate(ctx: ExecutionContext) {
+        const data = ctx.switchToWs().getData() as { secret?: boolean } | undefined;
+        return !data?.secret;
+      },
+    });
+    await app.listen(0, '127.0.0.1');
+    const { port } = app.getHttpServer().address();
+    const c = await TestClient.welcomed(`ws://127.0.0.1:${port}/ws`);
+    try {
+      expect(await c.request({ event: 'message', id: 1, data: { hello: 1 } })).toEqual({
+        event: 'ack',
+        id: 1,
+        data: { hello: 1 },
+      });
+      expect(await c.request({ event: 'ping', id: 2 })).toMatchObject({ event: 'pong', id: 2 });
+      expect(await c.request({ event: 'message', id: 3, data: { secret: true } })).toEqual({
+        event: 'error',
+        id: 3,
+        data: { code: 'FORBIDDEN', message: 'Forbidden resource' },
+      });
+      expect(seen).toEqual(['message', 'ping']);
+    } finally {
+      c.terminate();
+      await app.close();
     }
   });
 });
