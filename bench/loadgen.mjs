@@ -23,18 +23,20 @@
 // "sio" = Socket.IO v5 / Engine.IO v4 spoken directly over `ws` (open "0",
 // CONNECT "40", EVENT "42", ACK "43<id>", ping "2" answered by "3"), so the
 // generator costs the same per frame whatever the target.
-import http from "node:http";
-import { readFileSync } from "node:fs";
-import { performance } from "node:perf_hooks";
-import { WebSocket } from "ws";
+import { createHash, randomBytes, randomFillSync } from 'node:crypto';
+import http from 'node:http';
+import net from 'node:net';
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { WebSocket } from 'ws';
 
-const cfg = JSON.parse(process.argv[2] || "{}");
-const HOST = "127.0.0.1";
-const BENCH_EVENT = "bench";
-const ECHO_DATA = "0123456789abcdef";
+const cfg = JSON.parse(process.argv[2] || '{}');
+const HOST = '127.0.0.1';
+const BENCH_EVENT = 'bench';
+const ECHO_DATA = '0123456789abcdef';
 const now = () => performance.now();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const log = (...a) => process.stderr.write(`[loadgen] ${a.join(" ")}\n`);
+const log = (...a) => process.stderr.write(`[loadgen] ${a.join(' ')}\n`);
 
 // ---------------------------------------------------------------- plumbing
 
@@ -44,7 +46,10 @@ setInterval(() => {
 }, 1000).unref();
 
 if (cfg.deadlineMs) {
-  setTimeout(() => finish({ error: `loadgen deadline of ${cfg.deadlineMs} ms exceeded` }, 2), cfg.deadlineMs).unref();
+  setTimeout(
+    () => finish({ error: `loadgen deadline of ${cfg.deadlineMs} ms exceeded` }, 2),
+    cfg.deadlineMs,
+  ).unref();
 }
 
 let finished = false;
@@ -56,13 +61,13 @@ function finish(result, code = 0) {
 }
 
 function cpuTicks(pid) {
-  const s = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
+  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
   return Number(f[11]) + Number(f[12]); // fields 14 (utime) and 15 (stime)
 }
 
 function rssKiB(pid) {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) : NaN;
 }
 
@@ -70,7 +75,8 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
 
 function request(srv, method, path, body) {
   return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
+    const payload =
+      body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
     const req = http.request(
       {
         host: HOST,
@@ -78,13 +84,16 @@ function request(srv, method, path, body) {
         method,
         path,
         agent,
-        headers: payload === undefined ? {} : { "content-type": "application/json", "content-length": Buffer.byteLength(payload) },
+        headers:
+          payload === undefined
+            ? {}
+            : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
         timeout: 30000,
       },
       (res) => {
         const chunks = [];
-        res.on("data", (c) => chunks.push(c));
-        res.on("end", () => {
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => {
           const text = Buffer.concat(chunks).toString();
           if (res.statusCode < 200 || res.statusCode >= 300) {
             reject(new Error(`${method} ${path} -> ${res.statusCode} ${text.slice(0, 200)}`));
@@ -98,14 +107,14 @@ function request(srv, method, path, body) {
         });
       },
     );
-    req.on("timeout", () => req.destroy(new Error(`${method} ${path} timed out`)));
-    req.on("error", reject);
+    req.on('timeout', () => req.destroy(new Error(`${method} ${path} timed out`)));
+    req.on('error', reject);
     req.end(payload);
   });
 }
 
-const getStats = (srv) => request(srv, "GET", "/stats");
-const resetStats = (srv) => request(srv, "POST", "/stats/reset").catch(() => null);
+const getStats = (srv) => request(srv, 'GET', '/stats');
+const resetStats = (srv) => request(srv, 'POST', '/stats/reset').catch(() => null);
 
 function pct(sorted, p) {
   if (!sorted.length) return null;
@@ -126,17 +135,31 @@ function cpuUsSince(before) {
   const after = cpuAll();
   return after.map((a, i) => ((a - before[i]) * 1e6) / clkTck);
 }
+// Event-loop delay from each target's /stats, minus the histogram's sampling
+// interval (eventLoopDelayResolutionMs, 10 ms when absent): the raw histogram
+// records the time between timer ticks, so an idle loop reads ~10 ms.
 async function eldAll() {
   const st = await Promise.all(servers.map((s) => getStats(s).catch(() => ({}))));
+  const pick = (field) =>
+    Math.max(
+      ...st.map((x) => {
+        const v = x[field];
+        if (typeof v !== 'number') return NaN;
+        const res =
+          typeof x.eventLoopDelayResolutionMs === 'number' ? x.eventLoopDelayResolutionMs : 10;
+        return Math.max(0, v - res);
+      }),
+    );
   return {
     stats: st,
-    eldP99Ms: Math.max(...st.map((x) => (typeof x.eventLoopDelayP99Ms === "number" ? x.eventLoopDelayP99Ms : NaN))),
+    eldP99Ms: pick('eventLoopDelayP99Ms'),
+    eldMaxMs: pick('eventLoopDelayMaxMs'),
   };
 }
 
 // ---------------------------------------------------------------- clients
 
-const servers = cfg.servers.map((s) => ({ ...s, path: s.path || "/ws", proto: s.proto || "ws" }));
+const servers = cfg.servers.map((s) => ({ ...s, path: s.path || '/ws', proto: s.proto || 'ws' }));
 const clkTck = cfg.clkTck || 100;
 const N = cfg.clients;
 
@@ -153,54 +176,231 @@ class Client {
   constructor(idx, grp) {
     this.idx = idx;
     this.grp = grp; // index into servers
-    this.sio = servers[grp].proto === "sio";
-    this.ws = null;
+    this.sio = servers[grp].proto === 'sio';
+    this.conn = null; // FastWs or ws.WebSocket
     this.ready = false;
     this.onReady = null;
+  }
+  send(str) {
+    this.conn.send(str);
   }
 }
 
 const clients = [];
 for (let i = 0; i < N; i++) clients.push(new Client(i, i % servers.length));
 
-function wsUrl(srv) {
-  return srv.proto === "sio"
-    ? `ws://${HOST}:${srv.port}/socket.io/?EIO=4&transport=websocket`
-    : `ws://${HOST}:${srv.port}${srv.path}`;
+function wsPath(srv) {
+  return srv.proto === 'sio' ? '/socket.io/?EIO=4&transport=websocket' : srv.path;
+}
+
+// ---- minimal WebSocket client (default): net.Socket with `onread`, so reads
+// go straight from libuv into one shared buffer and a frame parser, with no
+// stream or EventEmitter machinery per frame. Client frames are masked with a
+// random key (RFC 6455); server frames are parsed in place. `--client=ws` in
+// the runner switches to the `ws` library client for cross-checking.
+const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+const READ_BUF = Buffer.allocUnsafe(256 * 1024);
+const maskPool = Buffer.allocUnsafe(64 * 1024);
+let maskPos = maskPool.length;
+
+class FastWs {
+  constructor(c, srv, onMessage) {
+    this.c = c;
+    this.onMessage = onMessage;
+    this.open = false;
+    this.closed = false;
+    this.pending = null; // unparsed bytes (copied out of READ_BUF)
+    this.fragments = null;
+    this.key = randomBytes(16).toString('base64');
+    const sock = net.connect({
+      host: HOST,
+      port: srv.port,
+      onread: { buffer: READ_BUF, callback: (n, buf) => this.onRead(buf, n) },
+    });
+    this.sock = sock;
+    sock.setNoDelay(true);
+    this.timer = setTimeout(() => this.fail(new Error('handshake timeout')), 20000);
+    sock.on('connect', () => {
+      sock.write(
+        `GET ${wsPath(srv)} HTTP/1.1\r\nHost: ${HOST}:${srv.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          `Sec-WebSocket-Key: ${this.key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      );
+    });
+    sock.on('error', (e) => this.fail(e));
+    sock.on('close', () => {
+      if (!this.closed) this.fail(new Error('socket closed'));
+    });
+  }
+
+  fail(err) {
+    clearTimeout(this.timer);
+    if (this.closed) return;
+    this.closed = true;
+    S.errors++;
+    S.lastError = err.message;
+    if (this.c.ready && !finished) S.unexpectedClose++;
+    this.c.ready = false;
+    this.c.onReady(err);
+    this.sock.destroy();
+  }
+
+  onRead(buf, n) {
+    let data = buf.subarray(0, n);
+    if (this.pending !== null) {
+      data = Buffer.concat([this.pending, data]);
+      this.pending = null;
+    }
+    if (!this.open) {
+      const end = data.indexOf('\r\n\r\n');
+      if (end < 0) {
+        this.pending = Buffer.from(data);
+        return;
+      }
+      const head = data.toString('latin1', 0, end);
+      const accept = createHash('sha1')
+        .update(this.key + WS_GUID)
+        .digest('base64');
+      if (
+        !head.startsWith('HTTP/1.1 101') ||
+        !head.toLowerCase().includes(`sec-websocket-accept: ${accept.toLowerCase()}`)
+      ) {
+        this.fail(new Error(`handshake failed: ${head.split('\r\n', 1)[0]}`));
+        return;
+      }
+      clearTimeout(this.timer);
+      this.open = true;
+      if (!this.c.sio) {
+        this.c.ready = true;
+        this.c.onReady(null);
+      }
+      data = data.subarray(end + 4);
+    }
+    let off = 0;
+    const len = data.length;
+    while (len - off >= 2) {
+      const b0 = data[off];
+      const b1 = data[off + 1];
+      if (b1 & 0x80) {
+        this.fail(new Error('masked server frame'));
+        return;
+      }
+      let plen = b1 & 0x7f;
+      let hdr = 2;
+      if (plen === 126) {
+        if (len - off < 4) break;
+        plen = data.readUInt16BE(off + 2);
+        hdr = 4;
+      } else if (plen === 127) {
+        if (len - off < 10) break;
+        plen = data.readUInt32BE(off + 2) * 4294967296 + data.readUInt32BE(off + 6);
+        hdr = 10;
+      }
+      if (len - off < hdr + plen) break;
+      const payload = data.subarray(off + hdr, off + hdr + plen);
+      off += hdr + plen;
+      this.frame(b0 & 0x0f, (b0 & 0x80) !== 0, payload);
+      if (this.closed) return;
+    }
+    if (off < len) this.pending = Buffer.from(data.subarray(off));
+  }
+
+  frame(opcode, fin, payload) {
+    if (opcode === 1 || opcode === 2 || opcode === 0) {
+      if (!fin || this.fragments !== null) {
+        (this.fragments ??= []).push(Buffer.from(payload));
+        if (!fin) return;
+        payload = Buffer.concat(this.fragments);
+        this.fragments = null;
+      }
+      this.onMessage(this.c, payload);
+    } else if (opcode === 9) {
+      this.write(10, payload);
+      onPing(now());
+    } else if (opcode === 8) {
+      this.write(8, payload.subarray(0, 2));
+      this.closed = true;
+      if (this.c.ready && !finished) S.unexpectedClose++;
+      this.c.ready = false;
+      this.c.onReady(new Error('closed by server'));
+      this.sock.end();
+    }
+  }
+
+  write(opcode, payload) {
+    const plen = payload.length;
+    const hdr = plen < 126 ? 2 : plen < 65536 ? 4 : 10;
+    const out = Buffer.allocUnsafe(hdr + 4 + plen);
+    out[0] = 0x80 | opcode;
+    if (hdr === 2) out[1] = 0x80 | plen;
+    else if (hdr === 4) {
+      out[1] = 0x80 | 126;
+      out.writeUInt16BE(plen, 2);
+    } else {
+      out[1] = 0x80 | 127;
+      out.writeUInt32BE(Math.floor(plen / 4294967296), 2);
+      out.writeUInt32BE(plen >>> 0, 6);
+    }
+    if (maskPos + 4 > maskPool.length) {
+      randomFillSync(maskPool);
+      maskPos = 0;
+    }
+    const m0 = (out[hdr] = maskPool[maskPos]);
+    const m1 = (out[hdr + 1] = maskPool[maskPos + 1]);
+    const m2 = (out[hdr + 2] = maskPool[maskPos + 2]);
+    const m3 = (out[hdr + 3] = maskPool[maskPos + 3]);
+    maskPos += 4;
+    const o = hdr + 4;
+    for (let i = 0; i < plen; i += 4) {
+      out[o + i] = payload[i] ^ m0;
+      if (i + 1 < plen) out[o + i + 1] = payload[i + 1] ^ m1;
+      if (i + 2 < plen) out[o + i + 2] = payload[i + 2] ^ m2;
+      if (i + 3 < plen) out[o + i + 3] = payload[i + 3] ^ m3;
+    }
+    this.sock.write(out);
+  }
+
+  send(str) {
+    if (!this.closed) this.write(1, Buffer.from(str));
+  }
 }
 
 function openClient(c, done) {
-  const ws = new WebSocket(wsUrl(servers[c.grp]), {
-    perMessageDeflate: false,
-    skipUTF8Validation: true,
-    handshakeTimeout: 20000,
-    maxPayload: 64 * 1024 * 1024,
-  });
-  ws._bc = c;
-  c.ws = ws;
   let settled = false;
   c.onReady = (err) => {
     if (settled) return;
     settled = true;
     done(err);
   };
-  ws.on("open", () => {
+  const srv = servers[c.grp];
+  const onMessage = c.sio ? onSioMessage : onWsMessage;
+  if (cfg.client !== 'ws') {
+    c.conn = new FastWs(c, srv, onMessage);
+    return;
+  }
+  const ws = new WebSocket(`ws://${HOST}:${srv.port}${wsPath(srv)}`, {
+    perMessageDeflate: false,
+    skipUTF8Validation: true,
+    handshakeTimeout: 20000,
+    maxPayload: 64 * 1024 * 1024,
+  });
+  c.conn = ws;
+  ws.on('open', () => {
     if (!c.sio) {
       c.ready = true;
       c.onReady(null);
     }
   });
-  ws.on("message", c.sio ? onSioMessage : onWsMessage);
-  ws.on("ping", onWsPing);
-  ws.on("error", (e) => {
+  ws.on('message', (buf) => onMessage(c, buf));
+  ws.on('ping', () => onPing(now()));
+  ws.on('error', (e) => {
     S.errors++;
     S.lastError = e.message;
     c.onReady(e);
   });
-  ws.on("close", () => {
+  ws.on('close', () => {
     if (c.ready && !finished) S.unexpectedClose++;
     c.ready = false;
-    c.onReady(new Error("closed before ready"));
+    c.onReady(new Error('closed before ready'));
   });
 }
 
@@ -209,7 +409,10 @@ function connectAll(concurrency, timeoutMs) {
     let next = 0;
     let done = 0;
     let failed = 0;
-    const timer = setTimeout(() => resolve({ failed: failed + (N - done), timedOut: true }), timeoutMs);
+    const timer = setTimeout(
+      () => resolve({ failed: failed + (N - done), timedOut: true }),
+      timeoutMs,
+    );
     const startOne = () => {
       if (next >= N) return;
       openClient(clients[next++], (err) => {
@@ -226,20 +429,19 @@ function connectAll(concurrency, timeoutMs) {
 
 // ---------------------------------------------------------------- frames
 
-function onWsMessage(buf) {
+function onWsMessage(c, buf) {
   const t = now();
-  const c = this._bc;
   let m;
   try {
-    m = JSON.parse(buf);
+    m = JSON.parse(buf.toString());
   } catch {
     S.badFrames++;
     return;
   }
   const ev = m === null ? undefined : m.event;
   if (ev === BENCH_EVENT) onBroadcast(c, m.data, t);
-  else if (ev === "ack") onAck(m.id, m.data, t);
-  else if (ev === "welcome") S.welcomes++;
+  else if (ev === 'ack') onAck(m.id, m.data, t);
+  else if (ev === 'welcome') S.welcomes++;
   else S.otherFrames++;
 }
 
@@ -249,9 +451,8 @@ function digitsEnd(s, i) {
   return i;
 }
 
-function onSioMessage(buf) {
+function onSioMessage(c, buf) {
   const t = now();
-  const c = this._bc;
   const s = buf.toString();
   const type = s.charCodeAt(0);
   if (type === 52) {
@@ -275,15 +476,11 @@ function onSioMessage(buf) {
       S.badFrames++;
     }
   } else if (type === 50) {
-    this.send("3");
+    c.send('3');
     onPing(t);
   } else if (type === 48) {
-    this.send("40");
+    c.send('40');
   } else S.otherFrames++;
-}
-
-function onWsPing() {
-  onPing(now());
 }
 
 // ---------------------------------------------------------------- broadcast
@@ -306,7 +503,7 @@ const B = {
 };
 
 function onBroadcast(c, d, t) {
-  const seq = d === null || typeof d !== "object" ? -1 : d.s;
+  const seq = d === null || typeof d !== 'object' ? -1 : d.s;
   if (!(seq >= 0 && seq < B.total)) {
     S.badFrames++;
     return;
@@ -316,7 +513,7 @@ function onBroadcast(c, d, t) {
     B.dup++;
     return;
   }
-  if (typeof d.p !== "string" || d.p.length !== B.padLen[seq]) B.corrupt++;
+  if (typeof d.p !== 'string' || d.p.length !== B.padLen[seq]) B.corrupt++;
   B.lastProgress = t;
   if (seq >= B.warmup) {
     const g = c.grp;
@@ -377,9 +574,9 @@ async function broadcastSeries(payloadBytes, readyCount) {
     const head = `{"s":${seq},"t":${t.toFixed(3)},"p":"`;
     const padLen = Math.max(0, payloadBytes - head.length - 2);
     B.padLen[seq] = padLen;
-    const body = `{"event":"${BENCH_EVENT}","data":${head}${"x".repeat(padLen)}"}}`;
+    const body = `{"event":"${BENCH_EVENT}","data":${head}${'x'.repeat(padLen)}"}}`;
     B.lastProgress = t;
-    const res = request(servers[0], "POST", "/broadcast", body);
+    const res = request(servers[0], 'POST', '/broadcast', body);
     const ok = await waitSeq(seq, stallMs);
     const r = await res;
     if (!ok) stalls++;
@@ -411,6 +608,7 @@ async function broadcastSeries(payloadBytes, readyCount) {
     cpuUsPerDelivery: delivered ? cpuTotal / delivered : null,
     loadgenCpuPct: elapsedMs > 0 ? ((lg.user + lg.system) / 1000 / elapsedMs) * 100 : null,
     eldP99Ms: eld.eldP99Ms,
+    eldMaxMs: eld.eldMaxMs,
     latency: B.lat.map((a, i) => latencySummary(a, B.nLat[i])),
   };
   const all = new Float64Array(delivered);
@@ -447,8 +645,10 @@ function sendEcho(c) {
     return;
   }
   E.sentAt[id] = now();
-  c.ws.send(
-    c.sio ? `42${id}["message","${ECHO_DATA}"]` : `{"event":"message","id":${id},"data":"${ECHO_DATA}"}`,
+  c.send(
+    c.sio
+      ? `42${id}["message","${ECHO_DATA}"]`
+      : `{"event":"message","id":${id},"data":"${ECHO_DATA}"}`,
   );
   E.owner[id] = c.idx;
 }
@@ -462,7 +662,7 @@ function onAck(id, data, t) {
   E.sentAt[id] = -1;
   E.acksTotal++;
   if (data !== ECHO_DATA) E.corrupt++;
-  if (t >= E.wStart && t < E.wEnd) {
+  if (E.closedLoop ? t >= E.wStart && t < E.wEnd : sent >= E.wStart) {
     E.acks++;
     if (E.nLat < E.lat.length) E.lat[E.nLat++] = t - sent;
   }
@@ -501,6 +701,7 @@ async function closedLoopEcho(ready) {
     cpuUsPerAck: E.acks ? serverCpuUs / E.acks : null,
     loadgenCpuPct: ((lg.user + lg.system) / 1000 / windowMs) * 100,
     eldP99Ms: eld.eldP99Ms,
+    eldMaxMs: eld.eldMaxMs,
     latency: latencySummary(E.lat, E.nLat),
     dupAcks: E.dupAcks,
     corrupt: E.corrupt,
@@ -509,27 +710,39 @@ async function closedLoopEcho(ready) {
 
 async function pacedEcho(ready) {
   const rate = cfg.rate ?? 5000;
+  const warmupMs = cfg.warmupMs ?? 500;
   const durationMs = cfg.durationMs ?? 3000;
-  initEcho(Math.ceil((rate * durationMs) / 1000) + 10);
+  initEcho(Math.ceil((rate * (warmupMs + durationMs)) / 1000) + 10);
   E.closedLoop = false;
-  await Promise.all(servers.map(resetStats));
-  const cpu0 = cpuAll();
-  const lg0 = process.cpuUsage();
+  E.wStart = Infinity; // latencies count for messages sent after the warm-up
   const start = now();
-  E.wStart = start;
-  E.wEnd = Infinity;
+  const total = Math.floor((rate * (warmupMs + durationMs)) / 1000);
+  const warmCount = Math.floor((rate * warmupMs) / 1000);
   let sent = 0;
-  const total = Math.floor((rate * durationMs) / 1000);
+  let cpu0 = null;
+  let lg0 = null;
+  let sendStart = 0;
   await new Promise((resolve) => {
     const tick = () => {
       const due = Math.min(total, Math.floor(((now() - start) * rate) / 1000));
-      while (sent < due) sendEcho(ready[sent++ % ready.length]);
+      while (sent < due) {
+        if (sent === warmCount) {
+          // Stats reset is fire-and-forget so the sending schedule is not disturbed.
+          for (const srv of servers) resetStats(srv);
+          cpu0 = cpuAll();
+          lg0 = process.cpuUsage();
+          sendStart = now();
+          E.wStart = sendStart;
+        }
+        sendEcho(ready[sent++ % ready.length]);
+      }
       if (sent >= total) resolve();
       else setTimeout(tick, 1);
     };
     tick();
   });
-  const sendMs = now() - start;
+  const sendMs = now() - sendStart;
+  const measured = sent - warmCount;
   const deadline = now() + 3000;
   while (E.acksTotal < sent && now() < deadline) await sleep(10);
   const serverCpuUs = cpuUsSince(cpu0)[0];
@@ -538,14 +751,15 @@ async function pacedEcho(ready) {
   return {
     clients: ready.length,
     rate,
-    sent,
+    sent: measured,
     acks: E.acks,
     lost: sent - E.acksTotal,
-    achievedRate: (sent / sendMs) * 1000,
+    achievedRate: (measured / sendMs) * 1000,
     serverCpuUs,
     cpuUsPerAck: E.acks ? serverCpuUs / E.acks : null,
     loadgenCpuPct: ((lg.user + lg.system) / 1000 / sendMs) * 100,
     eldP99Ms: eld.eldP99Ms,
+    eldMaxMs: eld.eldMaxMs,
     latency: latencySummary(E.lat, E.nLat),
     dupAcks: E.dupAcks,
     corrupt: E.corrupt,
@@ -592,6 +806,7 @@ async function heartbeat(ready) {
     pingsPerClientPerInterval: ready.length ? H.pings / ready.length / intervals : 0,
     peakPingsPer100msPct: ready.length ? (peak / ready.length) * 100 : 0,
     eldP99Ms: eld.eldP99Ms,
+    eldMaxMs: eld.eldMaxMs,
     online: eld.stats[0]?.online,
   };
 }
@@ -603,7 +818,13 @@ async function waitOnline(timeoutMs) {
   const deadline = now() + timeoutMs;
   let last = [];
   while (now() < deadline) {
-    last = await Promise.all(servers.map((s) => getStats(s).then((x) => x.online).catch(() => -1)));
+    last = await Promise.all(
+      servers.map((s) =>
+        getStats(s)
+          .then((x) => x.online)
+          .catch(() => -1),
+      ),
+    );
     if (last.every((o, i) => o >= want[i])) return { ok: true, online: last };
     await sleep(50);
   }
@@ -639,29 +860,32 @@ async function main() {
     rssBeforeKiB: rss0,
     rssAfterKiB: rss1,
     rssPerConnKiB: ready.length
-      ? rss1.reduce((a, b) => a + b, 0) / ready.length - rss0.reduce((a, b) => a + b, 0) / ready.length
+      ? rss1.reduce((a, b) => a + b, 0) / ready.length -
+        rss0.reduce((a, b) => a + b, 0) / ready.length
       : null,
     onlineOk: online.ok,
     online: online.online,
   };
-  if (conn.failed) log(`${conn.failed} of ${N} clients failed to connect (last error: ${S.lastError})`);
+  if (conn.failed)
+    log(`${conn.failed} of ${N} clients failed to connect (last error: ${S.lastError})`);
   if (!ready.length) throw new Error(`no client connected (last error: ${S.lastError})`);
 
   switch (cfg.scenario) {
-    case "connect":
+    case 'connect':
       break;
-    case "broadcast":
-    case "cluster":
+    case 'broadcast':
+    case 'cluster':
       result.series = [];
-      for (const p of cfg.payloads ?? [64]) result.series.push(await broadcastSeries(p, ready.length));
+      for (const p of cfg.payloads ?? [64])
+        result.series.push(await broadcastSeries(p, ready.length));
       break;
-    case "echo":
+    case 'echo':
       result.echo = await closedLoopEcho(ready);
       break;
-    case "paced":
+    case 'paced':
       result.paced = await pacedEcho(ready);
       break;
-    case "heartbeat":
+    case 'heartbeat':
       result.heartbeat = await heartbeat(ready);
       break;
     default:

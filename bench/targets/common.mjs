@@ -8,24 +8,24 @@
 //                           windowMs }
 //   POST /stats/reset  -> { ok: true }  (resets the event-loop delay histogram)
 //   POST /broadcast    -> { delivered }  body { event?: string, data: any }
-import { monitorEventLoopDelay } from "node:perf_hooks";
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 export const ELD_RESOLUTION_MS = 10;
-export const DEFAULT_EVENT = "broadcast";
+export const DEFAULT_EVENT = 'broadcast';
 const MAX_BODY = 1 << 20;
 
 export function envInt(name, fallback) {
   const v = process.env[name];
-  if (v === undefined || v === "") return fallback;
+  if (v === undefined || v === '') return fallback;
   const n = Number(v);
   return Number.isFinite(n) ? n : fallback;
 }
 
-// Event-loop delay in ms, without the sampling interval itself: the
-// histogram records the time between two timer ticks, so an idle loop reads
-// ~resolution ms. Report the excess (what a callback would have waited).
-function eldMs(ns) {
-  return Math.max(0, ns / 1e6 - ELD_RESOLUTION_MS);
+// Raw histogram values in ms, as monitorEventLoopDelay records them: the time
+// between two timer ticks, so an idle loop reads ~ELD_RESOLUTION_MS. The
+// runner subtracts eventLoopDelayResolutionMs to show the actual delay.
+function ms(ns) {
+  return Math.round(ns / 1e4) / 100;
 }
 
 export function createStats(getOnline) {
@@ -42,9 +42,9 @@ export function createStats(getOnline) {
         pid: process.pid,
         rssBytes: mem.rss,
         heapUsedBytes: mem.heapUsed,
-        eventLoopDelayP50Ms: n ? eldMs(h.percentile(50)) : 0,
-        eventLoopDelayP99Ms: n ? eldMs(h.percentile(99)) : 0,
-        eventLoopDelayMaxMs: n ? eldMs(h.max) : 0,
+        eventLoopDelayP50Ms: n ? ms(h.percentile(50)) : 0,
+        eventLoopDelayP99Ms: n ? ms(h.percentile(99)) : 0,
+        eventLoopDelayMaxMs: n ? ms(h.max) : 0,
         eventLoopDelaySamples: n,
         eventLoopDelayResolutionMs: ELD_RESOLUTION_MS,
         cpu: { userUs: cpu.user, systemUs: cpu.system },
@@ -62,31 +62,31 @@ function readJson(req) {
   return new Promise((resolve, reject) => {
     const chunks = [];
     let size = 0;
-    req.on("data", (c) => {
+    req.on('data', (c) => {
       size += c.length;
       if (size > MAX_BODY) {
-        reject(new Error("body too large"));
+        reject(new Error('body too large'));
         req.destroy();
         return;
       }
       chunks.push(c);
     });
-    req.on("end", () => {
+    req.on('end', () => {
       try {
         resolve(size ? JSON.parse(Buffer.concat(chunks).toString()) : {});
       } catch (e) {
         reject(e);
       }
     });
-    req.on("error", reject);
+    req.on('error', reject);
   });
 }
 
 function reply(res, status, body) {
   const s = JSON.stringify(body);
   res.writeHead(status, {
-    "content-type": "application/json",
-    "content-length": Buffer.byteLength(s),
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(s),
   });
   res.end(s);
 }
@@ -95,33 +95,33 @@ function reply(res, status, body) {
 // broadcast(event, data) must return the number of clients written to.
 export function httpHandler(stats, broadcast) {
   return (req, res) => {
-    const path = req.url.split("?", 1)[0];
-    if (req.method === "GET" && path === "/stats") {
+    const path = req.url.split('?', 1)[0];
+    if (req.method === 'GET' && path === '/stats') {
       reply(res, 200, stats.snapshot());
-    } else if (req.method === "POST" && path === "/stats/reset") {
+    } else if (req.method === 'POST' && path === '/stats/reset') {
       stats.reset();
       reply(res, 200, { ok: true });
-    } else if (req.method === "POST" && path === "/broadcast") {
+    } else if (req.method === 'POST' && path === '/broadcast') {
       readJson(req).then(
         (body) => {
-          if (!body || typeof body !== "object" || !("data" in body)) {
-            reply(res, 400, { error: "body must be {event?, data}" });
+          if (!body || typeof body !== 'object' || !('data' in body)) {
+            reply(res, 400, { error: 'body must be {event?, data}' });
             return;
           }
-          const event = typeof body.event === "string" ? body.event : DEFAULT_EVENT;
+          const event = typeof body.event === 'string' ? body.event : DEFAULT_EVENT;
           reply(res, 200, { delivered: broadcast(event, body.data) });
         },
         (err) => reply(res, 400, { error: String(err.message || err) }),
       );
     } else {
-      reply(res, 404, { error: "not found" });
+      reply(res, 404, { error: 'not found' });
     }
   };
 }
 
 export function listen(server, name) {
-  const port = envInt("PORT", 0);
-  const host = process.env.HOST || "127.0.0.1";
+  const port = envInt('PORT', 0);
+  const host = process.env.HOST || '127.0.0.1';
   server.listen({ port, host, backlog: 4096 }, () => {
     const real = server.address().port;
     console.log(`LISTENING ${real}`);
@@ -137,5 +137,5 @@ export function parentWatchdog() {
     if (process.ppid !== parent) process.exit(0);
   }, 1000);
   t.unref();
-  for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"]) process.on(sig, () => process.exit(0));
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(sig, () => process.exit(0));
 }

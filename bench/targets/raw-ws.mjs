@@ -4,13 +4,13 @@
 //
 // Env: PORT (0 = ephemeral), HOST (127.0.0.1), HUB_PATH (/ws),
 //      PING_INTERVAL_MS (25000; 0 disables) - the ping sweep from the ws README.
-import http from "node:http";
-import { randomUUID } from "node:crypto";
-import { WebSocket, WebSocketServer } from "ws";
-import { createStats, envInt, httpHandler, listen, parentWatchdog } from "./common.mjs";
+import http from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { WebSocket, WebSocketServer } from 'ws';
+import { createStats, envInt, httpHandler, listen, parentWatchdog } from './common.mjs';
 
-const PATH = process.env.HUB_PATH || "/ws";
-const PING_INTERVAL_MS = envInt("PING_INTERVAL_MS", 25000);
+const PATH = process.env.HUB_PATH || '/ws';
+const PING_INTERVAL_MS = envInt('PING_INTERVAL_MS', 25000);
 
 const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
 const stats = createStats(() => wss.clients.size);
@@ -27,12 +27,12 @@ function broadcast(event, data) {
 }
 
 const server = http.createServer(httpHandler(stats, broadcast));
-server.on("upgrade", (req, socket, head) => {
-  if (req.url.split("?", 1)[0] !== PATH) {
+server.on('upgrade', (req, socket, head) => {
+  if (req.url.split('?', 1)[0] !== PATH) {
     socket.destroy();
     return;
   }
-  wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req));
+  wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
 });
 
 function onPong() {
@@ -47,17 +47,17 @@ function onMessage(raw, isBinary) {
   } catch {
     return;
   }
-  if (msg !== null && msg.event === "message") {
-    this.send(JSON.stringify({ event: "ack", id: msg.id, data: msg.data }));
+  if (msg !== null && msg.event === 'message') {
+    this.send(JSON.stringify({ event: 'ack', id: msg.id, data: msg.data }));
   }
 }
 
-wss.on("connection", (ws) => {
+wss.on('connection', (ws) => {
   ws.isAlive = true;
-  ws.on("pong", onPong);
-  ws.on("message", onMessage);
-  ws.on("error", () => {});
-  ws.send(JSON.stringify({ event: "welcome", data: { clientId: randomUUID() } }));
+  ws.on('pong', onPong);
+  ws.on('message', onMessage);
+  ws.on('error', () => {});
+  ws.send(JSON.stringify({ event: 'welcome', data: { clientId: randomUUID() } }));
 });
 
 if (PING_INTERVAL_MS > 0) {
@@ -75,4 +75,4 @@ if (PING_INTERVAL_MS > 0) {
 }
 
 parentWatchdog();
-listen(server, "raw-ws");
+listen(server, 'raw-ws');

@@ -8,37 +8,37 @@
 //
 // Env: PORT, HOST, PING_INTERVAL_MS (engine.io pingInterval, default 25000),
 //      PING_TIMEOUT_MS (default 20000). Path: /socket.io/
-import http from "node:http";
-import { Server } from "socket.io";
-import { createStats, envInt, httpHandler, listen, parentWatchdog } from "./common.mjs";
+import http from 'node:http';
+import { Server } from 'socket.io';
+import { createStats, envInt, httpHandler, listen, parentWatchdog } from './common.mjs';
 
 let handle = null;
 // The request listener must exist before socket.io attaches: engine.io wraps
 // the existing listeners and forwards every non-/socket.io/ request to them.
 const server = http.createServer((req, res) => handle(req, res));
 const io = new Server(server, {
-  transports: ["websocket"],
+  transports: ['websocket'],
   perMessageDeflate: false,
   httpCompression: false,
   serveClient: false,
-  pingInterval: envInt("PING_INTERVAL_MS", 25000) || 25000,
-  pingTimeout: envInt("PING_TIMEOUT_MS", 20000),
+  pingInterval: envInt('PING_INTERVAL_MS', 25000) || 25000,
+  pingTimeout: envInt('PING_TIMEOUT_MS', 20000),
 });
 const stats = createStats(() => io.engine.clientsCount);
 
 function broadcast(event, data) {
-  const n = io.of("/").sockets.size;
+  const n = io.of('/').sockets.size;
   io.emit(event, data);
   return n;
 }
 
 handle = httpHandler(stats, broadcast);
 
-io.on("connection", (socket) => {
-  socket.on("message", (data, ack) => {
-    if (typeof ack === "function") ack(data);
+io.on('connection', (socket) => {
+  socket.on('message', (data, ack) => {
+    if (typeof ack === 'function') ack(data);
   });
 });
 
 parentWatchdog();
-listen(server, "socketio");
+listen(server, 'socketio');

@@ -1,4 +1,3 @@
-import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DemoModule } from '../../src/demo/demo.module.js';
