@@ -1,22 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DemoModule } from '../../src/demo/demo.module.js';
 import { TestClient } from '../helpers/client.js';
-
-async function startDemo(env: Record<string, string> = {}) {
-  const saved = { ...process.env };
-  Object.assign(process.env, env);
-  try {
-    const moduleRef = await Test.createTestingModule({ imports: [DemoModule] }).compile();
-    const app = moduleRef.createNestApplication({ logger: ['error'] });
-    await app.listen(0, '127.0.0.1');
-    const { port } = app.getHttpServer().address() as { port: number };
-    return { app, base: `http://127.0.0.1:${port}`, ws: `ws://127.0.0.1:${port}` };
-  } finally {
-    process.env = saved;
-  }
-}
+import { startDemo } from '../helpers/demo.js';
 
 describe('demo app HTTP endpoints', () => {
   let app: INestApplication | undefined;

@@ -1,22 +1,7 @@
-import { Test } from '@nestjs/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DemoModule } from '../../src/demo/demo.module.js';
 import { TestClient, waitFor } from '../helpers/client.js';
+import { startDemo } from '../helpers/demo.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
-
-async function startDemo(env: Record<string, string>) {
-  const saved = { ...process.env };
-  Object.assign(process.env, env);
-  try {
-    const moduleRef = await Test.createTestingModule({ imports: [DemoModule] }).compile();
-    const app = moduleRef.createNestApplication({ logger: ['error'] });
-    await app.listen(0, '127.0.0.1');
-    const { port } = app.getHttpServer().address() as { port: number };
-    return { app, base: `http://127.0.0.1:${port}`, ws: `ws://127.0.0.1:${port}/ws` };
-  } finally {
-    process.env = saved;
-  }
-}
 
 describe('demo app on two instances sharing Redis (REDIS_URL)', () => {
   let redis: RedisServer;
@@ -35,9 +20,9 @@ describe('demo app on two instances sharing Redis (REDIS_URL)', () => {
   });
 
   it('reports the cluster in GET /stats and fans POST /broadcast out across instances', async () => {
-    const onA = await TestClient.welcomed(a.ws);
-    const onB1 = await TestClient.welcomed(b.ws);
-    const onB2 = await TestClient.welcomed(b.ws);
+    const onA = await TestClient.welcomed(`${a.ws}/ws`);
+    const onB1 = await TestClient.welcomed(`${b.ws}/ws`);
+    const onB2 = await TestClient.welcomed(`${b.ws}/ws`);
     clients.push(onA, onB1, onB2);
     expect(await onB1.request({ event: 'join', id: 1, data: { room: 'ops' } })).toMatchObject({
       event: 'joined',
