@@ -37,6 +37,11 @@ export interface HubAdapterHost {
  * into the caller: a transport failure is the adapter's to log and count.
  */
 export interface HubAdapter {
+  /**
+   * Whether other instances exist behind this adapter, so that a client id with another
+   * instance's prefix may be real. False or absent for single-instance adapters.
+   */
+  readonly distributed?: boolean;
   /** Connects the adapter; called once when the hub starts. */
   init(host: HubAdapterHost): Promise<void> | void;
   /** Sends a message to every other instance that may have a recipient for it. */

@@ -1,3 +1,4 @@
+import type { Subscription } from 'rxjs';
 import type { WebSocket } from 'ws';
 import type { FrameSender } from './hub-frame.js';
 import type { HubPrincipal } from './hub-options.interface.js';
@@ -50,6 +51,8 @@ export class HubClient {
   removed = false;
   /** Position in the hub's dense client list (broadcasts walk an array, not a Map). */
   index = -1;
+  /** Observables returned by handlers, still emitting replies; ended when the client goes. */
+  subscriptions: Set<Subscription> | undefined;
   /** Where pre-built frames can be written, or undefined to go through `send()`. */
   frameSender: FrameSender | undefined;
 

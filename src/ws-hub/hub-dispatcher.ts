@@ -1,6 +1,6 @@
 import type { Logger } from '@nestjs/common';
 import { WsException } from '@nestjs/websockets';
-import { isObservable } from 'rxjs';
+import { isObservable, type Subscription } from 'rxjs';
 import { HubClient, WindowCounter } from './hub-client.js';
 import { CloseCode, DisconnectReason, ErrorCode, VIOLATION_WINDOW_MS } from './hub.constants.js';
 import { HubError, HubHandlerError } from './hub.errors.js';
@@ -41,6 +41,15 @@ export interface HubHandlerContext {
 export type HubEventHandler<T = any> = (context: HubHandlerContext, data: T) => unknown;
 
 const BUILT_IN_EVENTS = new Set<string>(['message', 'ping', 'join', 'leave']);
+
+/** Text of any thrown value, even one whose toString throws or that has no prototype. */
+function safeText(value: unknown): string {
+  try {
+    return typeof value === 'string' ? value : String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
 
 /** What the dispatcher needs from the hub to answer and to close clients. */
 export interface DispatchSink {
@@ -95,7 +104,8 @@ export class HubFrameDispatcher {
     if (client.removed) return;
     const limit = this.options.rateLimit;
     if (limit) {
-      const now = Date.now();
+      // A monotonic clock: a wall-clock step back must not starve healthy clients.
+      const now = performance.now();
       const refill = ((now - client.lastRefillMs) * limit.messagesPerSecond) / 1000;
       client.lastRefillMs = now;
       client.tokens = Math.min(limit.burst, client.tokens + refill);
@@ -204,10 +214,17 @@ export class HubFrameDispatcher {
   ): void {
     if (value === undefined || value === null || client.removed) return;
     if (isObservable(value)) {
-      value.subscribe({
+      // Every emission is a reply; the subscription ends with the client (or on completion).
+      const subscriptions = (client.subscriptions ??= new Set());
+      const subscription: Subscription = value.subscribe({
         next: (v) => this.reply(client, v, event, id),
-        error: (err) => this.handlerFailed(client, err, id),
+        error: (err) => {
+          subscriptions.delete(subscription);
+          this.handlerFailed(client, err, id);
+        },
+        complete: () => subscriptions.delete(subscription),
       });
+      if (!subscription.closed) subscriptions.add(subscription);
       return;
     }
     let text: string;
@@ -217,8 +234,15 @@ export class HubFrameDispatcher {
           ? encodeFrame((value as HubEnvelope).event, (value as HubEnvelope).data, id)
           : encodeFrame(event, value, id);
     } catch (err) {
-      // Circular data, BigInt, or nesting too deep for JSON.stringify's stack.
-      this.handlerFailed(client, err, id);
+      // Circular data, BigInt, or (echoing what a client sent) nesting too deep for
+      // JSON.stringify's stack: the client can cause it at will, so it is not logged as an error.
+      this.logger.debug(
+        `reply to client ${client.id} not serialisable: ${safeText((err as Error)?.message)}`,
+      );
+      this.sink.deliverText(
+        client,
+        encodeError(ErrorCode.INTERNAL, 'reply could not be serialised', id),
+      );
       return;
     }
     this.sink.deliverText(client, text);
@@ -228,21 +252,19 @@ export class HubFrameDispatcher {
     const cause = err instanceof HubHandlerError ? err.cause : err;
     if (cause instanceof HubError) {
       this.sink.deliverText(client, encodeError(cause.code, cause.message, id));
-      if (cause.closeCode)
-        this.sink.closeClient(client, cause.closeCode, cause.message, cause.code);
+      if (cause.closeCode) this.sink.closeClient(client, cause.closeCode, cause.code, cause.code);
       return;
     }
     if (cause instanceof WsException) {
-      const message = String(
-        (cause.getError() as { message?: string })?.message ?? cause.getError(),
-      );
+      const error = cause.getError() as { message?: unknown } | string;
+      const message = typeof error === 'string' ? error : safeText(error?.message);
       const code = message === 'Forbidden resource' ? ErrorCode.FORBIDDEN : ErrorCode.INTERNAL;
       this.sink.deliverText(client, encodeError(code, message, id));
       return;
     }
     this.logger.error(
-      `handler failed for client ${client.id}: ${(cause as Error)?.message ?? String(cause)}`,
-      (cause as Error)?.stack,
+      `handler failed for client ${client.id}: ${safeText((cause as Error)?.message ?? cause)}`,
+      typeof (cause as Error)?.stack === 'string' ? (cause as Error).stack : undefined,
     );
     this.sink.deliverText(client, encodeError(ErrorCode.INTERNAL, 'internal error', id));
   }

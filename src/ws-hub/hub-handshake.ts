@@ -62,6 +62,14 @@ export function selectProtocol(protocols: Set<string>): string | false {
   return bearer ?? false;
 }
 
+function describeError(err: unknown): string {
+  try {
+    return String((err as Error)?.message ?? err);
+  } catch {
+    return 'unprintable error';
+  }
+}
+
 function isPrincipal(value: unknown): value is HubPrincipal {
   return (
     typeof value === 'object' &&
@@ -148,10 +156,23 @@ export class HubHandshake {
       else this.pendingByIp.set(ip, n);
     };
     const context: HubHandshakeContext = { ...extractToken(request), remoteAddress: ip };
+    // A hanging `authenticate` would hold its pending slot (and the upgrade socket) forever.
+    let finished = false;
+    const timer = setTimeout(() => {
+      if (finished) return;
+      finished = true;
+      settle();
+      this.logger.warn(`authenticate timed out after ${this.options.authenticateTimeoutMs} ms`);
+      reject(503, 'Service Unavailable', { 'Retry-After': RETRY_AFTER_SECONDS });
+    }, this.options.authenticateTimeoutMs);
+    timer.unref();
     Promise.resolve()
       .then(() => authenticate(request, context))
       .then(
         (principal) => {
+          if (finished) return;
+          finished = true;
+          clearTimeout(timer);
           settle();
           if (!isPrincipal(principal)) {
             return reject(401, 'Unauthorized', { 'WWW-Authenticate': 'Bearer' });
@@ -163,12 +184,19 @@ export class HubHandshake {
           done(true);
         },
         (err: unknown) => {
+          if (finished) return;
+          finished = true;
+          clearTimeout(timer);
           settle();
-          this.logger.error(`authenticate failed: ${(err as Error)?.message ?? String(err)}`);
+          this.logger.error(`authenticate failed: ${describeError(err)}`);
           this.hub.countRejected(500);
           done(false, 500, 'Internal Server Error');
         },
-      );
+      )
+      .catch((err: unknown) => {
+        // Completing the upgrade failed (the socket went away meanwhile): nothing to answer.
+        this.logger.warn(`handshake failed: ${describeError(err)}`);
+      });
   }
 
   private ipOf(request: IncomingMessage): string {

@@ -108,6 +108,8 @@ export interface WsHubModuleOptions {
 
   /** Handshake authentication: a function or an injectable class. Default: none (everyone is let in). */
   authenticate?: HubAuthenticateFn | Type<HubAuthenticator>;
+  /** Longest `authenticate` may take before the handshake gets HTTP 503, in milliseconds. Default 10000. */
+  authenticateTimeoutMs?: number;
   /** Origins (e.g. `https://app.example.com`) allowed to connect; others get HTTP 403. Default: all. */
   allowedOrigins?: string[];
   /** When `allowedOrigins` is set, whether handshakes without an `Origin` header (non-browser clients) are let in. Default true. */

@@ -70,9 +70,14 @@ export class WsHubSocketAdapter extends WsAdapter {
     if (!hubClient || !owner) return;
     const map = new Map<string, HubFrameHandler>();
     for (const h of handlers) map.set(h.message as string, h.callback as HubFrameHandler);
-    client.on('message', (data: Buffer, isBinary: boolean) =>
-      owner.handleFrame(hubClient, data, isBinary, map),
-    );
+    client.on('message', (data: Buffer, isBinary: boolean) => {
+      // Last line of defence: nothing a frame causes may become an uncaughtException.
+      try {
+        owner.handleFrame(hubClient, data, isBinary, map);
+      } catch (err) {
+        this.hubLogger.error(`frame handling failed: ${(err as Error)?.message}`);
+      }
+    });
   }
 
   override bindErrorHandler(server: WebSocketServer): WebSocketServer {
@@ -103,6 +108,11 @@ export class WsHubSocketAdapter extends WsAdapter {
     }
     if (err.code?.startsWith('WS_ERR_')) {
       this.hubLogger.debug(`client protocol error: ${err.code}`);
+      return;
+    }
+    // Peers resetting connections are routine and must not flood the log.
+    if (err.code === 'ECONNRESET' || err.code === 'EPIPE') {
+      this.hubLogger.debug(`client socket error: ${err.code}`);
       return;
     }
     this.hubLogger.warn(`client socket error: ${err.message}`);

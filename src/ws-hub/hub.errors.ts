@@ -1,4 +1,4 @@
-import { CloseCode, ErrorCode } from './hub.constants.js';
+import { ErrorCode } from './hub.constants.js';
 
 /**
  * An error a handler can throw to answer the client with a specific error code instead of
@@ -8,7 +8,8 @@ export class HubError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
-    readonly closeCode?: (typeof CloseCode)[keyof typeof CloseCode],
+    /** Also close the connection: 1008, 1011, 1013 or an app code within 3000-4999. */
+    readonly closeCode?: 1008 | 1011 | 1013 | number,
   ) {
     super(message);
     this.name = 'HubError';

@@ -28,6 +28,7 @@ export type ResolvedHubOptions = Required<
     | 'maxBufferedBytes'
     | 'slowConsumer'
     | 'maxRoomsPerClient'
+    | 'authenticateTimeoutMs'
   >
 > &
   Pick<
@@ -55,6 +56,7 @@ const KNOWN_OPTIONS = new Set([
   'shutdownTimeoutMs',
   'perMessageDeflate',
   'authenticate',
+  'authenticateTimeoutMs',
   'allowedOrigins',
   'allowMissingOrigin',
   'maxConnections',
@@ -209,6 +211,12 @@ export function resolveHubOptions(options: WsHubModuleOptions | undefined): Reso
     ),
     perMessageDeflate: bool('perMessageDeflate', o.perMessageDeflate, false),
     authenticate: o.authenticate,
+    authenticateTimeoutMs: positiveInt(
+      'authenticateTimeoutMs',
+      o.authenticateTimeoutMs,
+      10_000,
+      'milliseconds',
+    ),
     allowedOrigins: o.allowedOrigins,
     allowMissingOrigin: bool('allowMissingOrigin', o.allowMissingOrigin, true),
     maxConnections: optionalLimit('maxConnections', o.maxConnections),

@@ -71,6 +71,18 @@ function toList(value: string | string[] | undefined): string[] | undefined {
 
 const OPEN = WebSocket.OPEN;
 
+/** A close reason must fit a control frame: at most 123 bytes of UTF-8. */
+const MAX_REASON_BYTES = 123;
+
+function truncateReason(reason: string): string {
+  if (Buffer.byteLength(reason) <= MAX_REASON_BYTES) return reason;
+  let out = reason.slice(0, MAX_REASON_BYTES);
+  while (Buffer.byteLength(out) > MAX_REASON_BYTES) out = out.slice(0, -1);
+  // A cut through a surrogate pair would leave half a character.
+  if (/[\uD800-\uDBFF]$/.test(out)) out = out.slice(0, -1);
+  return out;
+}
+
 function isValidCloseCode(code: number): boolean {
   return Number.isInteger(code) && (code === 1000 || (code >= 3000 && code <= 4999));
 }
@@ -110,6 +122,8 @@ export class HubService
   private slowClosedTotal = 0;
   private readonly rejected: Record<string, number> = {};
   private readonly closeTimers = new Set<NodeJS.Timeout>();
+  /** Rooms whose cross-instance subscription the adapter has not confirmed yet. */
+  private readonly pendingRooms = new Map<string, Promise<void>>();
   private readonly dispatcher: HubFrameDispatcher;
 
   /** Emits when a client has connected and been registered. */
@@ -117,7 +131,10 @@ export class HubService
   /** Emits when a client is gone, with the close code and why. */
   readonly disconnected$: Observable<HubDisconnectedEvent> =
     this.disconnectedSubject.asObservable();
-  /** Emits every `message` event a client sends (after it was acknowledged). */
+  /**
+   * Emits every `message` event a client sends, just before its ack is sent. Subscriber code
+   * must not throw: rxjs rethrows a subscriber's error asynchronously, out of the hub's reach.
+   */
   readonly messages$: Observable<HubMessageEvent> = this.messageSubject.asObservable();
   /** Emits the id of another instance that died without leaving (its clients are gone with it). */
   readonly instanceGone$: Observable<string> = this.instanceGoneSubject.asObservable();
@@ -397,7 +414,7 @@ export class HubService
     }
     if (this.options.rateLimit) {
       client.tokens = this.options.rateLimit.burst;
-      client.lastRefillMs = Date.now();
+      client.lastRefillMs = performance.now();
     }
     socket.on('pong', onPong);
     this.heartbeat.add(client);
@@ -504,11 +521,19 @@ export class HubService
       if (allowed !== true)
         throw new HubError(ErrorCode.FORBIDDEN, `not allowed to join "${room}"`);
     }
-    if (!client.removed) {
-      // Acknowledge only once the room's messages from other instances can reach this one.
-      const subscribed = this.addToRoom(client, room);
-      if (subscribed) await subscribed;
+    if (client.removed || client.rooms?.has(room)) return room;
+    // authorizeJoin may have let several joins of this client run at once: count again.
+    if ((client.rooms?.size ?? 0) >= this.options.maxRoomsPerClient) {
+      throw new HubError(
+        ErrorCode.FORBIDDEN,
+        `at most ${this.options.maxRoomsPerClient} rooms per client`,
+      );
     }
+    this.addToRoom(client, room);
+    // Acknowledge only once the room's messages from other instances can reach this one
+    // (every joiner waits, not only the one that made the room new here).
+    const pending = this.pendingRooms.get(room);
+    if (pending) await pending;
     return room;
   }
 
@@ -664,20 +689,24 @@ export class HubService
     return clients.length;
   }
 
-  /** Returns the adapter's promise when the room is new here (see `HubAdapter.roomAdded`). */
-  private addToRoom(client: HubClient, room: string): Promise<void> | undefined {
+  private addToRoom(client: HubClient, room: string): void {
     client.rooms ??= new Set();
-    if (client.rooms.has(room)) return undefined;
+    if (client.rooms.has(room)) return;
     client.rooms.add(room);
     let members = this.byRoom.get(room);
-    let subscribed: Promise<void> | undefined;
     if (!members) {
       members = new Set();
       this.byRoom.set(room, members);
-      subscribed = this.adapterPromise(() => this.adapter.roomAdded(room));
+      // Kept until the adapter settles, so that every join acknowledged meanwhile waits too.
+      const subscribed = this.adapterPromise(() => this.adapter.roomAdded(room));
+      if (subscribed) {
+        const pending = subscribed.then(() => {
+          if (this.pendingRooms.get(room) === pending) this.pendingRooms.delete(room);
+        });
+        this.pendingRooms.set(room, pending);
+      }
     }
     members.add(client);
-    return subscribed;
   }
 
   private removeFromRoom(client: HubClient, room: string): boolean {
@@ -722,8 +751,12 @@ export class HubService
     this.remove(client, code, why);
     const socket = client.socket;
     try {
-      socket.close(code, reason);
-    } catch {
+      socket.close(code, truncateReason(reason));
+    } catch (err) {
+      // An invalid code: the peer can only be cut (it sees 1006).
+      this.logger.warn(
+        `closing client ${client.id} with ${code} failed: ${(err as Error).message}`,
+      );
       socket.terminate();
       return;
     }
@@ -742,6 +775,10 @@ export class HubService
   private remove(client: HubClient, code: number, reason: string): void {
     if (client.removed) return;
     client.removed = true;
+    if (client.subscriptions) {
+      for (const subscription of client.subscriptions) subscription.unsubscribe();
+      client.subscriptions = undefined;
+    }
     this.byId.delete(client.id);
     // Swap-remove; the broadcast loop walks the list backwards, so a client removed while it
     // runs (a slow consumer closed) only moves an already-served client into its place.
@@ -787,7 +824,9 @@ export class HubService
     return request.socket?.remoteAddress ?? 'unknown';
   }
 
+  /** An id of another instance's client; only a cluster adapter can have such clients. */
   private isRemoteClientId(clientId: string): boolean {
+    if (this.adapter.distributed !== true) return false;
     const dot = clientId.indexOf('.');
     return dot > 0 && clientId.slice(0, dot) !== this.instanceId;
   }

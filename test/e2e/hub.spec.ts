@@ -58,6 +58,9 @@ describe('HubService over real sockets', () => {
     expect(await a.next((f) => f.event === 'direct')).toEqual({ event: 'direct', data: 'for a' });
     expect(h.hub.send(h.hub.instanceId + '.missing', 'direct', 'x')).toBe(false);
     expect(h.hub.send('garbage', 'direct', 'x')).toBe(false);
+    // without a cluster adapter no other instance exists, whatever the id's prefix
+    expect(h.hub.send('zzzzzzzz.nope', 'direct', 'x')).toBe(false);
+    expect(h.hub.disconnect('zzzzzzzz.nope')).toBe(false);
     await sleep(50);
     expect(b.events('direct')).toHaveLength(0);
   });
@@ -117,6 +120,12 @@ describe('HubService over real sockets', () => {
       { clientId: a.id, userId: undefined, code: 4001, reason: 'server-disconnect' },
     ]);
     expect(() => h!.hub.disconnect(other.id, 1006)).toThrow(RangeError);
+    // a reason longer than a close frame allows is cut to 123 bytes, the code kept
+    const third = await connect();
+    h.hub.disconnect(third.id, 4002, 'é'.repeat(100));
+    expect(await third.closed()).toBe(4002);
+    expect(Buffer.byteLength(third.closeReason!)).toBeLessThanOrEqual(123);
+    expect(third.closeReason!.startsWith('éé')).toBe(true);
     expect(h.hub.disconnect(a.id)).toBe(false);
     expect(await other.request({ event: 'message', id: 1, data: 1 })).toMatchObject({
       event: 'ack',
@@ -246,5 +255,50 @@ describe('HubService over real sockets', () => {
     h = await startApp(WsHubModule.forRootAsync({ useClass: HubConfig }), '/by-class');
     const c = await connect();
     expect(h.hub.isOnline(c.id)).toBe(true);
+  });
+
+  it('takes options from a useExisting factory', async () => {
+    class HubConfig {
+      createWsHubOptions() {
+        return { path: '/existing' };
+      }
+    }
+    @Module({ providers: [HubConfig], exports: [HubConfig] })
+    class HubConfigModule {}
+    h = await startApp(
+      WsHubModule.forRootAsync({ imports: [HubConfigModule], useExisting: HubConfig }),
+      '/existing',
+    );
+    const c = await connect();
+    expect(h.hub.isOnline(c.id)).toBe(true);
+  });
+
+  it('leaves no timers, sockets or listeners behind after app.close()', async () => {
+    const count = (kind: string) =>
+      process.getActiveResourcesInfo().filter((r) => r === kind).length;
+    const before = {
+      timers: count('Timeout'),
+      tcp: count('TCPSocketWrap'),
+      servers: count('TCPServerWrap'),
+    };
+    h = await startHub({ pingIntervalMs: 200 });
+    const server = h.app.getHttpServer();
+    const all = await Promise.all([1, 2, 3].map(() => connect()));
+    all[0].send({ event: 'join', id: 1, data: { room: 'r' } });
+    await all[0].next((f) => f.event === 'joined');
+    const upgradeListeners = server.listenerCount('upgrade');
+    expect(upgradeListeners).toBeGreaterThan(0);
+    await h.close();
+    h = undefined;
+    await waitFor(() => all.every((c) => c.ws.readyState === WebSocket.CLOSED));
+    await waitFor(
+      () =>
+        count('Timeout') <= before.timers &&
+        count('TCPSocketWrap') <= before.tcp &&
+        count('TCPServerWrap') <= before.servers,
+      3000,
+    );
+    expect(server.listenerCount('upgrade')).toBe(0);
+    expect(server.listening).toBe(false);
   });
 });

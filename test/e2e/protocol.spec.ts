@@ -1,7 +1,10 @@
+import { interval, map } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HubError } from '../../src/ws-hub/index.js';
 import { startHub, type HubApp } from '../helpers/app.js';
 import { TestClient, waitFor } from '../helpers/client.js';
+
+let ticks = 0;
 
 describe('wire protocol v1', () => {
   let h: HubApp;
@@ -18,6 +21,20 @@ describe('wire protocol v1', () => {
       throw new HubError('FORBIDDEN', 'not for you');
     });
     h.hub.handle('sum', (_ctx, data: number[]) => data.reduce((a, b) => a + b, 0));
+    h.hub.handle('weird', () => {
+      throw Object.create(null);
+    });
+    h.hub.handle('strict', () => {
+      throw new HubError('FORBIDDEN', 'x'.repeat(300), 1008);
+    });
+    h.hub.handle('ticks', () =>
+      interval(20).pipe(
+        map((n) => {
+          ticks++;
+          return n;
+        }),
+      ),
+    );
   });
   afterAll(async () => h.close());
 
@@ -155,5 +172,36 @@ describe('wire protocol v1', () => {
     const ids = c.frames.filter((f) => f.id !== undefined).map((f) => f.id);
     expect(ids).toEqual(['fast', 'slow']);
     await c.close();
+  });
+
+  it('answers a handler that throws a value without a prototype with INTERNAL', async () => {
+    const c = await TestClient.welcomed(h.url);
+    expect((await c.request({ event: 'weird', id: 'w' })).data.code).toBe('INTERNAL');
+    expect(await c.request({ event: 'message', id: 2, data: 1 })).toMatchObject({ event: 'ack' });
+    await c.close();
+  });
+
+  it('closes the connection when a handler throws HubError with a close code', async () => {
+    const c = await TestClient.welcomed(h.url);
+    const err = await c.request({ event: 'strict', id: 's' });
+    expect(err.data.code).toBe('FORBIDDEN');
+    expect(await c.closed()).toBe(1008);
+    expect(c.closeReason).toBe('FORBIDDEN');
+  });
+
+  it('sends every emission of an Observable reply with the id, and stops when the client goes', async () => {
+    const c = await TestClient.welcomed(h.url);
+    c.send({ event: 'ticks', id: 't' });
+    await waitFor(() => c.events('ticks').length >= 3);
+    expect(c.events('ticks').slice(0, 3)).toEqual([
+      { event: 'ticks', id: 't', data: 0 },
+      { event: 'ticks', id: 't', data: 1 },
+      { event: 'ticks', id: 't', data: 2 },
+    ]);
+    await c.close();
+    await waitFor(() => h.hub.online === 0);
+    const after = ticks;
+    await new Promise((r) => setTimeout(r, 150));
+    expect(ticks).toBe(after);
   });
 });

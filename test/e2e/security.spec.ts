@@ -349,3 +349,65 @@ describe('users', () => {
     expect(await bob.request({ event: 'message', id: 1 })).toMatchObject({ event: 'ack' });
   });
 });
+
+describe('room authorization', () => {
+  let h: HubApp | undefined;
+  const clients: TestClient[] = [];
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.terminate();
+    await h?.close();
+    h = undefined;
+  });
+
+  it('answers FORBIDDEN when authorizeJoin refuses, and joins when it allows', async () => {
+    h = await startHub({
+      authenticate,
+      authorizeJoin: async ({ userId, room }) => room.startsWith(`${userId}:`) || room === 'lobby',
+    });
+    const alice = await TestClient.welcomed(`${h.url}?token=tok-alice`);
+    clients.push(alice);
+    expect(await alice.request({ event: 'join', id: 1, data: { room: 'bob:inbox' } })).toEqual({
+      event: 'error',
+      id: 1,
+      data: { code: 'FORBIDDEN', message: 'not allowed to join "bob:inbox"' },
+    });
+    expect(await alice.request({ event: 'join', id: 2, data: { room: 'alice:inbox' } })).toEqual({
+      event: 'joined',
+      id: 2,
+      data: { room: 'alice:inbox' },
+    });
+    expect(h.hub.roomsOf(alice.id)).toEqual(['alice:inbox']);
+    expect(h.hub.membersOf('bob:inbox')).toEqual([]);
+    expect((await alice.request({ event: 'join', id: 3, data: { room: 42 } })).data.code).toBe(
+      'BAD_ENVELOPE',
+    );
+  });
+
+  it('enforces maxRoomsPerClient, also for joins sent at once', async () => {
+    h = await startHub({
+      maxRoomsPerClient: 2,
+      authorizeJoin: () => new Promise<boolean>((r) => setTimeout(() => r(true), 20)),
+    });
+    const c = await TestClient.welcomed(h.url);
+    clients.push(c);
+    for (let i = 0; i < 6; i++) c.send({ event: 'join', id: i, data: { room: `r${i}` } });
+    await waitFor(() => c.frames.filter((f) => typeof f.id === 'number').length === 6);
+    const replies = c.frames.filter((f) => typeof f.id === 'number');
+    expect(replies.filter((f) => f.event === 'joined')).toHaveLength(2);
+    expect(
+      replies.filter((f) => f.event === 'error').every((f) => f.data.code === 'FORBIDDEN'),
+    ).toBe(true);
+    expect(h.hub.roomsOf(c.id)).toHaveLength(2);
+  });
+
+  it('answers 503 when authenticate takes longer than authenticateTimeoutMs', async () => {
+    h = await startHub({
+      authenticateTimeoutMs: 100,
+      authenticate: () => new Promise(() => undefined),
+    });
+    const started = Date.now();
+    expect(await handshakeStatus(h.url)).toBe(503);
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(h.hub.stats().rejectedHandshakes['503']).toBe(1);
+  });
+});

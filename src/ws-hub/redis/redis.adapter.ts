@@ -154,6 +154,7 @@ function describeUrl(url: string): string {
  * those in flight when it began), and other instances' counts (reads fall back to this one).
  */
 export class RedisHubAdapter implements HubAdapter {
+  readonly distributed = true;
   private readonly logger = new Logger('WsHub');
   private readonly prefix: string;
   private readonly heartbeatIntervalMs: number;
