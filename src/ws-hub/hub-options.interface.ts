@@ -70,15 +70,15 @@ export interface HubRateLimitOptions {
 
 /** Redis settings for the built-in Redis adapter (import `ws-hub/redis` types for details). */
 export interface HubRedisOptions {
-  /** `redis://` URL; ignored when `client` is given. */
+  /** `redis://` or `rediss://` URL; ignored when `client` is given. */
   url?: string;
-  /** An existing ioredis client to publish and run commands with (the hub duplicates it to subscribe). */
+  /** An existing ioredis client to publish and run commands with (the hub duplicates it to subscribe and never closes it). */
   client?: unknown;
   /** Prefix of every key and channel, so several hubs can share one Redis. Default `ws-hub`. */
   keyPrefix?: string;
   /** How often this instance refreshes its presence, in milliseconds. Default 2000. */
   heartbeatIntervalMs?: number;
-  /** After how long without a refresh an instance counts as dead, in milliseconds. Default 6000. */
+  /** After how long without a refresh an instance counts as dead, in milliseconds; must exceed `heartbeatIntervalMs`. Default 6000. */
   instanceTimeoutMs?: number;
   /** How long startup waits for Redis before carrying on and connecting in the background, in milliseconds. Default 5000. */
   initTimeoutMs?: number;

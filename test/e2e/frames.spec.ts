@@ -1,6 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { frameStats } from '../../src/ws-hub/hub-frame.js';
-import { startHub, type HubApp } from '../helpers/app.js';
+import { startHub, type HubApp, closeAfterEach } from '../helpers/app.js';
 import { TestClient, waitFor } from '../helpers/client.js';
 
 // One payload per WebSocket length encoding: 7-bit (< 126), 16-bit (<= 65535), 64-bit.
@@ -13,12 +13,10 @@ function payloadOf(size: number, i: number): string {
 
 describe('broadcast frames (serialised and framed once)', () => {
   let h: HubApp | undefined;
-  const clients: TestClient[] = [];
-  afterEach(async () => {
-    for (const c of clients.splice(0)) c.terminate();
-    await h?.close();
-    h = undefined;
-  });
+  const clients = closeAfterEach(
+    () => h,
+    () => (h = undefined),
+  );
 
   it('arrive intact for every length encoding, through the shared-frame path', async () => {
     h = await startHub();

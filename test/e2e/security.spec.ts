@@ -1,12 +1,12 @@
 import { Injectable, Logger, Module } from '@nestjs/common';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   WsHubModule,
   type HubAuthenticator,
   type HubDisconnectedEvent,
   type HubHandshakeContext,
 } from '../../src/ws-hub/index.js';
-import { startApp, startHub, type HubApp } from '../helpers/app.js';
+import { startApp, startHub, type HubApp, closeAfterEach } from '../helpers/app.js';
 import { sleep, TestClient, waitFor } from '../helpers/client.js';
 
 const TOKENS: Record<string, string> = { 'tok-alice': 'alice', 'tok-bob': 'bob' };
@@ -32,12 +32,10 @@ async function handshakeStatus(
 
 describe('handshake authentication', () => {
   let h: HubApp | undefined;
-  const clients: TestClient[] = [];
-  afterEach(async () => {
-    for (const c of clients.splice(0)) c.terminate();
-    await h?.close();
-    h = undefined;
-  });
+  const clients = closeAfterEach(
+    () => h,
+    () => (h = undefined),
+  );
 
   it('answers 401 without a token or with a wrong one, through each carrier', async () => {
     h = await startHub({ authenticate });
@@ -190,12 +188,10 @@ describe('handshake authentication', () => {
 
 describe('origins and connection limits', () => {
   let h: HubApp | undefined;
-  const clients: TestClient[] = [];
-  afterEach(async () => {
-    for (const c of clients.splice(0)) c.terminate();
-    await h?.close();
-    h = undefined;
-  });
+  const clients = closeAfterEach(
+    () => h,
+    () => (h = undefined),
+  );
 
   it('answers 403 for a foreign origin and lets listed ones in', async () => {
     h = await startHub({ allowedOrigins: ['https://app.example.com'] });
@@ -263,12 +259,10 @@ describe('origins and connection limits', () => {
 
 describe('frame limits', () => {
   let h: HubApp | undefined;
-  const clients: TestClient[] = [];
-  afterEach(async () => {
-    for (const c of clients.splice(0)) c.terminate();
-    await h?.close();
-    h = undefined;
-  });
+  const clients = closeAfterEach(
+    () => h,
+    () => (h = undefined),
+  );
 
   it('answers RATE_LIMITED past the bucket, then closes with 1008 when the client keeps going', async () => {
     h = await startHub({ rateLimit: { messagesPerSecond: 5, burst: 5, maxViolations: 10 } });
@@ -319,12 +313,10 @@ describe('frame limits', () => {
 
 describe('users', () => {
   let h: HubApp | undefined;
-  const clients: TestClient[] = [];
-  afterEach(async () => {
-    for (const c of clients.splice(0)) c.terminate();
-    await h?.close();
-    h = undefined;
-  });
+  const clients = closeAfterEach(
+    () => h,
+    () => (h = undefined),
+  );
 
   it('sendToUser reaches every connection of that user and nobody else; disconnectUser closes them', async () => {
     h = await startHub({ authenticate });
@@ -352,12 +344,10 @@ describe('users', () => {
 
 describe('room authorization', () => {
   let h: HubApp | undefined;
-  const clients: TestClient[] = [];
-  afterEach(async () => {
-    for (const c of clients.splice(0)) c.terminate();
-    await h?.close();
-    h = undefined;
-  });
+  const clients = closeAfterEach(
+    () => h,
+    () => (h = undefined),
+  );
 
   it('answers FORBIDDEN when authorizeJoin refuses, and joins when it allows', async () => {
     h = await startHub({

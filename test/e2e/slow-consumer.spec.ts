@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { HubDisconnectedEvent } from '../../src/ws-hub/index.js';
-import { startHub, type HubApp } from '../helpers/app.js';
+import { startHub, type HubApp, closeAfterEach } from '../helpers/app.js';
 import { TestClient, waitFor } from '../helpers/client.js';
 
 const MESSAGE_BYTES = 64 * 1024;
@@ -63,12 +63,10 @@ async function run(policy: 'drop' | 'close') {
 
 describe('slow consumers', () => {
   let h: HubApp | undefined;
-  const clients: TestClient[] = [];
-  afterEach(async () => {
-    for (const c of clients.splice(0)) c.terminate();
-    await h?.close();
-    h = undefined;
-  });
+  const clients = closeAfterEach(
+    () => h,
+    () => (h = undefined),
+  );
 
   it("'close': terminates the stalled client with 1013, keeps memory bounded, others get everything in order", async () => {
     const r = await run('close');

@@ -1,7 +1,9 @@
 import 'reflect-metadata';
 import { Controller, DynamicModule, Module, type INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
+import { afterEach } from 'vitest';
 import { HubService, WsHubModule, type WsHubModuleOptions } from '../../src/ws-hub/index.js';
+import type { TestClient } from './client.js';
 
 export interface HubApp {
   app: INestApplication;
@@ -46,4 +48,18 @@ export async function startApp(
 /** Shorthand: an app with `WsHubModule.forRoot(options)`. */
 export function startHub(options: WsHubModuleOptions = {}): Promise<HubApp> {
   return startApp(WsHubModule.forRoot(options), options.path ?? '/ws');
+}
+
+/**
+ * Registers the usual per-test cleanup inside a `describe`: terminates the clients pushed to the
+ * returned list and closes the app `getApp()` returns, even when the test failed.
+ */
+export function closeAfterEach(getApp: () => HubApp | undefined, reset: () => void): TestClient[] {
+  const clients: TestClient[] = [];
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.terminate();
+    await getApp()?.close();
+    reset();
+  });
+  return clients;
 }

@@ -10,30 +10,16 @@ import type { HubRedisOptions } from '../hub-options.interface.js';
 import { decodeMessage, encodeMessage, originPrefix } from './redis-codec.js';
 import { HEARTBEAT, LEAVE, MULTI_PUBLISH, QUERY } from './redis-scripts.js';
 
-/** Options of `RedisHubAdapter`: the module's `redis` block plus a few tuning knobs. */
-export interface RedisHubAdapterOptions {
-  /** `redis://` or `rediss://` URL; ignored when `client` is given. */
-  url?: string;
+/**
+ * Options of `RedisHubAdapter`: the module's `redis` block (documented on `HubRedisOptions`),
+ * with the ioredis types filled in.
+ */
+export interface RedisHubAdapterOptions extends Omit<HubRedisOptions, 'client' | 'redisOptions'> {
   /**
    * An existing ioredis client. The adapter publishes and runs its presence commands with it
    * (it never closes it) and duplicates it once for its subscriber connection.
    */
   client?: Redis;
-  /** Prefix of every key and channel, so several hubs can share one Redis. Default `ws-hub`. */
-  keyPrefix?: string;
-  /** How often this instance refreshes its presence, in milliseconds. Default 2000. */
-  heartbeatIntervalMs?: number;
-  /**
-   * After how long without a refresh an instance counts as dead, in milliseconds; must exceed
-   * `heartbeatIntervalMs`. Default 6000.
-   */
-  instanceTimeoutMs?: number;
-  /** How long `init()` (app startup) waits for Redis before carrying on without it. Default 5000. */
-  initTimeoutMs?: number;
-  /** Bound on presence queries (`clusterOnline()`, `instances()`) and on the goodbye at close. Default 1000. */
-  commandTimeoutMs?: number;
-  /** Longest pause between two reconnection attempts of the adapter's own connections. Default 1000. */
-  reconnectMaxDelayMs?: number;
   /** Extra ioredis options for the connections created from `url` (TLS, username, ...). */
   redisOptions?: RedisOptions;
 }
