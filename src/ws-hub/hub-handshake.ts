@@ -17,6 +17,21 @@ type VerifyCallback = (
 /** Seconds a client refused for load should wait before retrying (sent as `Retry-After`). */
 const RETRY_AFTER_SECONDS = 5;
 
+/** The client IP for per-IP limits: `clientIp` when given and it works, else the socket address. */
+export function clientIpOf(
+  request: IncomingMessage,
+  clientIp: ((request: IncomingMessage) => string) | undefined,
+): string {
+  if (clientIp) {
+    try {
+      return clientIp(request);
+    } catch {
+      // fall back to the socket address
+    }
+  }
+  return request.socket?.remoteAddress ?? 'unknown';
+}
+
 /** Finds the token in `Authorization: Bearer`, then `Sec-WebSocket-Protocol`, then `?token=`. */
 export function extractToken(
   request: IncomingMessage,
@@ -129,7 +144,7 @@ export class HubHandshake {
         return reject(403, 'Forbidden');
       }
     }
-    const ip = this.ipOf(request);
+    const ip = clientIpOf(request, this.options.clientIp);
     const pendingHere = this.pendingByIp.get(ip) ?? 0;
     if (this.hub.online + this.pending >= this.options.maxConnections) {
       return reject(503, 'Service Unavailable', { 'Retry-After': RETRY_AFTER_SECONDS });
@@ -197,16 +212,5 @@ export class HubHandshake {
         // Completing the upgrade failed (the socket went away meanwhile): nothing to answer.
         this.logger.warn(`handshake failed: ${describeError(err)}`);
       });
-  }
-
-  private ipOf(request: IncomingMessage): string {
-    if (this.options.clientIp) {
-      try {
-        return this.options.clientIp(request);
-      } catch {
-        // fall back to the socket address
-      }
-    }
-    return request.socket?.remoteAddress ?? 'unknown';
   }
 }

@@ -15,7 +15,8 @@ export const kHubSocket = Symbol('ws-hub.socket');
 /** The hub service that owns a socket. */
 export const kHubOwner = Symbol('ws-hub.owner');
 
-type HubSocket = WebSocket & {
+/** A socket as the hub marks it. */
+export type HubSocket = WebSocket & {
   [kHubClient]?: HubClient;
   [kHubSocket]?: boolean;
   [kHubOwner]?: HubService;

@@ -18,8 +18,8 @@ import {
   WebSocketGateway,
 } from '@nestjs/websockets';
 import { GATEWAY_OPTIONS } from '@nestjs/websockets/constants.js';
-import type { ServerOptions, WebSocket } from 'ws';
-import { HubClient, kHubClient } from './hub-client.js';
+import type { ServerOptions } from 'ws';
+import { kHubClient } from './hub-client.js';
 import {
   ClientEvent,
   CloseCode,
@@ -32,7 +32,7 @@ import { HubExceptionFilter } from './hub-exception.filter.js';
 import { HubHandshake } from './hub-handshake.js';
 import type { ResolvedHubOptions } from './hub.options.js';
 import { HubService } from './hub.service.js';
-import { kHubOwner, kHubServer, kHubSocket } from './hub-socket.adapter.js';
+import { kHubOwner, kHubServer, kHubSocket, type HubSocket } from './hub-socket.adapter.js';
 
 /** The correlation id of the frame being handled (the hub adapter passes it after the event). */
 export const FrameId = createParamDecorator(
@@ -41,12 +41,6 @@ export const FrameId = createParamDecorator(
     return typeof id === 'string' || typeof id === 'number' ? id : undefined;
   },
 );
-
-type HubSocket = WebSocket & {
-  [kHubClient]?: HubClient;
-  [kHubSocket]?: boolean;
-  [kHubOwner]?: HubService;
-};
 
 /**
  * The hub's gateway. Everything it does is delegated to `HubService`; the decorators only wire

@@ -44,6 +44,7 @@ import {
   writeFrame,
   writePing,
 } from './hub-frame.js';
+import { clientIpOf } from './hub-handshake.js';
 import { HeartbeatScheduler } from './hub-heartbeat.js';
 import {
   HubFrameDispatcher,
@@ -63,6 +64,11 @@ import { encodeFrame } from './hub-protocol.js';
 const CLOSE_GRACE_MS = 1_000;
 /** Longest room name accepted, in characters. */
 const MAX_ROOM_LENGTH = 128;
+const ROOM_RULE = `must be a non-empty string of at most ${MAX_ROOM_LENGTH} characters`;
+
+function isValidRoom(room: unknown): room is string {
+  return typeof room === 'string' && room.length > 0 && room.length <= MAX_ROOM_LENGTH;
+}
 
 function toList(value: string | string[] | undefined): string[] | undefined {
   if (value === undefined) return undefined;
@@ -388,7 +394,7 @@ export class HubService
     const handshake = (
       request as (IncomingMessage & { [kHandshake]?: HandshakeResult }) | undefined
     )?.[kHandshake];
-    const ip = handshake?.ip ?? this.ipOf(request);
+    const ip = handshake?.ip ?? (request ? clientIpOf(request, this.options.clientIp) : 'unknown');
     const client = new HubClient(
       this.instanceId + '.' + randomBytes(9).toString('base64url'),
       socket,
@@ -498,19 +504,11 @@ export class HubService
 
   /** @internal Joins a room on the client's request, subject to `authorizeJoin`. */
   async requestJoin(client: HubClient, room: unknown): Promise<string> {
-    if (typeof room !== 'string' || room.length === 0 || room.length > MAX_ROOM_LENGTH) {
-      throw new HubError(
-        ErrorCode.BAD_ENVELOPE,
-        `"data.room" must be a non-empty string of at most ${MAX_ROOM_LENGTH} characters`,
-      );
+    if (!isValidRoom(room)) {
+      throw new HubError(ErrorCode.BAD_ENVELOPE, `"data.room" ${ROOM_RULE}`);
     }
     if (client.rooms?.has(room)) return room;
-    if ((client.rooms?.size ?? 0) >= this.options.maxRoomsPerClient) {
-      throw new HubError(
-        ErrorCode.FORBIDDEN,
-        `at most ${this.options.maxRoomsPerClient} rooms per client`,
-      );
-    }
+    this.assertRoomCapacity(client);
     if (this.authorizeJoinFn) {
       const allowed = await this.authorizeJoinFn({
         clientId: client.id,
@@ -523,12 +521,7 @@ export class HubService
     }
     if (client.removed || client.rooms?.has(room)) return room;
     // authorizeJoin may have let several joins of this client run at once: count again.
-    if ((client.rooms?.size ?? 0) >= this.options.maxRoomsPerClient) {
-      throw new HubError(
-        ErrorCode.FORBIDDEN,
-        `at most ${this.options.maxRoomsPerClient} rooms per client`,
-      );
-    }
+    this.assertRoomCapacity(client);
     this.addToRoom(client, room);
     // Acknowledge only once the room's messages from other instances can reach this one
     // (every joiner waits, not only the one that made the room new here).
@@ -539,11 +532,8 @@ export class HubService
 
   /** @internal Leaves a room on the client's request. */
   requestLeave(client: HubClient, room: unknown): string {
-    if (typeof room !== 'string' || room.length === 0 || room.length > MAX_ROOM_LENGTH) {
-      throw new HubError(
-        ErrorCode.BAD_ENVELOPE,
-        `"data.room" must be a non-empty string of at most ${MAX_ROOM_LENGTH} characters`,
-      );
+    if (!isValidRoom(room)) {
+      throw new HubError(ErrorCode.BAD_ENVELOPE, `"data.room" ${ROOM_RULE}`);
     }
     this.removeFromRoom(client, room);
     return room;
@@ -812,18 +802,6 @@ export class HubService
     return DisconnectReason.CLIENT_CLOSED;
   }
 
-  private ipOf(request: IncomingMessage | undefined): string {
-    if (!request) return 'unknown';
-    if (this.options.clientIp) {
-      try {
-        return this.options.clientIp(request);
-      } catch {
-        // fall through to the socket address
-      }
-    }
-    return request.socket?.remoteAddress ?? 'unknown';
-  }
-
   /** An id of another instance's client; only a cluster adapter can have such clients. */
   private isRemoteClientId(clientId: string): boolean {
     if (this.adapter.distributed !== true) return false;
@@ -866,9 +844,14 @@ export class HubService
   }
 
   private assertRoom(room: string): void {
-    if (typeof room !== 'string' || room.length === 0 || room.length > MAX_ROOM_LENGTH) {
-      throw new RangeError(
-        `room must be a non-empty string of at most ${MAX_ROOM_LENGTH} characters`,
+    if (!isValidRoom(room)) throw new RangeError(`room ${ROOM_RULE}`);
+  }
+
+  private assertRoomCapacity(client: HubClient): void {
+    if ((client.rooms?.size ?? 0) >= this.options.maxRoomsPerClient) {
+      throw new HubError(
+        ErrorCode.FORBIDDEN,
+        `at most ${this.options.maxRoomsPerClient} rooms per client`,
       );
     }
   }
