@@ -13,15 +13,19 @@ export interface HandshakeResult {
   principal: HubPrincipal | undefined;
 }
 
-/** A count of events in a fixed window; cheaper than a sliding log and good enough for limits. */
+/**
+ * A count of events in a fixed window; cheaper than a sliding log and good enough for limits.
+ * It reads a monotonic clock, so a wall-clock step back cannot freeze a window.
+ */
 export class WindowCounter {
   private count = 0;
-  private windowStartMs = 0;
+  private windowStartMs = -Infinity;
 
   constructor(private readonly windowMs: number) {}
 
   /** Adds one event and returns the count within the current window. */
-  hit(nowMs: number): number {
+  hit(): number {
+    const nowMs = performance.now();
     if (nowMs - this.windowStartMs >= this.windowMs) {
       this.windowStartMs = nowMs;
       this.count = 0;

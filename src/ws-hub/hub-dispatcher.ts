@@ -111,7 +111,7 @@ export class HubFrameDispatcher {
       client.tokens = Math.min(limit.burst, client.tokens + refill);
       if (client.tokens < 1) {
         client.rateViolations ??= new WindowCounter(VIOLATION_WINDOW_MS);
-        if (client.rateViolations.hit(now) > limit.maxViolations) {
+        if (client.rateViolations.hit() > limit.maxViolations) {
           this.sink.closeClient(
             client,
             CloseCode.POLICY_VIOLATION,
@@ -276,7 +276,7 @@ export class HubFrameDispatcher {
     id: string | number | undefined,
   ): void {
     client.invalidFrames ??= new WindowCounter(VIOLATION_WINDOW_MS);
-    if (client.invalidFrames.hit(Date.now()) > this.options.maxInvalidFrames) {
+    if (client.invalidFrames.hit() > this.options.maxInvalidFrames) {
       this.sink.closeClient(
         client,
         CloseCode.POLICY_VIOLATION,
