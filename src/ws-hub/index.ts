@@ -1,15 +1,13 @@
-export { WsHubModule } from './hub.module.js';
-export { HubService } from './hub.service.js';
-export type { HubEventHandler, HubHandlerContext } from './hub-dispatcher.js';
-export { WsGateway, FrameId } from './hub.gateway.js';
-export { WsHubSocketAdapter } from './hub-socket.adapter.js';
-export { HubError } from './hub.errors.js';
-export { WsHubOptionsError, resolveHubOptions } from './hub.options.js';
-export { InMemoryHubAdapter } from './in-memory.adapter.js';
-export { parseFrame, encodeFrame } from './hub-protocol.js';
+export { WsHubModule } from './module/ws-hub.module.js';
+export { HubService } from './core/hub.service.js';
+export type { HubEventHandler, HubHandlerContext } from './core/frame-dispatcher.js';
+export { WsGateway, FrameId } from './gateway/ws.gateway.js';
+export { WsHubSocketAdapter } from './socket/ws-hub-socket.adapter.js';
+export { HubError } from './protocol/hub.error.js';
+export { WsHubOptionsError, resolveHubOptions } from './options/resolve-options.js';
+export { InMemoryHubAdapter } from './cluster/in-memory.adapter.js';
+export { parseFrame, encodeFrame } from './protocol/envelope.js';
 export {
-  WS_HUB_MODULE_OPTIONS,
-  WS_HUB_ADAPTER,
   CloseCode,
   ErrorCode,
   ClientEvent,
@@ -18,8 +16,9 @@ export {
   HUB_SUBPROTOCOL,
   BEARER_SUBPROTOCOL_PREFIX,
   PROTOCOL_VERSION,
-} from './hub.constants.js';
-export type * from './hub-options.interface.js';
-export type * from './hub-events.interface.js';
-export type * from './hub-adapter.interface.js';
-export type { HubEnvelope } from './hub-protocol.js';
+} from './protocol/constants.js';
+export { WS_HUB_MODULE_OPTIONS, WS_HUB_ADAPTER } from './module/tokens.js';
+export type * from './interfaces/options.interface.js';
+export type * from './interfaces/events.interface.js';
+export type * from './interfaces/cluster-adapter.interface.js';
+export type { HubEnvelope } from './protocol/envelope.js';

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { encodeFrame, WS_HUB_ADAPTER, type HubAdapterMessage } from '../../src/ws-hub/index.js';
 import { RedisHubAdapter } from '../../src/ws-hub/redis/index.js';
-import { decodeMessage, encodeMessage, originPrefix } from '../../src/ws-hub/redis/redis-codec.js';
+import { decodeMessage, encodeMessage, originPrefix } from '../../src/ws-hub/redis/codec.js';
 import { startHub, type HubApp } from '../helpers/app.js';
 import { TestClient, waitFor } from '../helpers/client.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { frameStats } from '../../src/ws-hub/hub-frame.js';
+import { frameStats } from '../../src/ws-hub/core/frame-writer.js';
 import { startHub, type HubApp, closeAfterEach } from '../helpers/app.js';
 import { TestClient, waitFor } from '../helpers/client.js';
 

@@ -5,10 +5,10 @@ import type {
   HubAdapterHost,
   HubAdapterMessage,
   HubInstanceInfo,
-} from '../hub-adapter.interface.js';
-import type { HubRedisOptions } from '../hub-options.interface.js';
-import { decodeMessage, encodeMessage, originPrefix } from './redis-codec.js';
-import { HEARTBEAT, LEAVE, MULTI_PUBLISH, QUERY } from './redis-scripts.js';
+} from '../interfaces/cluster-adapter.interface.js';
+import type { HubRedisOptions } from '../interfaces/options.interface.js';
+import { decodeMessage, encodeMessage, originPrefix } from './codec.js';
+import { HEARTBEAT, LEAVE, MULTI_PUBLISH, QUERY } from './scripts.js';
 
 /**
  * Options of `RedisHubAdapter`: the module's `redis` block (documented on `HubRedisOptions`),

@@ -1,4 +1,4 @@
-import type { HubPrincipal } from './hub-options.interface.js';
+import type { HubPrincipal } from './options.interface.js';
 
 /** A snapshot of one connected client, as `HubService.clients()` returns it. */
 export interface HubClientInfo {

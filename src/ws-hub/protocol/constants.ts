@@ -1,9 +1,7 @@
-/** Injection token of the options given to `WsHubModule.forRoot` / `forRootAsync`. */
-export const WS_HUB_MODULE_OPTIONS = 'WS_HUB:MODULE_OPTIONS';
-/** Injection token of the validated options with every default filled in (internal). */
-export const WS_HUB_RESOLVED_OPTIONS = 'WS_HUB:RESOLVED_OPTIONS';
-/** Injection token of the cross-instance adapter (`HubAdapter`). */
-export const WS_HUB_ADAPTER = 'WS_HUB:ADAPTER';
+/**
+ * The wire protocol's names and numbers, in one place. A leaf: imports nothing, so the
+ * browser client (`ws-hub/client`) can share it.
+ */
 
 /** Version of the wire protocol; sent in the welcome frame and accepted as a subprotocol. */
 export const PROTOCOL_VERSION = 1;
@@ -69,14 +67,3 @@ export const DisconnectReason = {
   PROTOCOL_ERROR: 'protocol-error',
 } as const;
 export type DisconnectReason = (typeof DisconnectReason)[keyof typeof DisconnectReason] | string;
-
-export const DEFAULT_PATH = '/ws';
-export const DEFAULT_PING_INTERVAL_MS = 25_000;
-export const DEFAULT_MAX_MISSED_PONGS = 2;
-export const DEFAULT_MAX_PAYLOAD_BYTES = 64 * 1024;
-export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 3_000;
-export const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
-export const DEFAULT_RATE_LIMIT = { messagesPerSecond: 100, burst: 200, maxViolations: 20 };
-export const DEFAULT_MAX_INVALID_FRAMES = 20;
-/** Window over which rate-limit violations and invalid frames are counted. */
-export const VIOLATION_WINDOW_MS = 10_000;

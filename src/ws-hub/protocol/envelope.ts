@@ -1,4 +1,4 @@
-import { ErrorCode } from './hub.constants.js';
+import { ErrorCode } from './constants.js';
 
 /** One frame of wire protocol v1, in either direction. */
 export interface HubEnvelope<T = unknown> {

@@ -1,4 +1,4 @@
-import type { HubRateLimitOptions, WsHubModuleOptions } from './hub-options.interface.js';
+import type { HubRateLimitOptions, WsHubModuleOptions } from '../interfaces/options.interface.js';
 import {
   DEFAULT_MAX_BUFFERED_BYTES,
   DEFAULT_MAX_INVALID_FRAMES,
@@ -8,7 +8,7 @@ import {
   DEFAULT_PING_INTERVAL_MS,
   DEFAULT_RATE_LIMIT,
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
-} from './hub.constants.js';
+} from './defaults.js';
 
 /** Options with every default applied; what the providers work with. */
 export type ResolvedHubOptions = Required<

@@ -1,4 +1,8 @@
-import type { HubAdapter, HubAdapterHost, HubInstanceInfo } from './hub-adapter.interface.js';
+import type {
+  HubAdapter,
+  HubAdapterHost,
+  HubInstanceInfo,
+} from '../interfaces/cluster-adapter.interface.js';
 
 /** The default adapter: one instance, so nothing crosses and the cluster is this instance. */
 export class InMemoryHubAdapter implements HubAdapter {

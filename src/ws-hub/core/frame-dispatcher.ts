@@ -2,11 +2,12 @@ import type { Logger } from '@nestjs/common';
 import { WsException } from '@nestjs/websockets';
 import { isObservable, type Subscription } from 'rxjs';
 import { HubClient, WindowCounter } from './hub-client.js';
-import { CloseCode, DisconnectReason, ErrorCode, VIOLATION_WINDOW_MS } from './hub.constants.js';
-import { HubError, HubHandlerError } from './hub.errors.js';
-import type { HubPrincipal } from './hub-options.interface.js';
-import type { ResolvedHubOptions } from './hub.options.js';
-import { encodeError, encodeFrame, HubEnvelope, parseFrame } from './hub-protocol.js';
+import { CloseCode, DisconnectReason, ErrorCode } from '../protocol/constants.js';
+import { VIOLATION_WINDOW_MS } from '../options/defaults.js';
+import { HubError, HubHandlerError } from '../protocol/hub.error.js';
+import type { HubPrincipal } from '../interfaces/options.interface.js';
+import type { ResolvedHubOptions } from '../options/resolve-options.js';
+import { encodeError, encodeFrame, HubEnvelope, parseFrame } from '../protocol/envelope.js';
 
 /** A gateway handler as the socket adapter hands it over: `(data, event, id)`. */
 export type HubFrameHandler = (

@@ -1,4 +1,4 @@
-import type { HubAdapterMessage } from '../hub-adapter.interface.js';
+import type { HubAdapterMessage } from '../interfaces/cluster-adapter.interface.js';
 
 /**
  * Wire format of a message on a Redis channel:

@@ -5,7 +5,7 @@ import type {
   OptionalFactoryDependency,
   Type,
 } from '@nestjs/common';
-import type { HubAdapter } from './hub-adapter.interface.js';
+import type { HubAdapter } from './cluster-adapter.interface.js';
 
 /** Who is behind a connection, as decided by `authenticate` at the handshake. */
 export interface HubPrincipal {

@@ -1,12 +1,12 @@
 import { Provider, Type } from '@nestjs/common';
 import { ApplicationConfig, HttpAdapterHost } from '@nestjs/core';
-import type { HubAdapter } from './hub-adapter.interface.js';
-import { WS_HUB_ADAPTER, WS_HUB_MODULE_OPTIONS, WS_HUB_RESOLVED_OPTIONS } from './hub.constants.js';
-import { WsGateway } from './hub.gateway.js';
-import type { WsHubModuleOptions } from './hub-options.interface.js';
-import { resolveHubOptions, type ResolvedHubOptions } from './hub.options.js';
-import { WsHubSocketAdapter } from './hub-socket.adapter.js';
-import { InMemoryHubAdapter } from './in-memory.adapter.js';
+import type { HubAdapter } from '../interfaces/cluster-adapter.interface.js';
+import { WS_HUB_ADAPTER, WS_HUB_MODULE_OPTIONS, WS_HUB_RESOLVED_OPTIONS } from './tokens.js';
+import { WsGateway } from '../gateway/ws.gateway.js';
+import type { WsHubModuleOptions } from '../interfaces/options.interface.js';
+import { resolveHubOptions, type ResolvedHubOptions } from '../options/resolve-options.js';
+import { WsHubSocketAdapter } from '../socket/ws-hub-socket.adapter.js';
+import { InMemoryHubAdapter } from '../cluster/in-memory.adapter.js';
 
 /** Internal token of the provider that installs the socket adapter. */
 const WS_HUB_SOCKET_ADAPTER_INSTALLER = 'WS_HUB:SOCKET_ADAPTER_INSTALLER';
@@ -23,7 +23,7 @@ export const adapterProvider: Provider = {
     if (options.adapter) return options.adapter;
     if (options.redis) {
       // Loaded only when asked for, so single-instance users need no ioredis.
-      const { RedisHubAdapter } = await import('./redis/redis.adapter.js');
+      const { RedisHubAdapter } = await import('../redis/redis.adapter.js');
       return new RedisHubAdapter(options.redis);
     }
     return new InMemoryHubAdapter();

@@ -1,17 +1,13 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { WS_HUB_RESOLVED_OPTIONS } from './hub.constants.js';
-import {
-  ASYNC_OPTIONS_TYPE,
-  ConfigurableModuleClass,
-  OPTIONS_TYPE,
-} from './hub.module-definition.js';
+import { WS_HUB_RESOLVED_OPTIONS } from './tokens.js';
+import { ASYNC_OPTIONS_TYPE, ConfigurableModuleClass, OPTIONS_TYPE } from './module-definition.js';
 import {
   adapterProvider,
   createGatewayClass,
   resolvedOptionsProvider,
   socketAdapterInstaller,
-} from './hub.providers.js';
-import { HubService } from './hub.service.js';
+} from './providers.js';
+import { HubService } from '../core/hub.service.js';
 
 function withHub(module: DynamicModule): DynamicModule {
   return {

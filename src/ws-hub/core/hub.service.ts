@@ -17,17 +17,11 @@ import type {
   HubAdapterHost,
   HubAdapterMessage,
   HubInstanceInfo,
-} from './hub-adapter.interface.js';
+} from '../interfaces/cluster-adapter.interface.js';
 import { HandshakeResult, HubClient, kHandshake, kHubClient } from './hub-client.js';
-import {
-  CloseCode,
-  DisconnectReason,
-  ErrorCode,
-  ServerEvent,
-  WS_HUB_ADAPTER,
-  WS_HUB_RESOLVED_OPTIONS,
-} from './hub.constants.js';
-import { HubError } from './hub.errors.js';
+import { CloseCode, DisconnectReason, ErrorCode, ServerEvent } from '../protocol/constants.js';
+import { WS_HUB_ADAPTER, WS_HUB_RESOLVED_OPTIONS } from '../module/tokens.js';
+import { HubError } from '../protocol/hub.error.js';
 import type {
   BroadcastOptions,
   HubClientInfo,
@@ -35,7 +29,7 @@ import type {
   HubDisconnectedEvent,
   HubMessageEvent,
   HubStats,
-} from './hub-events.interface.js';
+} from '../interfaces/events.interface.js';
 import {
   frameSenderOf,
   frameStats,
@@ -43,22 +37,22 @@ import {
   OutgoingFrame,
   writeFrame,
   writePing,
-} from './hub-frame.js';
-import { clientIpOf } from './hub-handshake.js';
-import { HeartbeatScheduler } from './hub-heartbeat.js';
+} from './frame-writer.js';
+import { clientIpOf } from '../gateway/handshake.js';
+import { HeartbeatScheduler } from './heartbeat.js';
 import {
   HubFrameDispatcher,
   type HubDirectHandler,
   type HubEventHandler,
   type HubFrameHandler,
-} from './hub-dispatcher.js';
+} from './frame-dispatcher.js';
 import type {
   HubAuthenticateFn,
   HubAuthorizeJoinFn,
   HubPrincipal,
-} from './hub-options.interface.js';
-import type { ResolvedHubOptions } from './hub.options.js';
-import { encodeFrame } from './hub-protocol.js';
+} from '../interfaces/options.interface.js';
+import type { ResolvedHubOptions } from '../options/resolve-options.js';
+import { encodeFrame } from '../protocol/envelope.js';
 
 /** Grace period for a client to answer a server close before its socket is destroyed. */
 const CLOSE_GRACE_MS = 1_000;

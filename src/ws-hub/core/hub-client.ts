@@ -1,7 +1,7 @@
 import type { Subscription } from 'rxjs';
 import type { WebSocket } from 'ws';
-import type { FrameSender } from './hub-frame.js';
-import type { HubPrincipal } from './hub-options.interface.js';
+import type { FrameSender } from './frame-writer.js';
+import type { HubPrincipal } from '../interfaces/options.interface.js';
 
 /** Where a socket keeps its `HubClient`, so the socket adapter can find it without a lookup. */
 export const kHubClient = Symbol('ws-hub.client');

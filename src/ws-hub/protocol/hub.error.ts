@@ -1,4 +1,4 @@
-import { ErrorCode } from './hub.constants.js';
+import { ErrorCode } from './constants.js';
 
 /**
  * An error a handler can throw to answer the client with a specific error code instead of

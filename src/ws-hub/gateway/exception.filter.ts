@@ -1,5 +1,5 @@
 import { ArgumentsHost, Catch, ExceptionFilter } from '@nestjs/common';
-import { HubHandlerError } from './hub.errors.js';
+import { HubHandlerError } from '../protocol/hub.error.js';
 
 /**
  * Nest's default filter would answer `{"event":"exception"}` without the frame's id. Rethrowing

@@ -3,10 +3,10 @@ import { WsAdapter } from '@nestjs/platform-ws';
 import type { MessageMappingProperties } from '@nestjs/websockets';
 import type { Observable } from 'rxjs';
 import type { WebSocket, WebSocketServer } from 'ws';
-import { HubClient, kHubClient } from './hub-client.js';
-import { CloseCode, DisconnectReason } from './hub.constants.js';
-import type { HubFrameHandler } from './hub-dispatcher.js';
-import type { HubService } from './hub.service.js';
+import { HubClient, kHubClient } from '../core/hub-client.js';
+import { CloseCode, DisconnectReason } from '../protocol/constants.js';
+import type { HubFrameHandler } from '../core/frame-dispatcher.js';
+import type { HubService } from '../core/hub.service.js';
 
 /** Marks a ws server created by this adapter, so the gateway can tell a plain WsAdapter apart. */
 export const kHubServer = Symbol('ws-hub.server');

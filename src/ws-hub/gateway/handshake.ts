@@ -1,11 +1,11 @@
 import type { IncomingMessage } from 'node:http';
 import { Logger } from '@nestjs/common';
 import type { ServerOptions } from 'ws';
-import { HandshakeResult, kHandshake } from './hub-client.js';
-import { BEARER_SUBPROTOCOL_PREFIX, HUB_SUBPROTOCOL } from './hub.constants.js';
-import type { HubHandshakeContext, HubPrincipal } from './hub-options.interface.js';
-import type { ResolvedHubOptions } from './hub.options.js';
-import type { HubService } from './hub.service.js';
+import { HandshakeResult, kHandshake } from '../core/hub-client.js';
+import { BEARER_SUBPROTOCOL_PREFIX, HUB_SUBPROTOCOL } from '../protocol/constants.js';
+import type { HubHandshakeContext, HubPrincipal } from '../interfaces/options.interface.js';
+import type { ResolvedHubOptions } from '../options/resolve-options.js';
+import type { HubService } from '../core/hub.service.js';
 
 type VerifyCallback = (
   result: boolean,

@@ -19,20 +19,21 @@ import {
 } from '@nestjs/websockets';
 import { GATEWAY_OPTIONS } from '@nestjs/websockets/constants.js';
 import type { ServerOptions } from 'ws';
-import { kHubClient } from './hub-client.js';
+import { kHubClient } from '../core/hub-client.js';
+import { ClientEvent, CloseCode, ServerEvent } from '../protocol/constants.js';
+import { DEFAULT_PATH } from '../options/defaults.js';
+import { WS_HUB_RESOLVED_OPTIONS } from '../module/tokens.js';
+import type { HubDirectHandler } from '../core/frame-dispatcher.js';
+import { HubExceptionFilter } from './exception.filter.js';
+import { HubHandshake } from './handshake.js';
+import type { ResolvedHubOptions } from '../options/resolve-options.js';
+import { HubService } from '../core/hub.service.js';
 import {
-  ClientEvent,
-  CloseCode,
-  DEFAULT_PATH,
-  ServerEvent,
-  WS_HUB_RESOLVED_OPTIONS,
-} from './hub.constants.js';
-import type { HubDirectHandler } from './hub-dispatcher.js';
-import { HubExceptionFilter } from './hub-exception.filter.js';
-import { HubHandshake } from './hub-handshake.js';
-import type { ResolvedHubOptions } from './hub.options.js';
-import { HubService } from './hub.service.js';
-import { kHubOwner, kHubServer, kHubSocket, type HubSocket } from './hub-socket.adapter.js';
+  kHubOwner,
+  kHubServer,
+  kHubSocket,
+  type HubSocket,
+} from '../socket/ws-hub-socket.adapter.js';
 
 /** The correlation id of the frame being handled (the hub adapter passes it after the event). */
 export const FrameId = createParamDecorator(
