@@ -1,0 +1,37 @@
+/** Option checks shared by the module options and the Redis adapter's options. */
+
+/** A value as an error message shows it: strings quoted, objects by type only (no secrets). */
+export function show(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value == null)
+    return String(value);
+  return typeof value;
+}
+
+/**
+ * `value` when it is a positive integer, `fallback` when absent; anything else calls `fail`
+ * with the problem (each caller throws its own error type naming the option).
+ */
+export function positiveInt(
+  value: unknown,
+  fallback: number,
+  unit: string,
+  fail: (problem: string) => never,
+): number {
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+    fail(`must be a positive integer (${unit}), got ${show(value)}`);
+  }
+  return value as number;
+}
+
+/** Text of any thrown value, even one whose toString throws or that has no prototype. */
+export function errorText(value: unknown): string {
+  try {
+    if (typeof value === 'string') return value;
+    const message = (value as Error | undefined)?.message;
+    return typeof message === 'string' ? message : String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
