@@ -1,7 +1,8 @@
 export { WsHubModule } from './module/ws-hub.module.js';
 export { HubService } from './core/hub.service.js';
 export type { HubEventHandler, HubHandlerContext } from './core/frame-dispatcher.js';
-export { WsGateway, FrameId } from './gateway/ws.gateway.js';
+export { WsGateway } from './gateway/ws.gateway.js';
+export { FrameId } from './decorators/frame-id.decorator.js';
 export { WsHubSocketAdapter } from './socket/ws-hub-socket.adapter.js';
 export { HubError } from './protocol/hub.error.js';
 export { WsHubOptionsError, resolveHubOptions } from './options/resolve-options.js';
@@ -19,6 +20,7 @@ export {
 } from './protocol/constants.js';
 export { WS_HUB_MODULE_OPTIONS, WS_HUB_ADAPTER } from './module/tokens.js';
 export type * from './interfaces/options.interface.js';
+export type { WsHubModuleAsyncOptions } from './module/module-definition.js';
 export type * from './interfaces/events.interface.js';
 export type * from './interfaces/cluster-adapter.interface.js';
 export type { HubEnvelope } from './protocol/envelope.js';

@@ -1,13 +1,16 @@
-import type { Logger } from '@nestjs/common';
 import { WsException } from '@nestjs/websockets';
 import { isObservable, type Subscription } from 'rxjs';
-import { HubClient, WindowCounter } from './hub-client.js';
-import { CloseCode, DisconnectReason, ErrorCode } from '../protocol/constants.js';
-import { VIOLATION_WINDOW_MS } from '../options/defaults.js';
-import { HubError, HubHandlerError } from '../protocol/hub.error.js';
 import type { HubPrincipal } from '../interfaces/options.interface.js';
+import { hubLogger } from '../logger.js';
+import { VIOLATION_WINDOW_MS } from '../options/defaults.js';
 import type { ResolvedHubOptions } from '../options/resolve-options.js';
-import { encodeError, encodeFrame, HubEnvelope, parseFrame } from '../protocol/envelope.js';
+import { errorText } from '../options/validators.js';
+import { ClientEvent, CloseCode, DisconnectReason, ErrorCode } from '../protocol/constants.js';
+import { encodeError, encodeFrame, type HubEnvelope, parseFrame } from '../protocol/envelope.js';
+import { HubError, HubHandlerError } from '../protocol/hub.error.js';
+import type { HubClient } from './hub-client.js';
+import { takeToken } from './rate-limit.js';
+import { WindowCounter } from './window-counter.js';
 
 /** A gateway handler as the socket adapter hands it over: `(data, event, id)`. */
 export type HubFrameHandler = (
@@ -41,16 +44,7 @@ export interface HubHandlerContext {
  */
 export type HubEventHandler<T = any> = (context: HubHandlerContext, data: T) => unknown;
 
-const BUILT_IN_EVENTS = new Set<string>(['message', 'ping', 'join', 'leave']);
-
-/** Text of any thrown value, even one whose toString throws or that has no prototype. */
-function safeText(value: unknown): string {
-  try {
-    return typeof value === 'string' ? value : String(value);
-  } catch {
-    return Object.prototype.toString.call(value);
-  }
-}
+const BUILT_IN_EVENTS = new Set<string>(Object.values(ClientEvent));
 
 /** What the dispatcher needs from the hub to answer and to close clients. */
 export interface DispatchSink {
@@ -74,7 +68,6 @@ export class HubFrameDispatcher {
 
   constructor(
     private readonly options: ResolvedHubOptions,
-    private readonly logger: Logger,
     private readonly sink: DispatchSink,
   ) {}
 
@@ -104,30 +97,22 @@ export class HubFrameDispatcher {
     client.alive = true;
     if (client.removed) return;
     const limit = this.options.rateLimit;
-    if (limit) {
-      // A monotonic clock: a wall-clock step back must not starve healthy clients.
-      const now = performance.now();
-      const refill = ((now - client.lastRefillMs) * limit.messagesPerSecond) / 1000;
-      client.lastRefillMs = now;
-      client.tokens = Math.min(limit.burst, client.tokens + refill);
-      if (client.tokens < 1) {
-        client.rateViolations ??= new WindowCounter(VIOLATION_WINDOW_MS);
-        if (client.rateViolations.hit() > limit.maxViolations) {
-          this.sink.closeClient(
-            client,
-            CloseCode.POLICY_VIOLATION,
-            'rate limit exceeded',
-            DisconnectReason.RATE_LIMITED,
-          );
-          return;
-        }
+    if (limit && !takeToken(client, limit, performance.now())) {
+      client.rateViolations ??= new WindowCounter(VIOLATION_WINDOW_MS);
+      if (client.rateViolations.hit() > limit.maxViolations) {
+        this.sink.closeClient(
+          client,
+          CloseCode.POLICY_VIOLATION,
+          'rate limit exceeded',
+          DisconnectReason.RATE_LIMITED,
+        );
+      } else {
         this.sink.deliverText(
           client,
           encodeError(ErrorCode.RATE_LIMITED, 'too many messages; frame not processed'),
         );
-        return;
       }
-      client.tokens -= 1;
+      return;
     }
     if (isBinary) {
       this.rejectFrame(
@@ -237,8 +222,8 @@ export class HubFrameDispatcher {
     } catch (err) {
       // Circular data, BigInt, or (echoing what a client sent) nesting too deep for
       // JSON.stringify's stack: the client can cause it at will, so it is not logged as an error.
-      this.logger.debug(
-        `reply to client ${client.id} not serialisable: ${safeText((err as Error)?.message)}`,
+      hubLogger.debug(
+        `reply to client ${client.id} not serialisable: ${errorText((err as Error)?.message)}`,
       );
       this.sink.deliverText(
         client,
@@ -258,13 +243,13 @@ export class HubFrameDispatcher {
     }
     if (cause instanceof WsException) {
       const error = cause.getError() as { message?: unknown } | string;
-      const message = typeof error === 'string' ? error : safeText(error?.message);
+      const message = typeof error === 'string' ? error : errorText(error?.message);
       const code = message === 'Forbidden resource' ? ErrorCode.FORBIDDEN : ErrorCode.INTERNAL;
       this.sink.deliverText(client, encodeError(code, message, id));
       return;
     }
-    this.logger.error(
-      `handler failed for client ${client.id}: ${safeText((cause as Error)?.message ?? cause)}`,
+    hubLogger.error(
+      `handler failed for client ${client.id}: ${errorText((cause as Error)?.message ?? cause)}`,
       typeof (cause as Error)?.stack === 'string' ? (cause as Error).stack : undefined,
     );
     this.sink.deliverText(client, encodeError(ErrorCode.INTERNAL, 'internal error', id));

@@ -49,9 +49,6 @@ export class OutgoingFrame {
   }
 }
 
-/** Counts how often each write path was taken (for tests and stats). */
-export const frameStats = { framed: 0, fallback: 0 };
-
 /** ws's sender of a socket, as far as this module uses it. */
 export type FrameSender = NonNullable<SocketInternals['_sender']>;
 
@@ -105,6 +102,16 @@ export function writePing(socket: WebSocket): void {
     return;
   }
   socket.ping();
+}
+
+/** Pings a socket if it is open; a socket closing meanwhile is left to its close event. */
+export function pingIfOpen(socket: WebSocket): void {
+  if (!isOpen(socket)) return;
+  try {
+    writePing(socket);
+  } catch {
+    // The socket closed between the check and the write; its close event unregisters it.
+  }
 }
 
 export function isOpen(socket: WebSocket): boolean {

@@ -1,4 +1,4 @@
-import type { HubClient } from './hub-client.js';
+import { kHubClient, type HubClient, type HubSocket } from './hub-client.js';
 
 /** Upper bound on heartbeat buckets: a tick runs at most every interval/100. */
 const MAX_BUCKETS = 100;
@@ -7,6 +7,12 @@ const MAX_BUCKETS = 100;
  * tick pings only a few hundred sockets (well under a millisecond of work).
  */
 const MIN_TICK_MS = 20;
+
+/** A socket's `pong` listener: the client answered, so it is alive. */
+export function markAlive(this: HubSocket): void {
+  const client = this[kHubClient];
+  if (client) client.alive = true;
+}
 
 /**
  * One timer for every client. Clients are spread over buckets and one bucket is visited per

@@ -1,37 +1,21 @@
 import type { Subscription } from 'rxjs';
 import type { WebSocket } from 'ws';
-import type { FrameSender } from './frame-writer.js';
 import type { HubPrincipal } from '../interfaces/options.interface.js';
+import type { FrameSender } from './frame-writer.js';
+import type { WindowCounter } from './window-counter.js';
 
-/** Where a socket keeps its `HubClient`, so the socket adapter can find it without a lookup. */
+/** Where a socket keeps its `HubClient`, so handlers can find it without a lookup. */
 export const kHubClient = Symbol('ws-hub.client');
-/** Where the handshake leaves what it decided on the upgrade request. */
-export const kHandshake = Symbol('ws-hub.handshake');
 
-export interface HandshakeResult {
+/** A socket as the hub sees it: the `ws` socket carrying its client record once registered. */
+export type HubSocket = WebSocket & { [kHubClient]?: HubClient };
+
+/** What the handshake decided about a connection, handed to the registry. */
+export interface ConnectionInfo {
+  /** Client IP for per-IP limits (the socket address, or what `clientIp` returned). */
   ip: string;
+  /** Set when `authenticate` accepted the handshake. */
   principal: HubPrincipal | undefined;
-}
-
-/**
- * A count of events in a fixed window; cheaper than a sliding log and good enough for limits.
- * It reads a monotonic clock, so a wall-clock step back cannot freeze a window.
- */
-export class WindowCounter {
-  private count = 0;
-  private windowStartMs = -Infinity;
-
-  constructor(private readonly windowMs: number) {}
-
-  /** Adds one event and returns the count within the current window. */
-  hit(): number {
-    const nowMs = performance.now();
-    if (nowMs - this.windowStartMs >= this.windowMs) {
-      this.windowStartMs = nowMs;
-      this.count = 0;
-    }
-    return ++this.count;
-  }
 }
 
 /** Everything the hub keeps about one connection (internal). */
@@ -53,7 +37,7 @@ export class HubClient {
   /** Close code to report when the close event cannot tell (ws destroys after protocol errors). */
   closeCode: number | undefined;
   removed = false;
-  /** Position in the hub's dense client list (broadcasts walk an array, not a Map). */
+  /** Position in the registry's dense client list (broadcasts walk an array, not a Map). */
   index = -1;
   /** Observables returned by handlers, still emitting replies; ended when the client goes. */
   subscriptions: Set<Subscription> | undefined;
@@ -62,7 +46,7 @@ export class HubClient {
 
   constructor(
     readonly id: string,
-    readonly socket: WebSocket,
+    readonly socket: HubSocket,
     readonly connectedAt: number,
     readonly remoteAddress: string,
     readonly principal: HubPrincipal | undefined,

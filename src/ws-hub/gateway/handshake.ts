@@ -1,11 +1,30 @@
 import type { IncomingMessage } from 'node:http';
-import { Logger } from '@nestjs/common';
 import type { ServerOptions } from 'ws';
-import { HandshakeResult, kHandshake } from '../core/hub-client.js';
-import { BEARER_SUBPROTOCOL_PREFIX, HUB_SUBPROTOCOL } from '../protocol/constants.js';
-import type { HubHandshakeContext, HubPrincipal } from '../interfaces/options.interface.js';
+import type { ConnectionInfo } from '../core/hub-client.js';
+import type {
+  HubAuthenticateFn,
+  HubHandshakeContext,
+  HubPrincipal,
+} from '../interfaces/options.interface.js';
+import { hubLogger } from '../logger.js';
 import type { ResolvedHubOptions } from '../options/resolve-options.js';
-import type { HubService } from '../core/hub.service.js';
+import { errorText } from '../options/validators.js';
+import { BEARER_SUBPROTOCOL_PREFIX, HUB_SUBPROTOCOL } from '../protocol/constants.js';
+
+/** Where the handshake leaves what it decided on the upgrade request. */
+export const kHandshake = Symbol('ws-hub.handshake');
+
+/** An upgrade request the handshake has accepted. */
+export type AcceptedRequest = IncomingMessage & { [kHandshake]?: ConnectionInfo };
+
+/** What the handshake needs to know of the hub (`HubService` provides it). */
+export interface HandshakeHost {
+  readonly online: number;
+  readonly isShuttingDown: boolean;
+  readonly authenticator: HubAuthenticateFn | undefined;
+  connectionsFromIp(ip: string): number;
+  countRejected(status: number): void;
+}
 
 type VerifyCallback = (
   result: boolean,
@@ -77,14 +96,6 @@ export function selectProtocol(protocols: Set<string>): string | false {
   return bearer ?? false;
 }
 
-function describeError(err: unknown): string {
-  try {
-    return String((err as Error)?.message ?? err);
-  } catch {
-    return 'unprintable error';
-  }
-}
-
 function isPrincipal(value: unknown): value is HubPrincipal {
   return (
     typeof value === 'object' &&
@@ -100,13 +111,12 @@ function isPrincipal(value: unknown): value is HubPrincipal {
  * client record or timer is ever allocated for it.
  */
 export class HubHandshake {
-  private readonly logger = new Logger('WsHub');
   private readonly origins: Set<string> | undefined;
   private pending = 0;
   private readonly pendingByIp = new Map<string, number>();
 
   constructor(
-    private readonly hub: HubService,
+    private readonly hub: HandshakeHost,
     private readonly options: ResolvedHubOptions,
   ) {
     this.origins = options.allowedOrigins ? new Set(options.allowedOrigins) : undefined;
@@ -130,7 +140,7 @@ export class HubHandshake {
     ): void => {
       this.hub.countRejected(status);
       // Only the status and the peer address: the URL may carry a token in its query string.
-      this.logger.debug(
+      hubLogger.debug(
         `handshake refused with ${status} (${message}) from ${request.socket?.remoteAddress}`,
       );
       done(false, status, message, headers);
@@ -154,7 +164,7 @@ export class HubHandshake {
     }
     const authenticate = this.hub.authenticator;
     if (!authenticate) {
-      (request as IncomingMessage & { [kHandshake]?: HandshakeResult })[kHandshake] = {
+      (request as AcceptedRequest)[kHandshake] = {
         ip,
         principal: undefined,
       };
@@ -177,7 +187,7 @@ export class HubHandshake {
       if (finished) return;
       finished = true;
       settle();
-      this.logger.warn(`authenticate timed out after ${this.options.authenticateTimeoutMs} ms`);
+      hubLogger.warn(`authenticate timed out after ${this.options.authenticateTimeoutMs} ms`);
       reject(503, 'Service Unavailable', { 'Retry-After': RETRY_AFTER_SECONDS });
     }, this.options.authenticateTimeoutMs);
     timer.unref();
@@ -192,7 +202,7 @@ export class HubHandshake {
           if (!isPrincipal(principal)) {
             return reject(401, 'Unauthorized', { 'WWW-Authenticate': 'Bearer' });
           }
-          (request as IncomingMessage & { [kHandshake]?: HandshakeResult })[kHandshake] = {
+          (request as AcceptedRequest)[kHandshake] = {
             ip,
             principal,
           };
@@ -203,14 +213,14 @@ export class HubHandshake {
           finished = true;
           clearTimeout(timer);
           settle();
-          this.logger.error(`authenticate failed: ${describeError(err)}`);
+          hubLogger.error(`authenticate failed: ${errorText(err)}`);
           this.hub.countRejected(500);
           done(false, 500, 'Internal Server Error');
         },
       )
       .catch((err: unknown) => {
         // Completing the upgrade failed (the socket went away meanwhile): nothing to answer.
-        this.logger.warn(`handshake failed: ${describeError(err)}`);
+        hubLogger.warn(`handshake failed: ${errorText(err)}`);
       });
   }
 }

@@ -1,13 +1,6 @@
 import type { IncomingMessage } from 'node:http';
+import { Inject, OnApplicationBootstrap, UseFilters } from '@nestjs/common';
 import { ApplicationConfig } from '@nestjs/core';
-import {
-  Inject,
-  Logger,
-  OnApplicationBootstrap,
-  UseFilters,
-  createParamDecorator,
-  ExecutionContext,
-} from '@nestjs/common';
 import {
   ConnectedSocket,
   MessageBody,
@@ -17,31 +10,25 @@ import {
   SubscribeMessage,
   WebSocketGateway,
 } from '@nestjs/websockets';
-import { GATEWAY_OPTIONS } from '@nestjs/websockets/constants.js';
 import type { ServerOptions } from 'ws';
-import { kHubClient } from '../core/hub-client.js';
-import { ClientEvent, CloseCode, ServerEvent } from '../protocol/constants.js';
-import { DEFAULT_PATH } from '../options/defaults.js';
-import { WS_HUB_RESOLVED_OPTIONS } from '../module/tokens.js';
 import type { HubDirectHandler } from '../core/frame-dispatcher.js';
-import { HubExceptionFilter } from './exception.filter.js';
-import { HubHandshake } from './handshake.js';
-import type { ResolvedHubOptions } from '../options/resolve-options.js';
+import { kHubClient } from '../core/hub-client.js';
 import { HubService } from '../core/hub.service.js';
+import { FrameId } from '../decorators/frame-id.decorator.js';
+import { hubLogger } from '../logger.js';
+import { WS_HUB_RESOLVED_OPTIONS } from '../module/tokens.js';
+import { DEFAULT_PATH } from '../options/defaults.js';
+import type { ResolvedHubOptions } from '../options/resolve-options.js';
+import { errorText } from '../options/validators.js';
+import { ClientEvent, CloseCode, ServerEvent } from '../protocol/constants.js';
 import {
-  kHubOwner,
+  kFrameSink,
   kHubServer,
   kHubSocket,
   type HubSocket,
 } from '../socket/ws-hub-socket.adapter.js';
-
-/** The correlation id of the frame being handled (the hub adapter passes it after the event). */
-export const FrameId = createParamDecorator(
-  (_: unknown, ctx: ExecutionContext): string | number | undefined => {
-    const id = ctx.getArgByIndex(3);
-    return typeof id === 'string' || typeof id === 'number' ? id : undefined;
-  },
-);
+import { HubExceptionFilter } from './exception.filter.js';
+import { clientIpOf, HubHandshake, kHandshake, type AcceptedRequest } from './handshake.js';
 
 /**
  * The hub's gateway. Everything it does is delegated to `HubService`; the decorators only wire
@@ -54,13 +41,12 @@ export const FrameId = createParamDecorator(
 export class WsGateway
   implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect, OnApplicationBootstrap
 {
-  private readonly logger = new Logger('WsHub');
   private serverSeen = false;
   private foreignServer = false;
 
   constructor(
     @Inject(HubService) private readonly hub: HubService,
-    @Inject(WS_HUB_RESOLVED_OPTIONS) options: ResolvedHubOptions,
+    @Inject(WS_HUB_RESOLVED_OPTIONS) private readonly options: ResolvedHubOptions,
     @Inject(ApplicationConfig) private readonly appConfig: ApplicationConfig,
   ) {
     const handshake = new HubHandshake(hub, options);
@@ -71,8 +57,9 @@ export class WsGateway
       ...handshake.serverOptions(),
     };
     // Each registration gets its own subclass (see WsHubModule), so apps built side by side in
-    // one process never see each other's options.
-    Reflect.defineMetadata(GATEWAY_OPTIONS, serverOptions, new.target);
+    // one process never see each other's options. Applying Nest's own decorator again, now
+    // with the resolved options, overwrites the static ones before Nest reads them.
+    WebSocketGateway<ServerOptions>(serverOptions)(new.target);
   }
 
   afterInit(server: unknown): void {
@@ -122,13 +109,14 @@ export class WsGateway
     // In Nest 12.1 an exception here becomes an uncaughtException: nothing may escape.
     try {
       socket[kHubSocket] = true;
-      socket[kHubOwner] = this.hub;
-      this.hub.register(socket, request);
+      socket[kFrameSink] = this.hub;
+      const accepted = (request as AcceptedRequest | undefined)?.[kHandshake];
+      this.hub.register(socket, {
+        ip: accepted?.ip ?? (request ? clientIpOf(request, this.options.clientIp) : 'unknown'),
+        principal: accepted?.principal,
+      });
     } catch (err) {
-      this.logger.error(
-        `registering a client failed: ${(err as Error)?.message}`,
-        (err as Error)?.stack,
-      );
+      hubLogger.error(`registering a client failed: ${errorText(err)}`, (err as Error)?.stack);
       try {
         socket.close(CloseCode.INTERNAL_ERROR, 'internal error');
       } catch {
@@ -141,10 +129,7 @@ export class WsGateway
     try {
       this.hub.unregister(socket, typeof code === 'number' ? code : undefined);
     } catch (err) {
-      this.logger.error(
-        `unregistering a client failed: ${(err as Error)?.message}`,
-        (err as Error)?.stack,
-      );
+      hubLogger.error(`unregistering a client failed: ${errorText(err)}`, (err as Error)?.stack);
     }
   }
 

@@ -1,10 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type {
-  InjectionToken,
-  ModuleMetadata,
-  OptionalFactoryDependency,
-  Type,
-} from '@nestjs/common';
+import type { Type } from '@nestjs/common';
 import type { HubAdapter } from './cluster-adapter.interface.js';
 
 /** Who is behind a connection, as decided by `authenticate` at the handshake. */
@@ -147,12 +142,4 @@ export interface WsHubOptionsFactory {
 export interface WsHubModuleExtras {
   /** Register `HubService` globally so every module can inject it. Default true. */
   isGlobal?: boolean;
-}
-
-export interface WsHubModuleAsyncOptions
-  extends Pick<ModuleMetadata, 'imports'>, WsHubModuleExtras {
-  useFactory?: (...args: any[]) => WsHubModuleOptions | Promise<WsHubModuleOptions>;
-  inject?: (InjectionToken | OptionalFactoryDependency)[];
-  useClass?: Type<WsHubOptionsFactory>;
-  useExisting?: Type<WsHubOptionsFactory>;
 }

@@ -14,3 +14,9 @@ export const { ConfigurableModuleClass, OPTIONS_TYPE, ASYNC_OPTIONS_TYPE } =
       global: extras.isGlobal,
     }))
     .build();
+
+/**
+ * What `WsHubModule.forRootAsync` accepts: `useFactory` (with `inject` and `imports`),
+ * `useClass` or `useExisting` (a `WsHubOptionsFactory`), plus `isGlobal`.
+ */
+export type WsHubModuleAsyncOptions = typeof ASYNC_OPTIONS_TYPE;

@@ -1,5 +1,12 @@
-import type { HubRateLimitOptions, WsHubModuleOptions } from '../interfaces/options.interface.js';
+import type {
+  HubRateLimitOptions,
+  WsHubModuleExtras,
+  WsHubModuleOptions,
+} from '../interfaces/options.interface.js';
+import { positiveInt as checkPositiveInt, show } from './validators.js';
 import {
+  DEFAULT_AUTHENTICATE_TIMEOUT_MS,
+  DEFAULT_MAX_ROOMS_PER_CLIENT,
   DEFAULT_MAX_BUFFERED_BYTES,
   DEFAULT_MAX_INVALID_FRAMES,
   DEFAULT_MAX_MISSED_PONGS,
@@ -47,38 +54,40 @@ export class WsHubOptionsError extends Error {
   }
 }
 
-const KNOWN_OPTIONS = new Set([
-  'path',
-  'pingIntervalMs',
-  'maxMissedPongs',
-  'maxPayloadBytes',
-  'welcome',
-  'shutdownTimeoutMs',
-  'perMessageDeflate',
-  'authenticate',
-  'authenticateTimeoutMs',
-  'allowedOrigins',
-  'allowMissingOrigin',
-  'maxConnections',
-  'maxConnectionsPerIp',
-  'clientIp',
-  'rateLimit',
-  'maxInvalidFrames',
-  'maxBufferedBytes',
-  'slowConsumer',
-  'authorizeJoin',
-  'maxRoomsPerClient',
-  'adapter',
-  'redis',
-  'isGlobal',
-]);
+/**
+ * Every option name, checked by the compiler against `WsHubModuleOptions` both ways, so a new
+ * option cannot be forgotten here nor a stale one kept.
+ */
+const OPTION_KEYS: Record<keyof WsHubModuleOptions | keyof WsHubModuleExtras, true> = {
+  path: true,
+  pingIntervalMs: true,
+  maxMissedPongs: true,
+  maxPayloadBytes: true,
+  welcome: true,
+  shutdownTimeoutMs: true,
+  perMessageDeflate: true,
+  authenticate: true,
+  authenticateTimeoutMs: true,
+  allowedOrigins: true,
+  allowMissingOrigin: true,
+  maxConnections: true,
+  maxConnectionsPerIp: true,
+  clientIp: true,
+  rateLimit: true,
+  maxInvalidFrames: true,
+  maxBufferedBytes: true,
+  slowConsumer: true,
+  authorizeJoin: true,
+  maxRoomsPerClient: true,
+  adapter: true,
+  redis: true,
+  isGlobal: true,
+};
 
 function positiveInt(name: string, value: unknown, fallback: number, unit: string): number {
-  if (value === undefined || value === null) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
-    throw new WsHubOptionsError(name, `must be a positive integer (${unit}), got ${show(value)}`);
-  }
-  return value;
+  return checkPositiveInt(value, fallback, unit, (problem) => {
+    throw new WsHubOptionsError(name, problem);
+  });
 }
 
 function optionalLimit(name: string, value: unknown): number {
@@ -92,13 +101,6 @@ function bool(name: string, value: unknown, fallback: boolean): boolean {
     throw new WsHubOptionsError(name, `must be a boolean, got ${show(value)}`);
   }
   return value;
-}
-
-function show(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean' || value == null)
-    return String(value);
-  return typeof value;
 }
 
 function fnOrClass(name: string, value: unknown, method: string): void {
@@ -115,7 +117,8 @@ export function resolveHubOptions(options: WsHubModuleOptions | undefined): Reso
     throw new WsHubOptionsError('options', 'must be an object');
   }
   for (const key of Object.keys(o)) {
-    if (!KNOWN_OPTIONS.has(key)) throw new WsHubOptionsError(key, 'is not a ws-hub option');
+    if (!Object.hasOwn(OPTION_KEYS, key))
+      throw new WsHubOptionsError(key, 'is not a ws-hub option');
   }
 
   let path = o.path ?? DEFAULT_PATH;
@@ -214,7 +217,7 @@ export function resolveHubOptions(options: WsHubModuleOptions | undefined): Reso
     authenticateTimeoutMs: positiveInt(
       'authenticateTimeoutMs',
       o.authenticateTimeoutMs,
-      10_000,
+      DEFAULT_AUTHENTICATE_TIMEOUT_MS,
       'milliseconds',
     ),
     allowedOrigins: o.allowedOrigins,
@@ -237,7 +240,12 @@ export function resolveHubOptions(options: WsHubModuleOptions | undefined): Reso
     ),
     slowConsumer: o.slowConsumer ?? 'close',
     authorizeJoin: o.authorizeJoin,
-    maxRoomsPerClient: positiveInt('maxRoomsPerClient', o.maxRoomsPerClient, 100, 'rooms'),
+    maxRoomsPerClient: positiveInt(
+      'maxRoomsPerClient',
+      o.maxRoomsPerClient,
+      DEFAULT_MAX_ROOMS_PER_CLIENT,
+      'rooms',
+    ),
     adapter: o.adapter,
     redis: o.redis,
   };

@@ -1,25 +1,35 @@
-import { Logger, type INestApplicationContext } from '@nestjs/common';
+import type { INestApplicationContext } from '@nestjs/common';
 import { WsAdapter } from '@nestjs/platform-ws';
 import type { MessageMappingProperties } from '@nestjs/websockets';
 import type { Observable } from 'rxjs';
-import type { WebSocket, WebSocketServer } from 'ws';
-import { HubClient, kHubClient } from '../core/hub-client.js';
-import { CloseCode, DisconnectReason } from '../protocol/constants.js';
+import type { WebSocketServer } from 'ws';
 import type { HubFrameHandler } from '../core/frame-dispatcher.js';
-import type { HubService } from '../core/hub.service.js';
+import { kHubClient, type HubClient, type HubSocket as CoreSocket } from '../core/hub-client.js';
+import { hubLogger } from '../logger.js';
+import { errorText } from '../options/validators.js';
+import { CloseCode, DisconnectReason } from '../protocol/constants.js';
 
 /** Marks a ws server created by this adapter, so the gateway can tell a plain WsAdapter apart. */
 export const kHubServer = Symbol('ws-hub.server');
 /** Marks a socket accepted by the hub gateway, registered or not. */
 export const kHubSocket = Symbol('ws-hub.socket');
-/** The hub service that owns a socket. */
-export const kHubOwner = Symbol('ws-hub.owner');
+/** Where a socket keeps the sink its frames go to. */
+export const kFrameSink = Symbol('ws-hub.frame-sink');
 
-/** A socket as the hub marks it. */
-export type HubSocket = WebSocket & {
-  [kHubClient]?: HubClient;
+/** Where a hub socket's frames go (`HubService` provides it). */
+export interface FrameSink {
+  handleFrame(
+    client: HubClient,
+    raw: Buffer | ArrayBuffer | Buffer[],
+    isBinary: boolean,
+    handlers: Map<string, HubFrameHandler>,
+  ): void;
+}
+
+/** A socket as the hub gateway marks it. */
+export type HubSocket = CoreSocket & {
   [kHubSocket]?: boolean;
-  [kHubOwner]?: HubService;
+  [kFrameSink]?: FrameSink;
 };
 
 /**
@@ -31,8 +41,6 @@ export type HubSocket = WebSocket & {
  * `app.useWebSocketAdapter(new WsHubSocketAdapter(app))` to be explicit.
  */
 export class WsHubSocketAdapter extends WsAdapter {
-  private readonly hubLogger = new Logger('WsHub');
-
   constructor(
     appOrHttpServer?: INestApplicationContext | object,
     private readonly resolveHttpServer?: () => unknown,
@@ -66,17 +74,17 @@ export class WsHubSocketAdapter extends WsAdapter {
       return;
     }
     const hubClient = client[kHubClient];
-    const owner = client[kHubOwner];
+    const sink = client[kFrameSink];
     // Registration failed and the socket is being closed: nothing it sends is processed.
-    if (!hubClient || !owner) return;
+    if (!hubClient || !sink) return;
     const map = new Map<string, HubFrameHandler>();
     for (const h of handlers) map.set(h.message as string, h.callback as HubFrameHandler);
     client.on('message', (data: Buffer, isBinary: boolean) => {
       // Last line of defence: nothing a frame causes may become an uncaughtException.
       try {
-        owner.handleFrame(hubClient, data, isBinary, map);
+        sink.handleFrame(hubClient, data, isBinary, map);
       } catch (err) {
-        this.hubLogger.error(`frame handling failed: ${(err as Error)?.message}`);
+        hubLogger.error(`frame handling failed: ${errorText(err)}`);
       }
     });
   }
@@ -85,7 +93,7 @@ export class WsHubSocketAdapter extends WsAdapter {
     server.on('connection', (ws: HubSocket) =>
       ws.on('error', (err) => this.onClientError(ws, err)),
     );
-    server.on('error', (err) => this.hubLogger.error(err));
+    server.on('error', (err) => hubLogger.error(err));
     return server;
   }
 
@@ -108,14 +116,14 @@ export class WsHubSocketAdapter extends WsAdapter {
       }
     }
     if (err.code?.startsWith('WS_ERR_')) {
-      this.hubLogger.debug(`client protocol error: ${err.code}`);
+      hubLogger.debug(`client protocol error: ${err.code}`);
       return;
     }
     // Peers resetting connections are routine and must not flood the log.
     if (err.code === 'ECONNRESET' || err.code === 'EPIPE') {
-      this.hubLogger.debug(`client socket error: ${err.code}`);
+      hubLogger.debug(`client socket error: ${err.code}`);
       return;
     }
-    this.hubLogger.warn(`client socket error: ${err.message}`);
+    hubLogger.warn(`client socket error: ${err.message}`);
   }
 }

@@ -1,0 +1,100 @@
+import type {
+  HubAdapter,
+  HubAdapterHost,
+  HubAdapterMessage,
+  HubInstanceInfo,
+} from '../interfaces/cluster-adapter.interface.js';
+import { hubLogger } from '../logger.js';
+import { errorText } from '../options/validators.js';
+import { instanceOfClientId } from '../protocol/client-id.js';
+
+/**
+ * The hub's side of the cluster adapter. Adapters must not throw into callers nor reject the
+ * promises the hub waits for; this keeps a faulty one from ever breaking local delivery.
+ */
+export class ClusterLink {
+  constructor(
+    private readonly adapter: HubAdapter,
+    private readonly instanceId: string,
+  ) {}
+
+  init(host: HubAdapterHost): Promise<void> | void {
+    return this.adapter.init(host);
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.adapter.close();
+    } catch (err) {
+      hubLogger.warn(`adapter close failed: ${errorText(err)}`);
+    }
+  }
+
+  publish(message: HubAdapterMessage): void {
+    try {
+      this.adapter.publish(message);
+    } catch (err) {
+      this.failed(err);
+    }
+  }
+
+  /** Settles once the room's messages from other instances reach this one; never rejects. */
+  roomAdded(room: string): Promise<void> | undefined {
+    return this.settle(() => this.adapter.roomAdded(room));
+  }
+
+  roomRemoved(room: string): void {
+    this.call(() => this.adapter.roomRemoved(room));
+  }
+
+  userAdded(userId: string): Promise<void> | undefined {
+    return this.settle(() => this.adapter.userAdded(userId));
+  }
+
+  userRemoved(userId: string): void {
+    this.call(() => this.adapter.userRemoved(userId));
+  }
+
+  clusterOnline(): Promise<number> {
+    return this.adapter.clusterOnline();
+  }
+
+  instances(): Promise<HubInstanceInfo[]> {
+    return this.adapter.instances();
+  }
+
+  stats(): object | undefined {
+    return this.adapter.stats?.();
+  }
+
+  /** An id of another instance's client; only a cluster adapter can have such clients. */
+  isRemoteClientId(clientId: string): boolean {
+    if (this.adapter.distributed !== true) return false;
+    const instance = instanceOfClientId(clientId);
+    return instance !== undefined && instance !== this.instanceId;
+  }
+
+  private call(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.failed(err);
+    }
+  }
+
+  private settle(fn: () => void | Promise<void>): Promise<void> | undefined {
+    try {
+      const result = fn();
+      if (result && typeof result.then === 'function') {
+        return result.then(undefined, (err: unknown) => this.failed(err));
+      }
+    } catch (err) {
+      this.failed(err);
+    }
+    return undefined;
+  }
+
+  private failed(err: unknown): void {
+    hubLogger.warn(`adapter call failed: ${errorText(err)}`);
+  }
+}

@@ -1,0 +1,81 @@
+import type { HubClient } from './hub-client.js';
+
+/**
+ * The local registry: this instance's clients by id, as a dense array (the broadcast loop walks
+ * it, cheaper than a Map), by user, and a count per IP. Indexes only: who is told about a
+ * change (the cluster, the streams) is the caller's business.
+ */
+export class ClientRegistry {
+  private readonly byId = new Map<string, HubClient>();
+  /** The same clients, densely packed; `client.index` is each one's position. */
+  readonly list: HubClient[] = [];
+  private readonly byUser = new Map<string, Set<HubClient>>();
+  private readonly byIp = new Map<string, number>();
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  get(clientId: string): HubClient | undefined {
+    return this.byId.get(clientId);
+  }
+
+  has(clientId: string): boolean {
+    return this.byId.has(clientId);
+  }
+
+  values(): IterableIterator<HubClient> {
+    return this.byId.values();
+  }
+
+  /** Connections of a user on this instance (the live set; do not modify). */
+  ofUser(userId: string): ReadonlySet<HubClient> | undefined {
+    return this.byUser.get(userId);
+  }
+
+  /** Connections currently open from one IP. */
+  fromIp(ip: string): number {
+    return this.byIp.get(ip) ?? 0;
+  }
+
+  /** Adds a client; returns true when it is its user's first connection here. */
+  add(client: HubClient): boolean {
+    this.byId.set(client.id, client);
+    client.index = this.list.length;
+    this.list.push(client);
+    this.countIp(client.remoteAddress, 1);
+    const userId = client.userId;
+    if (userId === undefined) return false;
+    let set = this.byUser.get(userId);
+    const first = set === undefined;
+    if (!set) this.byUser.set(userId, (set = new Set()));
+    set.add(client);
+    return first;
+  }
+
+  /** Removes a client; returns true when it was its user's last connection here. */
+  delete(client: HubClient): boolean {
+    if (!this.byId.delete(client.id)) return false;
+    // Swap-remove; the broadcast loop walks the list backwards, so a client removed while it
+    // runs (a slow consumer closed) only moves an already-served client into its place.
+    const last = this.list.pop()!;
+    if (last !== client) {
+      this.list[client.index] = last;
+      last.index = client.index;
+    }
+    client.index = -1;
+    this.countIp(client.remoteAddress, -1);
+    const userId = client.userId;
+    if (userId === undefined) return false;
+    const set = this.byUser.get(userId);
+    if (!set || !set.delete(client) || set.size > 0) return false;
+    this.byUser.delete(userId);
+    return true;
+  }
+
+  private countIp(ip: string, delta: 1 | -1): void {
+    const n = (this.byIp.get(ip) ?? 0) + delta;
+    if (n <= 0) this.byIp.delete(ip);
+    else this.byIp.set(ip, n);
+  }
+}

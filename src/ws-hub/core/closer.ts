@@ -1,0 +1,142 @@
+import type { ClusterLink } from '../cluster/cluster-link.js';
+import { hubLogger } from '../logger.js';
+import { errorText } from '../options/validators.js';
+import { truncateReason } from '../protocol/close.js';
+import { CloseCode, DisconnectReason } from '../protocol/constants.js';
+import type { ClientRegistry } from './client-registry.js';
+import { markAlive, type HeartbeatScheduler } from './heartbeat.js';
+import type { HubClient } from './hub-client.js';
+import type { HubStreams } from './hub-streams.js';
+import type { Rooms } from './rooms.js';
+
+/** Grace period for a client to answer a server close before its socket is destroyed. */
+const CLOSE_GRACE_MS = 1_000;
+
+/**
+ * Every way a client leaves: a server close, an eviction, a close the peer started, and the
+ * shutdown drain. A client is unregistered the moment the server decides to close it, so it
+ * stops counting as online and receives nothing more.
+ */
+export class Closer {
+  private readonly graceTimers = new Set<NodeJS.Timeout>();
+
+  constructor(
+    private readonly registry: ClientRegistry,
+    private readonly rooms: Rooms,
+    private readonly heartbeat: HeartbeatScheduler,
+    private readonly link: ClusterLink,
+    private readonly streams: HubStreams,
+  ) {}
+
+  /**
+   * Closes a client with a close frame. A peer that does not answer the close is destroyed
+   * after `graceMs` instead of holding the socket for ws's 30 s close timeout.
+   */
+  close(client: HubClient, code: number, reason: string, why: string, graceMs = CLOSE_GRACE_MS) {
+    if (client.removed) return;
+    client.closeReason = why;
+    this.remove(client, code, why);
+    const socket = client.socket;
+    try {
+      socket.close(code, truncateReason(reason));
+    } catch (err) {
+      // An invalid code: the peer can only be cut (it sees 1006).
+      hubLogger.warn(`closing client ${client.id} with ${code} failed: ${errorText(err)}`);
+      socket.terminate();
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.graceTimers.delete(timer);
+      socket.terminate();
+    }, graceMs);
+    timer.unref();
+    this.graceTimers.add(timer);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      this.graceTimers.delete(timer);
+    });
+  }
+
+  /** Closes every connection of a user on this instance; returns how many. */
+  closeUser(userId: string, code: number, reason: string): number {
+    const set = this.registry.ofUser(userId);
+    if (!set) return 0;
+    const clients = [...set];
+    for (const c of clients) this.close(c, code, reason, DisconnectReason.SERVER_DISCONNECT);
+    return clients.length;
+  }
+
+  /** A client that stopped answering pings: cut without a close handshake. */
+  evict(client: HubClient): void {
+    client.closeReason = DisconnectReason.HEARTBEAT_TIMEOUT;
+    this.remove(client, CloseCode.ABNORMAL, DisconnectReason.HEARTBEAT_TIMEOUT);
+    client.socket.terminate();
+  }
+
+  /** The socket closed (either side): unregisters it if the server had not already. */
+  closed(client: HubClient, code: number | undefined): void {
+    if (client.removed) return;
+    this.remove(
+      client,
+      client.closeCode ?? (typeof code === 'number' ? code : CloseCode.ABNORMAL),
+      reasonFor(client, code),
+    );
+  }
+
+  /**
+   * Sends every client 1001 and waits up to `timeoutMs` for the close handshakes; what has not
+   * answered by then is destroyed by its grace timer.
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    const closed: Promise<void>[] = [];
+    // Deleting from a Map while iterating it is safe: close() unregisters as it goes.
+    for (const client of this.registry.values()) {
+      const socket = client.socket;
+      closed.push(new Promise<void>((resolve) => socket.once('close', () => resolve())));
+      this.close(
+        client,
+        CloseCode.GOING_AWAY,
+        'server shutting down',
+        DisconnectReason.SERVER_SHUTDOWN,
+        timeoutMs,
+      );
+    }
+    if (closed.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(closed),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs + 100))),
+    ]);
+    clearTimeout(timer);
+  }
+
+  /** Clears the grace timers of closes still waiting for their peer. */
+  dispose(): void {
+    for (const t of this.graceTimers) clearTimeout(t);
+    this.graceTimers.clear();
+  }
+
+  private remove(client: HubClient, code: number, reason: string): void {
+    if (client.removed) return;
+    client.removed = true;
+    if (client.subscriptions) {
+      for (const subscription of client.subscriptions) subscription.unsubscribe();
+      client.subscriptions = undefined;
+    }
+    const lastOfUser = this.registry.delete(client);
+    this.heartbeat.remove(client);
+    client.socket.off('pong', markAlive);
+    this.rooms.removeAll(client);
+    const userId = client.userId;
+    if (lastOfUser) this.link.userRemoved(userId!);
+    this.streams.disconnected.next({ clientId: client.id, userId, code, reason });
+  }
+}
+
+/** Why a client left, when the server did not decide it. */
+export function reasonFor(client: HubClient, code: number | undefined): string {
+  if (client.closeReason) return client.closeReason;
+  if (code === CloseCode.MESSAGE_TOO_BIG) return DisconnectReason.PAYLOAD_TOO_LARGE;
+  if (code === undefined || code === CloseCode.ABNORMAL) return DisconnectReason.CONNECTION_LOST;
+  return DisconnectReason.CLIENT_CLOSED;
+}

@@ -1,0 +1,65 @@
+import { randomBytes } from 'node:crypto';
+import type { ClusterLink } from '../cluster/cluster-link.js';
+import type { ResolvedHubOptions } from '../options/resolve-options.js';
+import { formatClientId } from '../protocol/client-id.js';
+import { PROTOCOL_VERSION, ServerEvent } from '../protocol/constants.js';
+import { encodeFrame } from '../protocol/envelope.js';
+import type { ClientRegistry } from './client-registry.js';
+import type { Delivery } from './delivery.js';
+import { frameSenderOf } from './frame-writer.js';
+import { markAlive, type HeartbeatScheduler } from './heartbeat.js';
+import { HubClient, kHubClient, type ConnectionInfo, type HubSocket } from './hub-client.js';
+import type { HubStreams } from './hub-streams.js';
+
+/** Turns an accepted socket into a registered client: id, indexes, heartbeat, welcome. */
+export class Registrar {
+  constructor(
+    private readonly instanceId: string,
+    private readonly options: ResolvedHubOptions,
+    private readonly registry: ClientRegistry,
+    private readonly heartbeat: HeartbeatScheduler,
+    private readonly delivery: Delivery,
+    private readonly link: ClusterLink,
+    private readonly streams: HubStreams,
+  ) {}
+
+  register(socket: HubSocket, info: ConnectionInfo): HubClient {
+    const client = new HubClient(
+      formatClientId(this.instanceId, randomBytes(9).toString('base64url')),
+      socket,
+      Date.now(),
+      info.ip,
+      info.principal,
+    );
+    socket[kHubClient] = client;
+    client.frameSender = frameSenderOf(socket);
+    const userId = client.userId;
+    if (this.registry.add(client)) void this.link.userAdded(userId!);
+    if (this.options.rateLimit) {
+      client.tokens = this.options.rateLimit.burst;
+      client.lastRefillMs = performance.now();
+    }
+    socket.on('pong', markAlive);
+    this.heartbeat.add(client);
+    if (this.options.welcome) this.delivery.text(client, this.welcomeFrame(client));
+    this.streams.connected.next({
+      clientId: client.id,
+      userId,
+      principal: client.principal,
+      remoteAddress: client.remoteAddress,
+      connectedAt: client.connectedAt,
+    });
+    return client;
+  }
+
+  private welcomeFrame(client: HubClient): string {
+    const data: Record<string, unknown> = {
+      clientId: client.id,
+      pingIntervalMs: this.options.pingIntervalMs,
+      protocol: PROTOCOL_VERSION,
+      maxPayloadBytes: this.options.maxPayloadBytes,
+    };
+    if (client.userId !== undefined) data.userId = client.userId;
+    return encodeFrame(ServerEvent.WELCOME, data);
+  }
+}
