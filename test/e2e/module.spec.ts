@@ -12,6 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { HubService, WsHubModule, WsHubSocketAdapter } from '../../src/ws-hub/index.js';
 import { startHub, type HubApp } from '../helpers/app.js';
 import { TestClient } from '../helpers/client.js';
+import { captureLogs } from '../helpers/logs.js';
 
 @Controller()
 class UsesHub {
@@ -66,24 +67,26 @@ describe('WsHubModule', () => {
   });
 
   it('survives a failure while registering a connection (no uncaughtException)', async () => {
+    const logs = captureLogs(/registering a client failed/);
     h = await startHub();
     const uncaught: unknown[] = [];
     const onUncaught = (e: unknown) => uncaught.push(e);
     process.on('uncaughtException', onUncaught);
-    const original = h.hub.register.bind(h.hub);
-    h.hub.register = () => {
+    const original = h.hub.core.register.bind(h.hub.core);
+    h.hub.core.register = () => {
       throw new Error('registry exploded');
     };
     try {
       const c = await TestClient.connect(h.url);
       expect(await c.closed()).toBe(1011);
-      h.hub.register = original;
+      h.hub.core.register = original;
       const ok = await TestClient.welcomed(h.url);
       expect(await ok.request({ event: 'message', id: 1, data: 1 })).toMatchObject({
         event: 'ack',
       });
       ok.terminate();
       expect(uncaught).toEqual([]);
+      expect(logs.errors()).toEqual(['registering a client failed: registry exploded']);
     } finally {
       process.off('uncaughtException', onUncaught);
     }

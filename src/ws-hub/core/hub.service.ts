@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import {
   BeforeApplicationShutdown,
   Inject,
@@ -8,7 +7,6 @@ import {
 } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import type { Observable } from 'rxjs';
-import { ClusterLink } from '../cluster/cluster-link.js';
 import type { HubAdapter, HubInstanceInfo } from '../interfaces/cluster-adapter.interface.js';
 import type {
   BroadcastOptions,
@@ -24,24 +22,11 @@ import type { ResolvedHubOptions } from '../options/resolve-options.js';
 import { isAppCloseCode } from '../protocol/close.js';
 import { CloseCode, DisconnectReason } from '../protocol/constants.js';
 import { encodeFrame } from '../protocol/envelope.js';
-import { AdapterHost } from './adapter-host.js';
-import { ClientRegistry } from './client-registry.js';
-import { Closer } from './closer.js';
-import { Delivery } from './delivery.js';
-import {
-  HubFrameDispatcher,
-  type HubDirectHandler,
-  type HubEventHandler,
-  type HubFrameHandler,
-} from './frame-dispatcher.js';
-import { OutgoingFrame, pingIfOpen } from './frame-writer.js';
-import { HeartbeatScheduler } from './heartbeat.js';
+import type { HubEventHandler } from './frame-dispatcher.js';
+import { OutgoingFrame } from './frame-writer.js';
 import { resolveHook } from './hooks.js';
-import type { ConnectionInfo, HubClient, HubSocket } from './hub-client.js';
-import { kHubClient } from './hub-client.js';
-import { HubStreams } from './hub-streams.js';
-import { Registrar } from './registrar.js';
-import { Rooms } from './rooms.js';
+import type { HubClient } from './hub-client.js';
+import { HubCore } from './hub-core.js';
 
 function toList(value: string | string[] | undefined): string[] | undefined {
   if (value === undefined) return undefined;
@@ -57,83 +42,44 @@ function toList(value: string | string[] | undefined): string[] | undefined {
  */
 @Injectable()
 export class HubService implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown {
+  /** @internal The collaborators behind this service; the gateway talks to it. */
+  readonly core: HubCore;
   /** Random id of this instance; every client id starts with it. */
-  readonly instanceId = randomBytes(6).toString('base64url');
-
-  private readonly registry = new ClientRegistry();
-  private readonly streams = new HubStreams();
-  private readonly link: ClusterLink;
-  private readonly roomIndex: Rooms;
-  private readonly heartbeat: HeartbeatScheduler;
-  private readonly closer: Closer;
-  private readonly delivery: Delivery;
-  private readonly registrar: Registrar;
-  private readonly dispatcher: HubFrameDispatcher;
-  private readonly adapterHost: AdapterHost;
-  private authenticateFn: HubAuthenticateFn | undefined;
-  private shuttingDown = false;
-  private readonly rejected: Record<string, number> = {};
+  readonly instanceId: string;
+  private readonly registry;
+  private readonly roomIndex;
+  private readonly delivery;
+  private readonly closer;
+  private readonly link;
 
   /** Emits when a client has connected and been registered. */
-  readonly connected$: Observable<HubConnectedEvent> = this.streams.connected.asObservable();
+  readonly connected$: Observable<HubConnectedEvent>;
   /** Emits when a client is gone, with the close code and why. */
-  readonly disconnected$: Observable<HubDisconnectedEvent> =
-    this.streams.disconnected.asObservable();
+  readonly disconnected$: Observable<HubDisconnectedEvent>;
   /**
    * Emits every `message` event a client sends, just before its ack is sent. Subscriber code
    * must not throw: rxjs rethrows a subscriber's error asynchronously, out of the hub's reach.
    */
-  readonly messages$: Observable<HubMessageEvent> = this.streams.message.asObservable();
+  readonly messages$: Observable<HubMessageEvent>;
   /** Emits the id of another instance that died without leaving (its clients are gone with it). */
-  readonly instanceGone$: Observable<string> = this.streams.instanceGone.asObservable();
+  readonly instanceGone$: Observable<string>;
 
   constructor(
     @Inject(WS_HUB_RESOLVED_OPTIONS) readonly options: ResolvedHubOptions,
     @Inject(WS_HUB_ADAPTER) adapter: HubAdapter,
     @Inject(ModuleRef) private readonly moduleRef: ModuleRef,
   ) {
-    this.link = new ClusterLink(adapter, this.instanceId);
-    this.roomIndex = new Rooms(this.link, options.maxRoomsPerClient);
-    this.heartbeat = new HeartbeatScheduler(
-      options.pingIntervalMs,
-      options.maxMissedPongs,
-      (client) => pingIfOpen(client.socket),
-      (client) => this.closer.evict(client),
-    );
-    this.closer = new Closer(
-      this.registry,
-      this.roomIndex,
-      this.heartbeat,
-      this.link,
-      this.streams,
-    );
-    this.delivery = new Delivery(
-      this.registry,
-      this.roomIndex,
-      this.closer,
-      options.maxBufferedBytes,
-      options.slowConsumer,
-    );
-    this.registrar = new Registrar(
-      this.instanceId,
-      options,
-      this.registry,
-      this.heartbeat,
-      this.delivery,
-      this.link,
-      this.streams,
-    );
-    this.dispatcher = new HubFrameDispatcher(options, {
-      deliverText: (client, text) => this.delivery.text(client, text),
-      closeClient: (client, code, reason, why) => this.closer.close(client, code, reason, why),
-    });
-    this.adapterHost = new AdapterHost(
-      this.instanceId,
-      this.registry,
-      this.delivery,
-      this.closer,
-      this.streams,
-    );
+    const core = (this.core = new HubCore(options, adapter));
+    this.instanceId = core.instanceId;
+    this.registry = core.registry;
+    this.roomIndex = core.rooms;
+    this.delivery = core.delivery;
+    this.closer = core.closer;
+    this.link = core.link;
+    this.connected$ = core.streams.connected.asObservable();
+    this.disconnected$ = core.streams.disconnected.asObservable();
+    this.messages$ = core.streams.message.asObservable();
+    this.instanceGone$ = core.streams.instanceGone.asObservable();
   }
 
   // ---------------------------------------------------------------- public API
@@ -282,7 +228,7 @@ export class HubService implements OnModuleInit, BeforeApplicationShutdown, OnAp
    * a function that removes the handler. The built-in event names cannot be taken.
    */
   handle<T = any>(event: string, handler: HubEventHandler<T>): () => void {
-    return this.dispatcher.handle(event, handler);
+    return this.core.dispatcher.handle(event, handler);
   }
 
   /** Counters for monitoring. */
@@ -291,7 +237,7 @@ export class HubService implements OnModuleInit, BeforeApplicationShutdown, OnAp
       online: this.registry.size,
       droppedMessages: this.delivery.droppedTotal,
       slowConsumersClosed: this.delivery.slowClosedTotal,
-      rejectedHandshakes: { ...this.rejected },
+      rejectedHandshakes: { ...this.core.rejected },
       adapter: this.link.stats(),
     };
   }
@@ -299,17 +245,17 @@ export class HubService implements OnModuleInit, BeforeApplicationShutdown, OnAp
   // ----------------------------------------------------------- lifecycle hooks
 
   async onModuleInit(): Promise<void> {
-    this.authenticateFn = await resolveHook<HubAuthenticateFn>(
+    this.core.authenticator = await resolveHook<HubAuthenticateFn>(
       this.moduleRef,
       this.options.authenticate,
       'authenticate',
     );
-    this.roomIndex.authorizeJoin = await resolveHook<HubAuthorizeJoinFn>(
+    this.core.authorizeJoin = await resolveHook<HubAuthorizeJoinFn>(
       this.moduleRef,
       this.options.authorizeJoin,
       'authorizeJoin',
     );
-    await this.link.init(this.adapterHost);
+    await this.link.init(this.core.adapterHost);
   }
 
   /**
@@ -317,86 +263,17 @@ export class HubService implements OnModuleInit, BeforeApplicationShutdown, OnAp
    * it runs, gives every client a 1001 close frame it can act on (reconnect elsewhere).
    */
   async beforeApplicationShutdown(): Promise<void> {
-    if (this.shuttingDown) return;
-    this.shuttingDown = true;
-    this.heartbeat.stop();
+    if (this.core.isShuttingDown) return;
+    this.core.isShuttingDown = true;
+    this.core.heartbeat.stop();
     await this.closer.drain(this.options.shutdownTimeoutMs);
     await this.link.close();
   }
 
   onApplicationShutdown(): void {
-    this.heartbeat.stop();
+    this.core.heartbeat.stop();
     this.closer.dispose();
-    this.streams.complete();
-  }
-
-  // ------------------------------------------- used by the gateway and handshake
-
-  /** @internal Registers a socket the gateway accepted; undefined once shutdown has begun. */
-  register(socket: HubSocket, info: ConnectionInfo): HubClient | undefined {
-    if (this.shuttingDown) {
-      socket.close(CloseCode.GOING_AWAY, 'server shutting down');
-      return undefined;
-    }
-    return this.registrar.register(socket, info);
-  }
-
-  /** @internal Unregisters a socket after its close event. */
-  unregister(socket: HubSocket, code: number | undefined): void {
-    const client = socket[kHubClient];
-    if (client) this.closer.closed(client, code);
-  }
-
-  /** @internal Connections currently open from one IP (for `maxConnectionsPerIp`). */
-  connectionsFromIp(ip: string): number {
-    return this.registry.fromIp(ip);
-  }
-
-  /** @internal Counts a handshake refused with an HTTP status. */
-  countRejected(status: number): void {
-    this.rejected[status] = (this.rejected[status] ?? 0) + 1;
-  }
-
-  /** @internal The resolved `authenticate` hook. */
-  get authenticator(): HubAuthenticateFn | undefined {
-    return this.authenticateFn;
-  }
-
-  /** @internal Whether shutdown has begun (new handshakes are refused). */
-  get isShuttingDown(): boolean {
-    return this.shuttingDown;
-  }
-
-  /** @internal Handles one incoming frame (see `HubFrameDispatcher`). */
-  handleFrame(
-    client: HubClient,
-    raw: Buffer | ArrayBuffer | Buffer[],
-    isBinary: boolean,
-    handlers: Map<string, HubFrameHandler>,
-  ): void {
-    this.dispatcher.handleFrame(client, raw, isBinary, handlers);
-  }
-
-  /** @internal Lets the gateway's handlers be called without Nest's pipeline (see the gateway). */
-  useDirectHandlers(handlers: Map<string, HubDirectHandler> | undefined): void {
-    this.dispatcher.directHandlers = handlers;
-  }
-
-  /** @internal Publishes a received `message` event on `messages$`. */
-  emitMessage(client: HubClient, event: string, data: unknown, id: string | number | undefined) {
-    if (this.streams.message.observed) {
-      this.streams.message.next({ clientId: client.id, userId: client.userId, event, data, id });
-    }
-  }
-
-  /** @internal Joins a room on the client's request, subject to `authorizeJoin`. */
-  requestJoin(client: HubClient, room: unknown): Promise<string> {
-    return this.roomIndex.requestJoin(client, room);
-  }
-
-  /** @internal Leaves a room on the client's request. */
-  requestLeave(client: HubClient, room: unknown): string {
-    return this.roomIndex.requestLeave(client, room);
+    this.core.streams.complete();
   }
 }
 

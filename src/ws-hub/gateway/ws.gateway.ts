@@ -49,7 +49,7 @@ export class WsGateway
     @Inject(WS_HUB_RESOLVED_OPTIONS) private readonly options: ResolvedHubOptions,
     @Inject(ApplicationConfig) private readonly appConfig: ApplicationConfig,
   ) {
-    const handshake = new HubHandshake(hub, options);
+    const handshake = new HubHandshake(hub.core, options);
     const serverOptions: ServerOptions & { path: string } = {
       path: options.path,
       maxPayload: options.maxPayloadBytes,
@@ -90,7 +90,7 @@ export class WsGateway
       c.getGlobalRequestInterceptors().length +
       c.getGlobalRequestPipes().length +
       c.getGlobalRequestFilters().length;
-    this.hub.useDirectHandlers(
+    this.hub.core.useDirectHandlers(
       enhanced
         ? undefined
         : new Map<string, HubDirectHandler>([
@@ -109,9 +109,9 @@ export class WsGateway
     // In Nest 12.1 an exception here becomes an uncaughtException: nothing may escape.
     try {
       socket[kHubSocket] = true;
-      socket[kFrameSink] = this.hub;
+      socket[kFrameSink] = this.hub.core;
       const accepted = (request as AcceptedRequest | undefined)?.[kHandshake];
-      this.hub.register(socket, {
+      this.hub.core.register(socket, {
         ip: accepted?.ip ?? (request ? clientIpOf(request, this.options.clientIp) : 'unknown'),
         principal: accepted?.principal,
       });
@@ -127,7 +127,7 @@ export class WsGateway
 
   handleDisconnect(socket: HubSocket, code?: number | string): void {
     try {
-      this.hub.unregister(socket, typeof code === 'number' ? code : undefined);
+      this.hub.core.unregister(socket, typeof code === 'number' ? code : undefined);
     } catch (err) {
       hubLogger.error(`unregistering a client failed: ${errorText(err)}`, (err as Error)?.stack);
     }
@@ -141,7 +141,7 @@ export class WsGateway
     @FrameId() id?: string | number,
   ) {
     const client = socket[kHubClient];
-    if (client) this.hub.emitMessage(client, ClientEvent.MESSAGE, data, id);
+    if (client) this.hub.core.emitMessage(client, ClientEvent.MESSAGE, data, id);
     return { event: ServerEvent.ACK, data };
   }
 
@@ -153,7 +153,7 @@ export class WsGateway
 
   @SubscribeMessage(ClientEvent.JOIN)
   async onJoin(@ConnectedSocket() socket: HubSocket, @MessageBody() data: unknown) {
-    const room = await this.hub.requestJoin(
+    const room = await this.hub.core.rooms.requestJoin(
       socket[kHubClient]!,
       (data as { room?: unknown } | undefined)?.room,
     );
@@ -162,7 +162,7 @@ export class WsGateway
 
   @SubscribeMessage(ClientEvent.LEAVE)
   onLeave(@ConnectedSocket() socket: HubSocket, @MessageBody() data: unknown) {
-    const room = this.hub.requestLeave(
+    const room = this.hub.core.rooms.requestLeave(
       socket[kHubClient]!,
       (data as { room?: unknown } | undefined)?.room,
     );

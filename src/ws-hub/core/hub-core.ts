@@ -1,0 +1,145 @@
+import { randomBytes } from 'node:crypto';
+import { ClusterLink } from '../cluster/cluster-link.js';
+import type { HubAdapter } from '../interfaces/cluster-adapter.interface.js';
+import type { HubAuthenticateFn, HubAuthorizeJoinFn } from '../interfaces/options.interface.js';
+import type { ResolvedHubOptions } from '../options/resolve-options.js';
+import { CloseCode } from '../protocol/constants.js';
+import { AdapterHost } from './adapter-host.js';
+import { ClientRegistry } from './client-registry.js';
+import { Closer } from './closer.js';
+import { Delivery } from './delivery.js';
+import {
+  HubFrameDispatcher,
+  type HubDirectHandler,
+  type HubFrameHandler,
+} from './frame-dispatcher.js';
+import { pingIfOpen } from './frame-writer.js';
+import { HeartbeatScheduler } from './heartbeat.js';
+import { kHubClient, type ConnectionInfo, type HubClient, type HubSocket } from './hub-client.js';
+import { HubStreams } from './hub-streams.js';
+import { Registrar } from './registrar.js';
+import { Rooms } from './rooms.js';
+
+/**
+ * The hub's collaborators, wired by hand, and the side of the hub the gateway, the handshake
+ * and the socket adapter talk to (each through its own narrow interface). `HubService` is the
+ * public face over it.
+ */
+export class HubCore {
+  /** Random id of this instance; every client id starts with it. */
+  readonly instanceId = randomBytes(6).toString('base64url');
+  readonly registry = new ClientRegistry();
+  readonly streams = new HubStreams();
+  readonly link: ClusterLink;
+  readonly rooms: Rooms;
+  readonly heartbeat: HeartbeatScheduler;
+  readonly closer: Closer;
+  readonly delivery: Delivery;
+  readonly dispatcher: HubFrameDispatcher;
+  readonly adapterHost: AdapterHost;
+  private readonly registrar: Registrar;
+  /** The resolved `authenticate` hook, read by the handshake. */
+  authenticator: HubAuthenticateFn | undefined;
+  /** Set when shutdown begins: new handshakes are refused, accepted sockets closed. */
+  isShuttingDown = false;
+  /** Handshakes refused, by HTTP status. */
+  readonly rejected: Record<string, number> = {};
+
+  constructor(
+    readonly options: ResolvedHubOptions,
+    adapter: HubAdapter,
+  ) {
+    this.link = new ClusterLink(adapter, this.instanceId);
+    this.rooms = new Rooms(this.link, options.maxRoomsPerClient);
+    this.heartbeat = new HeartbeatScheduler(
+      options.pingIntervalMs,
+      options.maxMissedPongs,
+      (client) => pingIfOpen(client.socket),
+      (client) => this.closer.evict(client),
+    );
+    this.closer = new Closer(this.registry, this.rooms, this.heartbeat, this.link, this.streams);
+    this.delivery = new Delivery(
+      this.registry,
+      this.rooms,
+      this.closer,
+      options.maxBufferedBytes,
+      options.slowConsumer,
+    );
+    this.registrar = new Registrar(
+      this.instanceId,
+      options,
+      this.registry,
+      this.heartbeat,
+      this.delivery,
+      this.link,
+      this.streams,
+    );
+    this.dispatcher = new HubFrameDispatcher(options, {
+      deliverText: (client, text) => this.delivery.text(client, text),
+      closeClient: (client, code, reason, why) => this.closer.close(client, code, reason, why),
+    });
+    this.adapterHost = new AdapterHost(
+      this.instanceId,
+      this.registry,
+      this.delivery,
+      this.closer,
+      this.streams,
+    );
+  }
+
+  set authorizeJoin(fn: HubAuthorizeJoinFn | undefined) {
+    this.rooms.authorizeJoin = fn;
+  }
+
+  /** Clients connected to this instance. */
+  get online(): number {
+    return this.registry.size;
+  }
+
+  /** Registers a socket the gateway accepted; undefined once shutdown has begun. */
+  register(socket: HubSocket, info: ConnectionInfo): HubClient | undefined {
+    if (this.isShuttingDown) {
+      socket.close(CloseCode.GOING_AWAY, 'server shutting down');
+      return undefined;
+    }
+    return this.registrar.register(socket, info);
+  }
+
+  /** Unregisters a socket after its close event. */
+  unregister(socket: HubSocket, code: number | undefined): void {
+    const client = socket[kHubClient];
+    if (client) this.closer.closed(client, code);
+  }
+
+  /** Connections currently open from one IP (for `maxConnectionsPerIp`). */
+  connectionsFromIp(ip: string): number {
+    return this.registry.fromIp(ip);
+  }
+
+  /** Counts a handshake refused with an HTTP status. */
+  countRejected(status: number): void {
+    this.rejected[status] = (this.rejected[status] ?? 0) + 1;
+  }
+
+  /** Handles one incoming frame (see `HubFrameDispatcher`). */
+  handleFrame(
+    client: HubClient,
+    raw: Buffer | ArrayBuffer | Buffer[],
+    isBinary: boolean,
+    handlers: Map<string, HubFrameHandler>,
+  ): void {
+    this.dispatcher.handleFrame(client, raw, isBinary, handlers);
+  }
+
+  /** Lets the gateway's handlers be called without Nest's pipeline (see the gateway). */
+  useDirectHandlers(handlers: Map<string, HubDirectHandler> | undefined): void {
+    this.dispatcher.directHandlers = handlers;
+  }
+
+  /** Publishes a received `message` event on `messages$`. */
+  emitMessage(client: HubClient, event: string, data: unknown, id: string | number | undefined) {
+    if (this.streams.message.observed) {
+      this.streams.message.next({ clientId: client.id, userId: client.userId, event, data, id });
+    }
+  }
+}
