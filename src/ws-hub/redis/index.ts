@@ -7,10 +7,12 @@
  * WsHubModule.forRoot({ adapter: createRedisHubAdapter({ url: process.env.REDIS_URL, initTimeoutMs: 2000 }) })
  * ```
  */
-import { RedisHubAdapter, type RedisHubAdapterOptions } from './redis.adapter.js';
+import type { RedisHubAdapterOptions } from './options.js';
+import { RedisHubAdapter } from './redis.adapter.js';
 
 export { RedisHubAdapter };
-export type { RedisHubAdapterOptions, RedisHubAdapterStats } from './redis.adapter.js';
+export type { RedisHubAdapterOptions } from './options.js';
+export type { RedisHubAdapterStats } from './redis.adapter.js';
 
 /** A `RedisHubAdapter` to give as the module's `adapter` option. */
 export function createRedisHubAdapter(options: RedisHubAdapterOptions): RedisHubAdapter {

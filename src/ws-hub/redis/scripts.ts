@@ -67,3 +67,7 @@ redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
 return 1
 `;
+
+/** Error replies meaning this Redis will never run `MULTI_PUBLISH` (ACL, renamed command, no scripting). */
+export const EVAL_REFUSED =
+  /^(NOPERM|ERR unknown command|ERR Error compiling)|not allowed|disabled/i;

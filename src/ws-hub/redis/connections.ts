@@ -1,0 +1,183 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import type { ResolvedRedisOptions } from './options.js';
+
+export type Role = 'publisher' | 'subscriber';
+
+/** What the connections report to the adapter. */
+export interface ConnectionEvents {
+  /** A connection is (again) ready. */
+  ready(role: Role): void;
+  /** A connection failed or closed. */
+  failure(what: string, err: unknown): void;
+  /** A message arrived on a subscribed channel (registered on the subscriber as is). */
+  message(channel: string, payload: string): void;
+}
+
+/** How long ioredis waits for a closing socket before destroying it (its default is 2 s). */
+const DISCONNECT_TIMEOUT_MS = 200;
+
+export const TIMEOUT = Symbol('timeout');
+
+/** Races a command against `timeoutMs`; a late rejection is swallowed. */
+export function withTimeout<T>(
+  promise: Promise<T>,
+  timeoutMs: number,
+): Promise<T | typeof TIMEOUT> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<typeof TIMEOUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMEOUT), timeoutMs);
+    timer.unref();
+  });
+  promise.catch(() => undefined);
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * The adapter's two ioredis connections: a publisher (also runs the presence scripts; the
+ * user's own client when one is given, never closed here) and a subscriber. Both fail fast
+ * instead of queueing and retry in the background; readiness and reconnects are tracked here.
+ */
+export class RedisConnections {
+  pub: Redis | undefined;
+  sub: Redis | undefined;
+  /** Times a connection came back after having been ready once. */
+  reconnects = 0;
+  private ownsPublisher = false;
+  private stopped = false;
+  private readonly everReady: Record<Role, boolean> = { publisher: false, subscriber: false };
+  private readyWaiters: (() => void)[] = [];
+  private readonly detach: (() => void)[] = [];
+
+  constructor(
+    private readonly options: ResolvedRedisOptions,
+    private readonly events: ConnectionEvents,
+  ) {}
+
+  /** Creates (or, for a given client, duplicates) the connections; they connect at once. */
+  open(instanceId: string): { pub: Redis; sub: Redis } {
+    const o = this.options;
+    const retryStrategy = (times: number): number =>
+      Math.min(50 * 2 ** Math.min(times - 1, 16), o.reconnectMaxDelayMs) +
+      Math.floor(Math.random() * 100);
+    const socketTimeout = Math.max(5_000, 2 * o.heartbeatIntervalMs);
+    // Fail fast instead of queueing: a message Redis cannot take now is dropped and counted,
+    // never delivered late, and callers never wait.
+    const common: RedisOptions = {
+      lazyConnect: false,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+      retryStrategy,
+      socketTimeout,
+      disconnectTimeout: DISCONNECT_TIMEOUT_MS,
+    };
+    // The adapter resubscribes from its own record: rooms joined or left meanwhile are right.
+    const subOptions: RedisOptions = {
+      ...common,
+      autoResubscribe: false,
+      connectionName: `ws-hub-sub-${instanceId}`,
+    };
+    let pub: Redis;
+    let sub: Redis;
+    if (o.client) {
+      pub = o.client;
+      this.ownsPublisher = false;
+      sub = o.client.duplicate(subOptions);
+      if (pub.status === 'wait') pub.connect().catch(() => undefined);
+    } else {
+      const extra = o.redisOptions ?? {};
+      pub = new Redis(o.url!, { ...extra, ...common, connectionName: `ws-hub-pub-${instanceId}` });
+      this.ownsPublisher = true;
+      sub = new Redis(o.url!, { ...extra, ...subOptions });
+    }
+    this.pub = pub;
+    this.sub = sub;
+    this.watch(pub, 'publisher');
+    this.watch(sub, 'subscriber');
+    sub.on('message', this.events.message);
+    return { pub, sub };
+  }
+
+  bothReady(): boolean {
+    return this.pub?.status === 'ready' && this.sub?.status === 'ready';
+  }
+
+  /** Resolves true once both connections are ready, false after `timeoutMs` or on `stop()`. */
+  waitForReady(timeoutMs: number): Promise<boolean> {
+    if (this.bothReady()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.readyWaiters = this.readyWaiters.filter((w) => w !== done);
+        resolve(false);
+      }, timeoutMs);
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve(this.bothReady());
+      };
+      this.readyWaiters.push(done);
+    });
+  }
+
+  /** Stops reporting readiness and releases every `waitForReady`; `close()` follows. */
+  stop(): void {
+    this.stopped = true;
+    for (const resolve of this.readyWaiters.splice(0)) resolve();
+  }
+
+  /** Detaches every listener and closes the connections the adapter created. */
+  async close(): Promise<void> {
+    this.stop();
+    for (const off of this.detach.splice(0)) off();
+    const ended: Promise<void>[] = [];
+    if (this.sub) ended.push(disconnect(this.sub));
+    if (this.pub && this.ownsPublisher) ended.push(disconnect(this.pub));
+    await Promise.all(ended);
+  }
+
+  private watch(conn: Redis, role: Role): void {
+    const onReady = (): void => this.onReady(role);
+    const onError = (err: Error): void => this.events.failure(`${role} connection`, err);
+    const onClose = (): void => this.events.failure(`${role} connection`, 'connection closed');
+    conn.on('ready', onReady);
+    conn.on('error', onError);
+    conn.on('close', onClose);
+    this.detach.push(() => {
+      conn.off('ready', onReady);
+      conn.off('close', onClose);
+      conn.off('error', onError);
+      if (role === 'subscriber') conn.off('message', this.events.message);
+      // Keep ioredis from printing "Unhandled error event" for a connection being torn down.
+      if (conn !== this.pub || this.ownsPublisher) conn.on('error', () => undefined);
+    });
+  }
+
+  private onReady(role: Role): void {
+    if (this.stopped) return;
+    if (this.everReady[role]) this.reconnects++;
+    this.everReady[role] = true;
+    this.events.ready(role);
+    if (this.bothReady()) for (const resolve of this.readyWaiters.splice(0)) resolve();
+  }
+}
+
+/**
+ * Closes one of the adapter's own connections and resolves once nothing of it is left. A
+ * connection between two attempts has no live socket: ioredis then never emits `end` and
+ * leaves its `disconnectTimeout` timer running, so that timer is kept short and waited out.
+ */
+function disconnect(conn: Redis): Promise<void> {
+  const status = conn.status;
+  if (status === 'end') return Promise.resolve();
+  if (status === 'reconnecting' || status === 'close') {
+    conn.disconnect(false);
+    return new Promise((resolve) => setTimeout(resolve, DISCONNECT_TIMEOUT_MS + 20));
+  }
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, DISCONNECT_TIMEOUT_MS + 500);
+    conn.once('end', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    conn.disconnect(false);
+  });
+}

@@ -1,0 +1,183 @@
+import type { HubAdapterHost, HubInstanceInfo } from '../interfaces/cluster-adapter.interface.js';
+import { hubLogger } from '../logger.js';
+import { errorText } from '../options/validators.js';
+import { TIMEOUT, withTimeout } from './connections.js';
+import { HEARTBEAT, LEAVE, QUERY } from './scripts.js';
+
+/** The presence keys of a prefix: the instances sorted set and the online-count hash. */
+export type PresenceKeys = readonly [instances: string, online: string];
+
+export function presenceKeys(prefix: string): PresenceKeys {
+  return [`${prefix}:instances`, `${prefix}:online`];
+}
+
+/** Parses the flat `id, lastSeenMs, online, ...` reply of the presence scripts. */
+export function parseView(reply: unknown): HubInstanceInfo[] {
+  const out: HubInstanceInfo[] = [];
+  if (!Array.isArray(reply)) return out;
+  for (let i = 0; i + 2 < reply.length; i += 3) {
+    out.push({
+      id: String(reply[i]),
+      lastSeenAt: Number(reply[i + 1]),
+      online: Number(reply[i + 2]) || 0,
+    });
+  }
+  return out;
+}
+
+/** The instances once `known` and now missing from `live`; this instance is never gone. */
+export function goneInstances(
+  known: Iterable<string>,
+  live: ReadonlySet<string>,
+  selfId: string,
+): string[] {
+  const gone: string[] = [];
+  for (const id of known) if (!live.has(id) && id !== selfId) gone.push(id);
+  return gone;
+}
+
+/**
+ * The instances to report, sorted by id: Redis's view (or nothing when it could not answer)
+ * with this instance's own entry carrying its live count, and the `lastSeenAt` Redis has for
+ * it (`now` when Redis has none).
+ */
+export function withLocalCount(
+  view: HubInstanceInfo[] | undefined,
+  selfId: string,
+  localOnline: number,
+  now: number,
+): HubInstanceInfo[] {
+  if (!view) return [{ id: selfId, online: localOnline, lastSeenAt: now }];
+  const mine = view.find((i) => i.id === selfId);
+  const out = view.filter((i) => i.id !== selfId);
+  out.push({ id: selfId, online: localOnline, lastSeenAt: mine?.lastSeenAt ?? now });
+  return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/** Connected clients over a list of instances. */
+export function totalOnline(instances: readonly HubInstanceInfo[]): number {
+  let total = 0;
+  for (const i of instances) total += i.online;
+  return total;
+}
+
+/** The side of the publisher connection presence uses. */
+export interface PresenceConnection {
+  readonly status: string;
+  eval(script: string, numKeys: number, ...args: string[]): Promise<unknown>;
+}
+
+export interface PresenceDeps {
+  pub: PresenceConnection;
+  host: HubAdapterHost;
+  keys: PresenceKeys;
+  instanceTimeoutMs: number;
+  /** Longest wait for any presence command. */
+  commandTimeoutMs: number;
+  /** A presence command failed or timed out. */
+  onFailure(what: string, err: unknown): void;
+  /** A heartbeat succeeded; `live` are the live instance ids, this one included. */
+  onRefreshed(live: ReadonlySet<string>): void;
+}
+
+/**
+ * This instance's presence in Redis (the scripts in `scripts.ts`): the heartbeat, the live
+ * view for reads, leaving on close, and `host.instanceGone` for instances that drop out.
+ */
+export class Presence {
+  private known = new Set<string>();
+  private running = false;
+  private closed = false;
+  private inFlight: Promise<HubInstanceInfo[] | undefined> | undefined;
+
+  constructor(private readonly deps: PresenceDeps) {}
+
+  /** Refreshes this instance, prunes the dead, and reports the instances that left. */
+  async heartbeat(): Promise<void> {
+    const { pub, host, keys, instanceTimeoutMs } = this.deps;
+    if (this.closed || this.running || pub.status !== 'ready') return;
+    this.running = true;
+    try {
+      const reply = await this.bounded(
+        pub.eval(
+          HEARTBEAT,
+          2,
+          ...keys,
+          String(instanceTimeoutMs),
+          host.instanceId,
+          String(host.localOnline),
+          // Keys of a hub whose instances all died expire on their own.
+          String(Math.max(10 * instanceTimeoutMs, 60_000)),
+        ),
+      );
+      if (reply === TIMEOUT || this.closed) return;
+      this.refresh(parseView(reply));
+    } catch (err) {
+      this.deps.onFailure('presence', err);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** Live instances, this one with its live count; this one alone when Redis cannot answer. */
+  async instances(): Promise<HubInstanceInfo[]> {
+    const view = await this.readView();
+    const host = this.deps.host;
+    return withLocalCount(view, host.instanceId, host.localOnline, Date.now());
+  }
+
+  /** Removes this instance from presence at once, rather than after `instanceTimeoutMs`. */
+  async leave(): Promise<void> {
+    this.closed = true;
+    const { pub, keys, host } = this.deps;
+    if (pub.status !== 'ready') return;
+    const left = pub.eval(LEAVE, 2, ...keys, host.instanceId);
+    await withTimeout(left, this.deps.commandTimeoutMs).catch(() => undefined);
+  }
+
+  private refresh(view: HubInstanceInfo[]): void {
+    const live = new Set(view.map((i) => i.id));
+    const host = this.deps.host;
+    for (const id of goneInstances(this.known, live, host.instanceId)) {
+      try {
+        host.instanceGone?.(id);
+      } catch (err) {
+        hubLogger.warn(`instanceGone(${id}) failed: ${errorText(err)}`);
+      }
+    }
+    this.known = live;
+    this.deps.onRefreshed(live);
+  }
+
+  /**
+   * The live instances as Redis sees them, or `undefined` when it cannot answer in time.
+   * Concurrent callers (say a busy `/stats` endpoint) share one query.
+   */
+  private readView(): Promise<HubInstanceInfo[] | undefined> {
+    if (this.closed || this.deps.pub.status !== 'ready') return Promise.resolve(undefined);
+    this.inFlight ??= this.queryView().finally(() => {
+      this.inFlight = undefined;
+    });
+    return this.inFlight;
+  }
+
+  private async queryView(): Promise<HubInstanceInfo[] | undefined> {
+    const { pub, keys, instanceTimeoutMs } = this.deps;
+    try {
+      const reply = await this.bounded(pub.eval(QUERY, 2, ...keys, String(instanceTimeoutMs)));
+      return reply === TIMEOUT ? undefined : parseView(reply);
+    } catch (err) {
+      this.deps.onFailure('presence', err);
+      return undefined;
+    }
+  }
+
+  /** `withTimeout` on `commandTimeoutMs`, reporting a timeout as a presence failure. */
+  private async bounded(command: Promise<unknown>): Promise<unknown> {
+    const reply = await withTimeout(command, this.deps.commandTimeoutMs);
+    if (reply === TIMEOUT) {
+      this.deps.onFailure('presence', `no answer within ${this.deps.commandTimeoutMs} ms`);
+    }
+    return reply;
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * Per-origin sequence filter. Redis delivers one publisher connection's messages in publish
+ * order, so keeping the highest sequence number seen per origin and dropping anything not
+ * above it keeps each publisher's order and removes the extra copies of a multi-room broadcast
+ * (one copy per room channel, all with the same number). Memory is one entry per origin, and
+ * origins that left are forgotten (`forgetSilent`).
+ */
+export class SequenceFilter {
+  /** Highest sequence number accepted per origin, and when it was last updated. */
+  private readonly last = new Map<string, { seq: number; at: number }>();
+
+  /** `now` gives milliseconds; only differences between its readings matter. */
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** Whether `seq` is new for `origin` (and records it); false for a copy or an older message. */
+  accept(origin: string, seq: number): boolean {
+    const last = this.last.get(origin);
+    if (last === undefined) {
+      this.last.set(origin, { seq, at: this.now() });
+      return true;
+    }
+    if (seq <= last.seq) return false;
+    last.seq = seq;
+    last.at = this.now();
+    return true;
+  }
+
+  /**
+   * Forgets the origins that are not `live` and have sent nothing for `silentMs`. A live
+   * origin is kept however quiet, and a recent one too, so a message straddling the cleanup
+   * cannot be applied twice.
+   */
+  forgetSilent(live: ReadonlySet<string>, silentMs: number): void {
+    const silentSince = this.now() - silentMs;
+    for (const [origin, last] of this.last) {
+      if (!live.has(origin) && last.at < silentSince) this.last.delete(origin);
+    }
+  }
+
+  /** Origins remembered. */
+  get size(): number {
+    return this.last.size;
+  }
+
+  clear(): void {
+    this.last.clear();
+  }
+}

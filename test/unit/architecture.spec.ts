@@ -1,0 +1,120 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * The layering of `src/ws-hub/`, checked on the import statements themselves (type-only imports
+ * included: they are dependencies of the design even when erased).
+ */
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../src/ws-hub');
+
+function walk(dir: string, out: string[] = []): string[] {
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) walk(path, out);
+    else if (name.endsWith('.ts')) out.push(path);
+  }
+  return out;
+}
+
+/** file (relative to src/ws-hub) -> the files and packages it imports */
+function importGraph(): Map<string, { files: string[]; packages: string[] }> {
+  const graph = new Map<string, { files: string[]; packages: string[] }>();
+  for (const file of walk(ROOT)) {
+    const text = readFileSync(file, 'utf8');
+    const files: string[] = [];
+    const packages: string[] = [];
+    for (const m of text.matchAll(
+      /(?:^|\n)\s*(?:import|export)[^'";]*?from\s+'([^']+)'|import\('([^']+)'\)/g,
+    )) {
+      const spec = m[1] ?? m[2];
+      if (spec.startsWith('.')) {
+        files.push(relative(ROOT, resolve(dirname(file), spec.replace(/\.js$/, '.ts'))));
+      } else {
+        packages.push(spec);
+      }
+    }
+    graph.set(relative(ROOT, file), { files, packages });
+  }
+  return graph;
+}
+
+const graph = importGraph();
+const folderOf = (file: string) => (file.includes('/') ? file.slice(0, file.indexOf('/')) : '.');
+
+function importsOf(folder: string): { from: string; to: string }[] {
+  const out: { from: string; to: string }[] = [];
+  for (const [from, deps] of graph) {
+    if (folderOf(from) !== folder) continue;
+    for (const to of [...deps.files, ...deps.packages]) out.push({ from, to });
+  }
+  return out;
+}
+
+describe('architecture of src/ws-hub', () => {
+  it('finds the source', () => {
+    expect(graph.size).toBeGreaterThan(30);
+    expect(graph.has('core/hub.service.ts')).toBe(true);
+  });
+
+  it('every relative import resolves to a file of the library', () => {
+    for (const [from, deps] of graph) {
+      for (const to of deps.files) expect(graph.has(to), `${from} imports ${to}`).toBe(true);
+    }
+  });
+
+  it('protocol/ is a leaf: it imports only itself and no package', () => {
+    const bad = importsOf('protocol').filter((i) => !i.to.startsWith('protocol/'));
+    expect(bad).toEqual([]);
+  });
+
+  it('the core never imports the gateway, the socket adapter, Redis, decorators or the module', () => {
+    const bad = importsOf('core').filter(
+      (i) =>
+        /^(gateway|socket|redis|decorators|client)\//.test(i.to) ||
+        (i.to.startsWith('module/') && i.to !== 'module/tokens.ts'),
+    );
+    expect(bad).toEqual([]);
+  });
+
+  it('cluster/ and redis/ see only the adapter-host interface, never the core or the gateway', () => {
+    const bad = [...importsOf('cluster'), ...importsOf('redis')].filter((i) =>
+      /^(core|gateway|socket|module|decorators|client)\//.test(i.to),
+    );
+    expect(bad).toEqual([]);
+  });
+
+  it('the client imports nothing but itself and the protocol constants: no Nest, rxjs or Node', () => {
+    const bad = importsOf('client').filter(
+      (i) => !i.to.startsWith('client/') && i.to !== 'protocol/constants.ts',
+    );
+    expect(bad).toEqual([]);
+  });
+
+  it('has no import cycle', () => {
+    const cycles: string[][] = [];
+    const state = new Map<string, 'visiting' | 'done'>();
+    const stack: string[] = [];
+    const visit = (file: string): void => {
+      state.set(file, 'visiting');
+      stack.push(file);
+      for (const next of graph.get(file)?.files ?? []) {
+        if (state.get(next) === 'visiting')
+          cycles.push([...stack.slice(stack.indexOf(next)), next]);
+        else if (!state.has(next)) visit(next);
+      }
+      stack.pop();
+      state.set(file, 'done');
+    };
+    for (const file of graph.keys()) if (!state.has(file)) visit(file);
+    expect(cycles).toEqual([]);
+  });
+
+  it('keeps library files small (about 300 lines at most)', () => {
+    const big = [...graph.keys()]
+      .map((file) => ({ file, lines: readFileSync(join(ROOT, file), 'utf8').split('\n').length }))
+      .filter((f) => f.lines > 330);
+    expect(big).toEqual([]);
+  });
+});

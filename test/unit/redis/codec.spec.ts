@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { encodeFrame, type HubAdapterMessage } from '../../../src/ws-hub/index.js';
+import { decodeMessage, encodeMessage, originPrefix } from '../../../src/ws-hub/redis/codec.js';
+
+describe('redis codec', () => {
+  it('carries the frame text untouched after a one-line header', () => {
+    const frame = encodeFrame('chat', { text: 'line1\nline2 — ünïcödé 🚀', nested: { a: [1, 2] } });
+    const messages: HubAdapterMessage[] = [
+      { type: 'broadcast', frame },
+      { type: 'broadcast', frame, rooms: ['a\nb', 'c'], except: ['x.1'] },
+      { type: 'send', clientId: 'inst.abc', frame },
+      { type: 'user', userId: 'u\n1', frame },
+      { type: 'disconnect', clientId: 'inst.abc', code: 4001, reason: 'bye\nnow' },
+      { type: 'disconnect-user', userId: 'alice', code: 1000, reason: '' },
+    ];
+    for (const [i, m] of messages.entries()) {
+      const wire = encodeMessage('origin-1', i + 1, m);
+      expect(wire.startsWith(originPrefix('origin-1'))).toBe(true);
+      if ('frame' in m) expect(wire.endsWith('\n' + frame)).toBe(true);
+      const decoded = decodeMessage(wire)!;
+      expect(decoded.origin).toBe('origin-1');
+      expect(decoded.seq).toBe(i + 1);
+      expect(JSON.parse(JSON.stringify(decoded.message))).toEqual(JSON.parse(JSON.stringify(m)));
+    }
+  });
+
+  it('keeps the documented wire format', () => {
+    expect(
+      encodeMessage('i1', 7, { type: 'broadcast', frame: 'F', rooms: ['r'], except: [] }),
+    ).toBe('{"o":"i1","s":7,"t":"b","r":["r"]}\nF');
+    expect(encodeMessage('i1', 8, { type: 'send', clientId: 'i2.x', frame: 'F' })).toBe(
+      '{"o":"i1","s":8,"t":"s","c":"i2.x"}\nF',
+    );
+    expect(
+      encodeMessage('i1', 9, { type: 'disconnect-user', userId: 'u', code: 4000, reason: 'r' }),
+    ).toBe('{"o":"i1","s":9,"t":"D","u":"u","k":4000,"m":"r"}');
+  });
+
+  it("tells an origin's own messages by prefix, not by another origin sharing its start", () => {
+    const wire = encodeMessage('abc', 1, { type: 'broadcast', frame: 'F' });
+    expect(wire.startsWith(originPrefix('abc'))).toBe(true);
+    expect(wire.startsWith(originPrefix('ab'))).toBe(false);
+    expect(encodeMessage('a"b', 1, { type: 'broadcast', frame: 'F' })).toMatch(/^\{"o":"a\\"b",/);
+  });
+
+  it.each([
+    ['not json\n{}'],
+    ['{"o":"x","s":1,"t":"?"}\nF'],
+    ['{"o":"x","s":1,"t":"?"}'],
+    ['null'],
+    ['{"s":1,"t":"b"}\nF'], // no origin
+    ['{"o":"x","s":"1","t":"b"}\nF'], // sequence not a number
+    ['{"o":"x","s":1,"t":"b"}'], // broadcast without a frame
+    ['{"o":"x","s":1,"t":"b","r":"room"}\nF'], // rooms not a list
+    ['{"o":"x","s":1,"t":"b","x":[1]}\nF'], // except not strings
+    ['{"o":"x","s":1,"t":"s"}\nF'], // send without client id
+    ['{"o":"x","s":1,"t":"u","u":"a"}'], // user without a frame
+    ['{"o":"x","s":1,"t":"d","c":"i.x"}'], // disconnect without a code
+    ['{"o":"x","s":1,"t":"D","u":"a","k":"1000"}'],
+  ])('rejects %s', (payload) => {
+    expect(decodeMessage(payload)).toBeUndefined();
+  });
+
+  it('reads a missing close reason as empty', () => {
+    expect(decodeMessage('{"o":"x","s":1,"t":"d","c":"i.x","k":1000}')?.message).toEqual({
+      type: 'disconnect',
+      clientId: 'i.x',
+      code: 1000,
+      reason: '',
+    });
+  });
+});
