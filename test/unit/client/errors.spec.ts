@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest';
+import {
+  HubClientError,
+  HubDisconnectedError,
+  HubQueueFullError,
+  HubRequestError,
+  HubTimeoutError,
+} from '../../../src/ws-hub/client/errors.js';
+
+describe('client errors', () => {
+  it('are typed, named and carry the server code', () => {
+    const error = new HubRequestError('FORBIDDEN', 'no');
+    expect(error).toBeInstanceOf(HubClientError);
+    expect(error).toBeInstanceOf(Error);
+    expect([error.name, error.code, error.message]).toEqual(['HubRequestError', 'FORBIDDEN', 'no']);
+    expect(new HubTimeoutError('t').name).toBe('HubTimeoutError');
+    expect(new HubDisconnectedError('d').name).toBe('HubDisconnectedError');
+    expect(new HubQueueFullError('q').name).toBe('HubQueueFullError');
+    expect(new HubQueueFullError('q')).not.toBeInstanceOf(HubDisconnectedError);
+  });
+});

@@ -1,0 +1,102 @@
+import { createHubClient } from '../../../src/ws-hub/client/index.js';
+import type {
+  HubClientOptions,
+  HubStateChange,
+  HubWebSocket,
+} from '../../../src/ws-hub/client/index.js';
+
+export const WELCOME = {
+  clientId: 'c1',
+  userId: 'alice',
+  pingIntervalMs: 25_000,
+  protocol: 1,
+  maxPayloadBytes: 65_536,
+};
+
+/** A WebSocket the test drives from the server's side. */
+export class FakeSocket implements HubWebSocket {
+  /** Frames the client sent, parsed. */
+  readonly sent: any[] = [];
+  closedWith?: { code?: number; reason?: string };
+  onmessage: ((event: any) => void) | null = null;
+  onclose: ((event: any) => void) | null = null;
+  onerror: ((event: any) => void) | null = null;
+
+  constructor(
+    readonly url: string,
+    readonly protocols?: string | string[],
+  ) {}
+
+  send(data: string): void {
+    this.sent.push(JSON.parse(data));
+  }
+
+  close(code?: number, reason?: string): void {
+    this.closedWith = { code, reason };
+  }
+
+  /** The server sends a frame. */
+  push(frame: object): void {
+    this.onmessage?.({ data: JSON.stringify(frame) });
+  }
+
+  welcome(extra: object = {}): void {
+    this.push({ event: 'welcome', data: { ...WELCOME, ...extra } });
+  }
+
+  /** The server (or the network) closes the connection. */
+  drop(code: number, reason = ''): void {
+    this.onerror?.({});
+    this.onclose?.({ code, reason });
+  }
+
+  /** The last frame sent with `event`. */
+  last(event: string): any {
+    return [...this.sent].reverse().find((frame) => frame.event === event);
+  }
+
+  /** Answers the last `event` request with `replyEvent` and `data`. */
+  reply(event: string, replyEvent: string, data?: unknown): void {
+    this.push({ event: replyEvent, id: this.last(event).id, data });
+  }
+}
+
+/** A client on fake sockets; `sockets` lists every socket it created. */
+export function setup(options: HubClientOptions = {}, url = 'ws://hub.test/ws') {
+  const sockets: FakeSocket[] = [];
+  class WebSocket extends FakeSocket {
+    constructor(u: string, protocols?: string | string[]) {
+      super(u, protocols);
+      sockets.push(this);
+    }
+  }
+  const changes: HubStateChange[] = [];
+  const client = createHubClient(url, { WebSocket, random: () => 0.5, ...options });
+  client.onState((change) => changes.push(change));
+  return {
+    client,
+    sockets,
+    changes,
+    get socket(): FakeSocket {
+      return sockets.at(-1)!;
+    },
+    get lastChange(): HubStateChange | undefined {
+      return changes.at(-1);
+    },
+  };
+}
+
+/** Lets promise chains run. */
+export async function flush(): Promise<void> {
+  for (let i = 0; i < 10; i++) await Promise.resolve();
+}
+
+/** Captures a promise's outcome without leaving a rejection unhandled. */
+export function capture<T>(promise: Promise<T>) {
+  const result: { settled: boolean; value?: T; error?: any } = { settled: false };
+  promise.then(
+    (value) => Object.assign(result, { settled: true, value }),
+    (error) => Object.assign(result, { settled: true, error }),
+  );
+  return result;
+}
