@@ -1,4 +1,3 @@
-import { WsException } from '@nestjs/websockets';
 import { isObservable, type Subscription } from 'rxjs';
 import type { HubPrincipal } from '../interfaces/options.interface.js';
 import { hubLogger } from '../logger.js';
@@ -7,7 +6,8 @@ import type { ResolvedHubOptions } from '../options/resolve-options.js';
 import { errorText } from '../options/validators.js';
 import { ClientEvent, CloseCode, DisconnectReason, ErrorCode } from '../protocol/constants.js';
 import { encodeError, encodeFrame, type HubEnvelope, parseFrame } from '../protocol/envelope.js';
-import { HubError, HubHandlerError } from '../protocol/hub.error.js';
+import { HubHandlerError } from '../protocol/hub.error.js';
+import { errorReplyOf } from './handler-errors.js';
 import type { HubClient } from './hub-client.js';
 import { takeToken } from './rate-limit.js';
 import { WindowCounter } from './window-counter.js';
@@ -44,8 +44,6 @@ export interface HubHandlerContext {
  */
 export type HubEventHandler<T = any> = (context: HubHandlerContext, data: T) => unknown;
 
-const BUILT_IN_EVENTS = new Set<string>(Object.values(ClientEvent));
-
 /** What the dispatcher needs from the hub to answer and to close clients. */
 export interface DispatchSink {
   deliverText(client: HubClient, text: string): boolean;
@@ -59,6 +57,10 @@ export interface DispatchSink {
  */
 export class HubFrameDispatcher {
   private readonly customHandlers = new Map<string, HubEventHandler>();
+  /** Events a gateway's `@SubscribeMessage` takes, and which class: `handle()` cannot take them. */
+  private readonly gatewayEvents = new Map<string, string>(
+    Object.values(ClientEvent).map((event) => [event, 'WsGateway (built in)']),
+  );
   /**
    * The gateway's own handler methods, called without Nest's per-frame pipeline; set only when
    * the app has no global guards, interceptors, pipes or filters, so the pipeline would do
@@ -76,8 +78,12 @@ export class HubFrameDispatcher {
    * a function that removes the handler. The built-in event names cannot be taken.
    */
   handle<T = any>(event: string, handler: HubEventHandler<T>): () => void {
-    if (typeof event !== 'string' || event.length === 0 || BUILT_IN_EVENTS.has(event)) {
-      throw new RangeError(`cannot handle event ${JSON.stringify(event)}: empty or built in`);
+    if (typeof event !== 'string' || event.length === 0) {
+      throw new RangeError(`cannot handle event ${JSON.stringify(event)}: empty`);
+    }
+    const owner = this.gatewayEvents.get(event);
+    if (owner) {
+      throw new RangeError(`cannot handle event "${event}": ${owner} handles it`);
     }
     if (this.customHandlers.has(event))
       throw new RangeError(`event "${event}" already has a handler`);
@@ -85,6 +91,18 @@ export class HubFrameDispatcher {
     return () => {
       if (this.customHandlers.get(event) === handler) this.customHandlers.delete(event);
     };
+  }
+
+  /** Records the events the app's gateways on the hub take (see `adoptAppGateways`). */
+  reserveGatewayEvents(events: Map<string, string>): void {
+    for (const [event, owner] of events) {
+      if (this.customHandlers.has(event)) {
+        throw new RangeError(
+          `WsHubModule: event "${event}" has two handlers, ${owner} and one given to HubService.handle()`,
+        );
+      }
+      this.gatewayEvents.set(event, owner);
+    }
   }
 
   /** Handles one incoming frame: limits, validation, dispatch to a gateway or custom handler. */
@@ -235,21 +253,15 @@ export class HubFrameDispatcher {
   }
 
   private handlerFailed(client: HubClient, err: unknown, id: string | number | undefined): void {
+    const reply = errorReplyOf(err);
+    if (reply) {
+      this.sink.deliverText(client, encodeError(reply.code, reply.message, id, reply.details));
+      if (reply.closeCode) this.sink.closeClient(client, reply.closeCode, reply.code, reply.code);
+      return;
+    }
     const cause = err instanceof HubHandlerError ? err.cause : err;
-    if (cause instanceof HubError) {
-      this.sink.deliverText(client, encodeError(cause.code, cause.message, id));
-      if (cause.closeCode) this.sink.closeClient(client, cause.closeCode, cause.code, cause.code);
-      return;
-    }
-    if (cause instanceof WsException) {
-      const error = cause.getError() as { message?: unknown } | string;
-      const message = typeof error === 'string' ? error : errorText(error?.message);
-      const code = message === 'Forbidden resource' ? ErrorCode.FORBIDDEN : ErrorCode.INTERNAL;
-      this.sink.deliverText(client, encodeError(code, message, id));
-      return;
-    }
     hubLogger.error(
-      `handler failed for client ${client.id}: ${errorText((cause as Error)?.message ?? cause)}`,
+      `handler failed for client ${client.id}: ${errorText(cause)}`,
       typeof (cause as Error)?.stack === 'string' ? (cause as Error).stack : undefined,
     );
     this.sink.deliverText(client, encodeError(ErrorCode.INTERNAL, 'internal error', id));

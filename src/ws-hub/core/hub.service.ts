@@ -27,6 +27,7 @@ import { OutgoingFrame } from './frame-writer.js';
 import { resolveHook } from './hooks.js';
 import type { HubClient } from './hub-client.js';
 import { HubCore } from './hub-core.js';
+import { infoOf } from './client-info.js';
 
 function toList(value: string | string[] | undefined): string[] | undefined {
   if (value === undefined) return undefined;
@@ -281,16 +282,4 @@ function assertCloseCode(code: number): void {
   if (!isAppCloseCode(code)) {
     throw new RangeError(`close code must be 1000 or within 3000-4999, got ${code}`);
   }
-}
-
-function infoOf(c: HubClient): HubClientInfo {
-  const info: HubClientInfo = {
-    id: c.id,
-    connectedAt: c.connectedAt,
-    remoteAddress: c.remoteAddress,
-    droppedMessages: c.droppedMessages,
-    rooms: c.rooms ? [...c.rooms] : [],
-  };
-  if (c.userId !== undefined) info.userId = c.userId;
-  return info;
 }

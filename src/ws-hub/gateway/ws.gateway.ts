@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import { Inject, OnApplicationBootstrap, UseFilters } from '@nestjs/common';
-import { ApplicationConfig } from '@nestjs/core';
+import { Inject, OnApplicationBootstrap, UseFilters, type Type } from '@nestjs/common';
+import { ApplicationConfig, ModulesContainer } from '@nestjs/core';
 import {
   ConnectedSocket,
   MessageBody,
@@ -24,11 +24,18 @@ import { ClientEvent, CloseCode, ServerEvent } from '../protocol/constants.js';
 import {
   kFrameSink,
   kHubServer,
-  kHubSocket,
+  kHubEndpoint,
   type HubSocket,
 } from '../socket/ws-hub-socket.adapter.js';
+import { adoptGateway, eventOwners, findAppGateways, handlersOf } from './app-gateways.js';
 import { HubExceptionFilter } from './exception.filter.js';
-import { clientIpOf, HubHandshake, kHandshake, type AcceptedRequest } from './handshake.js';
+import {
+  clientIpOf,
+  closeIfRefused,
+  HubHandshake,
+  kHandshake,
+  type AcceptedRequest,
+} from './handshake.js';
 
 /**
  * The hub's gateway. Everything it does is delegated to `HubService`; the decorators only wire
@@ -48,9 +55,11 @@ export class WsGateway
     @Inject(HubService) private readonly hub: HubService,
     @Inject(WS_HUB_RESOLVED_OPTIONS) private readonly options: ResolvedHubOptions,
     @Inject(ApplicationConfig) private readonly appConfig: ApplicationConfig,
+    @Inject(ModulesContainer) modules: ModulesContainer,
   ) {
     const handshake = new HubHandshake(hub.core, options);
-    const serverOptions: ServerOptions & { path: string } = {
+    const serverOptions: ServerOptions & { path: string; [kHubEndpoint]: true } = {
+      [kHubEndpoint]: true,
       path: options.path,
       maxPayload: options.maxPayloadBytes,
       perMessageDeflate: options.perMessageDeflate,
@@ -60,6 +69,16 @@ export class WsGateway
     // one process never see each other's options. Applying Nest's own decorator again, now
     // with the resolved options, overwrites the static ones before Nest reads them.
     WebSocketGateway<ServerOptions>(serverOptions)(new.target);
+    // The app's gateways on the hub's endpoint share these options and the one dispatcher;
+    // an event taken twice (a built-in one included) fails here, at startup.
+    const appGateways = findAppGateways(
+      modules,
+      options.path,
+      (t) => t.prototype instanceof WsGateway || t === WsGateway,
+    );
+    const owners = eventOwners([WsGateway, ...appGateways].flatMap((t) => handlersOf(t as Type)));
+    for (const type of appGateways) adoptGateway(type, serverOptions);
+    hub.core.dispatcher.reserveGatewayEvents(owners);
   }
 
   afterInit(server: unknown): void {
@@ -108,7 +127,7 @@ export class WsGateway
   handleConnection(socket: HubSocket, request?: IncomingMessage): void {
     // In Nest 12.1 an exception here becomes an uncaughtException: nothing may escape.
     try {
-      socket[kHubSocket] = true;
+      if (closeIfRefused(socket, request)) return;
       socket[kFrameSink] = this.hub.core;
       const accepted = (request as AcceptedRequest | undefined)?.[kHandshake];
       this.hub.core.register(socket, {

@@ -15,6 +15,15 @@ export interface HubClientInfo {
   rooms: string[];
 }
 
+/**
+ * The hub's view of the client that sent a frame, for gateway handlers (`@ConnectedClient()`)
+ * and guards (`hubClientOf(context)`).
+ */
+export interface HubConnectedClient extends HubClientInfo {
+  /** What `authenticate` returned (user id and claims), when it accepted the handshake. */
+  principal?: HubPrincipal;
+}
+
 export interface HubConnectedEvent {
   clientId: string;
   userId?: string;

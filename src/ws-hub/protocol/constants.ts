@@ -28,7 +28,7 @@ export const ServerEvent = {
   LEFT: 'left',
 } as const;
 
-/** WebSocket close codes the hub uses (RFC 6455 section 7.4.1). */
+/** WebSocket close codes the hub uses (RFC 6455 section 7.4.1; 4000-4999 are the application's). */
 export const CloseCode = {
   NORMAL: 1000,
   GOING_AWAY: 1001,
@@ -39,6 +39,12 @@ export const CloseCode = {
   MESSAGE_TOO_BIG: 1009,
   INTERNAL_ERROR: 1011,
   TRY_AGAIN_LATER: 1013,
+  /** Application code: the client gave up on an unanswered connect or ping (`ws-hub/client`). */
+  CLIENT_TIMEOUT: 4000,
+  /** Application code: authentication refused (`authFailure: 'close'`); reason `unauthorized`. */
+  UNAUTHORIZED: 4401,
+  /** Application code: origin refused (`authFailure: 'close'`); reason `forbidden origin`. */
+  FORBIDDEN_ORIGIN: 4403,
 } as const;
 
 /** Codes carried by `{"event":"error","data":{"code":...}}` frames. */
@@ -50,6 +56,14 @@ export const ErrorCode = {
   INTERNAL: 'INTERNAL',
   RATE_LIMITED: 'RATE_LIMITED',
   FORBIDDEN: 'FORBIDDEN',
+  /** A handler's input was refused (an `HttpException` 400, e.g. `ValidationPipe`). */
+  BAD_REQUEST: 'BAD_REQUEST',
+  /** A handler refused the caller's identity (an `HttpException` 401). */
+  UNAUTHORIZED: 'UNAUTHORIZED',
+  /** A handler found nothing for the request (an `HttpException` 404). */
+  NOT_FOUND: 'NOT_FOUND',
+  /** A handler threw `WsException` without a code of its own. */
+  APP_ERROR: 'APP_ERROR',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -79,7 +79,16 @@ export function encodeFrame(event: string, data?: unknown, id?: string | number)
   return out + '}';
 }
 
-/** Serialises an error frame. */
-export function encodeError(code: ErrorCode, message: string, id?: string | number): string {
-  return encodeFrame('error', { code, message }, id);
+/** Serialises an error frame; `details` (validation messages, ...) only when given. */
+export function encodeError(
+  code: ErrorCode | string,
+  message: string,
+  id?: string | number,
+  details?: unknown,
+): string {
+  return encodeFrame(
+    'error',
+    details === undefined ? { code, message } : { code, message, details },
+    id,
+  );
 }

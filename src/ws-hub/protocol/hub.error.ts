@@ -6,7 +6,8 @@ import { ErrorCode } from './constants.js';
  */
 export class HubError extends Error {
   constructor(
-    readonly code: ErrorCode,
+    /** One of `ErrorCode`, or an app's own code (UPPER_SNAKE_CASE by convention). */
+    readonly code: ErrorCode | (string & {}),
     message: string,
     /** Also close the connection: 1008, 1011, 1013 or an app code within 3000-4999. */
     readonly closeCode?: 1008 | 1011 | 1013 | number,

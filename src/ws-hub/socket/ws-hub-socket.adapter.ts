@@ -11,8 +11,12 @@ import { CloseCode, DisconnectReason } from '../protocol/constants.js';
 
 /** Marks a ws server created by this adapter, so the gateway can tell a plain WsAdapter apart. */
 export const kHubServer = Symbol('ws-hub.server');
-/** Marks a socket accepted by the hub gateway, registered or not. */
+/** Marks a socket accepted on the hub's endpoint, registered or not. */
 export const kHubSocket = Symbol('ws-hub.socket');
+/** Marks the ws server options of the hub's endpoint (every gateway on its path shares them). */
+export const kHubEndpoint = Symbol('ws-hub.endpoint');
+/** Where a hub socket keeps the handlers of every gateway on the hub's path, merged. */
+const kHandlers = Symbol('ws-hub.handlers');
 /** Where a socket keeps the sink its frames go to. */
 export const kFrameSink = Symbol('ws-hub.frame-sink');
 
@@ -30,6 +34,7 @@ export interface FrameSink {
 export type HubSocket = CoreSocket & {
   [kHubSocket]?: boolean;
   [kFrameSink]?: FrameSink;
+  [kHandlers]?: Map<string, HubFrameHandler>;
 };
 
 /**
@@ -60,6 +65,10 @@ export class WsHubSocketAdapter extends WsAdapter {
       [kHubServer]?: boolean;
     };
     server[kHubServer] = true;
+    if (options?.[kHubEndpoint as never]) {
+      // Registered before Nest's own listeners: every gateway on the path sees the mark.
+      server.on('connection', (ws: HubSocket) => (ws[kHubSocket] = true));
+    }
     return server;
   }
 
@@ -73,20 +82,28 @@ export class WsHubSocketAdapter extends WsAdapter {
       super.bindMessageHandlers(client, handlers, transform);
       return;
     }
-    const hubClient = client[kHubClient];
-    const sink = client[kFrameSink];
-    // Registration failed and the socket is being closed: nothing it sends is processed.
-    if (!hubClient || !sink) return;
-    const map = new Map<string, HubFrameHandler>();
-    for (const h of handlers) map.set(h.message as string, h.callback as HubFrameHandler);
-    client.on('message', (data: Buffer, isBinary: boolean) => {
-      // Last line of defence: nothing a frame causes may become an uncaughtException.
-      try {
-        sink.handleFrame(hubClient, data, isBinary, map);
-      } catch (err) {
-        hubLogger.error(`frame handling failed: ${errorText(err)}`);
-      }
-    });
+    // Nest calls this once per gateway on the path: their handlers go into one map, read by
+    // one listener, so each frame is dispatched once (duplicate events are refused at startup).
+    let map = client[kHandlers];
+    if (!map) {
+      const handlers = (client[kHandlers] = map = new Map());
+      client.on('message', (data: Buffer, isBinary: boolean) => {
+        const hubClient = client[kHubClient];
+        const sink = client[kFrameSink];
+        // Not registered (refused, or registration failed and it is being closed): ignored.
+        if (hubClient === undefined || sink === undefined) return;
+        // Last line of defence: nothing a frame causes may become an uncaughtException.
+        try {
+          sink.handleFrame(hubClient, data, isBinary, handlers);
+        } catch (err) {
+          hubLogger.error(`frame handling failed: ${errorText(err)}`);
+        }
+      });
+    }
+    for (const h of handlers) {
+      if (!map.has(h.message as string))
+        map.set(h.message as string, h.callback as HubFrameHandler);
+    }
   }
 
   override bindErrorHandler(server: WebSocketServer): WebSocketServer {

@@ -1,0 +1,22 @@
+import type { HubClientInfo, HubConnectedClient } from '../interfaces/events.interface.js';
+import type { HubClient } from './hub-client.js';
+
+/** A snapshot of a client, as `HubService.clients()` returns it. */
+export function infoOf(c: HubClient): HubClientInfo {
+  const info: HubClientInfo = {
+    id: c.id,
+    connectedAt: c.connectedAt,
+    remoteAddress: c.remoteAddress,
+    droppedMessages: c.droppedMessages,
+    rooms: c.rooms ? [...c.rooms] : [],
+  };
+  if (c.userId !== undefined) info.userId = c.userId;
+  return info;
+}
+
+/** The hub's view of a client for handlers and guards: the snapshot plus the principal. */
+export function connectedClientOf(c: HubClient): HubConnectedClient {
+  const view: HubConnectedClient = infoOf(c);
+  if (c.principal !== undefined) view.principal = c.principal;
+  return view;
+}
