@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFailed } from 'vitest';
 import { TestClient } from '../helpers/client.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -27,8 +27,10 @@ describe('demo process', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const exited = once(child, 'exit');
+    // The process's own log lines stay out of the runner's output unless the test fails.
+    let output = '';
+    onTestFailed(() => void process.stderr.write(`demo process output:\n${output}\n`));
     try {
-      let output = '';
       const port = await new Promise<number>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no URL logged: ${output}`)), 15_000);
         const onData = (chunk: Buffer) => {

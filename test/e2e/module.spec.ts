@@ -66,6 +66,12 @@ describe('WsHubModule', () => {
     await app.close();
   });
 
+  it('fails app startup with a message naming a wrong option', async () => {
+    await expect(startHub({ pingIntervalMs: -1 })).rejects.toThrow(
+      /option "pingIntervalMs" must be a positive integer/,
+    );
+  });
+
   it('survives a failure while registering a connection (no uncaughtException)', async () => {
     const logs = captureLogs(/registering a client failed/);
     h = await startHub();

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HubError } from '../../src/ws-hub/index.js';
 import { startHub, type HubApp } from '../helpers/app.js';
 import { TestClient, waitFor } from '../helpers/client.js';
+import { captureLogs } from '../helpers/logs.js';
 
 let ticks = 0;
 
@@ -127,6 +128,7 @@ describe('wire protocol v1', () => {
   });
 
   it('answers a failing handler with INTERNAL (sync and async) and keeps other clients unaffected', async () => {
+    const logs = captureLogs(/handler failed/);
     const c = await TestClient.welcomed(h.url);
     const other = await TestClient.welcomed(h.url);
     const err1 = await c.request({ event: 'explode', id: 'e1' });
@@ -146,6 +148,15 @@ describe('wire protocol v1', () => {
       data: 'me too',
     });
     expect(other.events('error')).toHaveLength(0);
+    // ...but it is logged, with the client id, for the operator
+    expect(logs.errors()).toEqual([
+      `handler failed for client ${c.id}: boom (sync)`,
+      `handler failed for client ${c.id}: boom (async)`,
+    ]);
+    expect(logs.entries.filter((e) => e.level === 'error').map((e) => e.context)).toEqual([
+      'WsHub',
+      'WsHub',
+    ]);
     await Promise.all([c.close(), other.close()]);
   });
 
@@ -165,18 +176,22 @@ describe('wire protocol v1', () => {
   });
 
   it('matches replies by id when they arrive out of order', async () => {
+    const logs = captureLogs(/handler failed/);
     const c = await TestClient.welcomed(h.url);
     c.send({ event: 'explode-later', id: 'slow' });
     c.send({ event: 'message', id: 'fast', data: 1 });
     await waitFor(() => c.frames.some((f) => f.id === 'slow'));
     const ids = c.frames.filter((f) => f.id !== undefined).map((f) => f.id);
     expect(ids).toEqual(['fast', 'slow']);
+    expect(logs.errors()).toEqual([`handler failed for client ${c.id}: boom (async)`]);
     await c.close();
   });
 
   it('answers a handler that throws a value without a prototype with INTERNAL', async () => {
+    const logs = captureLogs(/handler failed/);
     const c = await TestClient.welcomed(h.url);
     expect((await c.request({ event: 'weird', id: 'w' })).data.code).toBe('INTERNAL');
+    expect(logs.errors()).toEqual([`handler failed for client ${c.id}: [object Object]`]);
     expect(await c.request({ event: 'message', id: 2, data: 1 })).toMatchObject({ event: 'ack' });
     await c.close();
   });

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { Logger } from '@nestjs/common';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
   createRedisHubAdapter,
   type RedisHubAdapter,
@@ -10,6 +9,7 @@ import {
 import { conformanceHubOptions } from '../conformance/hub-adapter.conformance.js';
 import { startHub, type HubApp } from '../helpers/app.js';
 import { sleep, TestClient, waitFor } from '../helpers/client.js';
+import { captureLogs, type LogCapture } from '../helpers/logs.js';
 import { freePort, startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 
 /**
@@ -31,7 +31,6 @@ let clients: TestClient[] = [];
 let servers: RedisServer[] = [];
 
 afterEach(async () => {
-  vi.restoreAllMocks();
   for (const c of clients) c.terminate();
   clients = [];
   await Promise.all(apps.map((a) => a.close()));
@@ -84,16 +83,18 @@ async function timeUntilDelivered(
   return performance.now() - t0;
 }
 
-function warnings(spy: { mock: { calls: unknown[][] } }, text: string): string[] {
-  return spy.mock.calls.map((c) => String(c[0])).filter((m) => m.includes(text));
+/** The outage warning each instance logs once per outage. */
+const OUTAGE = /^Redis unavailable \(.*\); cross-instance delivery is paused/;
+
+function warnings(logs: LogCapture, pattern: RegExp): string[] {
+  return logs.warnings().filter((m) => pattern.test(m));
 }
 
 const prefix = () => `faults-${randomBytes(4).toString('hex')}`;
 
 describe('Redis faults', () => {
   it('keeps local delivery while Redis is down and resumes cross-instance delivery after a restart', async () => {
-    const warn = vi.spyOn(Logger.prototype, 'warn');
-    const log = vi.spyOn(Logger.prototype, 'log');
+    const logs = captureLogs(OUTAGE);
     const server = await startRedisServer();
     servers.push(server);
     const p = prefix();
@@ -136,7 +137,7 @@ describe('Redis faults', () => {
     expect(b1.events('during')).toHaveLength(0);
     expect(b1.events('dm')).toHaveLength(0);
     // One warning per instance for the whole outage, however many failures.
-    expect(warnings(warn, 'Redis unavailable')).toHaveLength(2);
+    expect(warnings(logs, OUTAGE)).toHaveLength(2);
 
     await server.restart();
     const recoveryMs = await timeUntilDelivered(a.app, b1);
@@ -163,12 +164,13 @@ describe('Redis faults', () => {
     expect(a.adapter.stats().reconnects).toBeGreaterThanOrEqual(2);
     expect(b.adapter.stats().reconnects).toBeGreaterThanOrEqual(2);
     await waitFor(() => a.adapter.stats().connected && b.adapter.stats().connected);
-    expect(warnings(log, 'restored')).toHaveLength(2);
-    expect(warnings(warn, 'Redis unavailable')).toHaveLength(2);
+    expect(logs.messages('log').filter((m) => m.includes('restored'))).toHaveLength(2);
+    expect(warnings(logs, OUTAGE)).toHaveLength(2);
+    expect(logs.errors()).toEqual([]);
   });
 
   it('starts without Redis (bounded wait), connects in the background, never logs the password', async () => {
-    const warn = vi.spyOn(Logger.prototype, 'warn');
+    const logs = captureLogs(OUTAGE);
     const password = 'pw-s3cret-do-not-log';
     const port = await freePort();
     const url = `redis://:${password}@127.0.0.1:${port}`;
@@ -192,13 +194,12 @@ describe('Redis faults', () => {
     expect(ms).toBeLessThan(RECOVERY_BOUND_MS);
     await waitFor(async () => (await b.app.hub.clusterOnline()) === 2, 3_000);
 
-    const logged = warn.mock.calls.map((c) => c.map(String).join(' ')).join('\n');
-    expect(logged).toContain('Redis unavailable');
-    expect(logged).toContain(`127.0.0.1:${port}`);
-    expect(logged).not.toContain(password);
+    expect(warnings(logs, OUTAGE)).toContainEqual(expect.stringContaining(`127.0.0.1:${port}`));
+    expect(logs.entries.filter((e) => e.message.includes(password))).toEqual([]);
   });
 
   it('answers presence within commandTimeoutMs when Redis hangs (SIGSTOP)', async () => {
+    const logs = captureLogs(OUTAGE);
     const server = await startRedisServer();
     servers.push(server);
     const p = prefix();
@@ -217,6 +218,9 @@ describe('Redis faults', () => {
       expect(a.app.hub.broadcast('frozen')).toBe(1);
       expect(performance.now() - s).toBeLessThan(50);
       await a1.next((f) => f.event === 'frozen');
+      expect(warnings(logs, OUTAGE)).toContainEqual(
+        expect.stringContaining('(presence: no answer within'),
+      );
     } finally {
       server.signal('SIGCONT');
     }
@@ -224,11 +228,13 @@ describe('Redis faults', () => {
   });
 
   it('closes promptly while Redis is down, releasing its connections and timers', async () => {
+    const logs = captureLogs(OUTAGE);
     const port = await freePort();
     const before = process.getActiveResourcesInfo();
     const a = await instance(`redis://127.0.0.1:${port}`, prefix(), { initTimeoutMs: 200 });
     await client(a.app);
     await sleep(300); // reconnection attempts under way
+    expect(warnings(logs, OUTAGE)).toEqual([expect.stringContaining('ECONNREFUSED')]);
     const t = performance.now();
     await a.app.close();
     expect(performance.now() - t).toBeLessThan(1_500);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodeFrame, parseFrame } from '../../src/ws-hub/protocol/envelope.js';
+import { encodeFrame, parseFrame } from '../../../src/ws-hub/protocol/envelope.js';
 
 describe('parseFrame', () => {
   it('accepts a full envelope', () => {

@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import { errorText, positiveInt, show } from '../../../src/ws-hub/options/validators.js';
+
+describe('show', () => {
+  it.each([
+    ['abc', '"abc"'],
+    ['', '""'],
+    ['say "hi"', '"say \\"hi\\""'],
+    [42, '42'],
+    [-1.5, '-1.5'],
+    [NaN, 'NaN'],
+    [Infinity, 'Infinity'],
+    [true, 'true'],
+    [null, 'null'],
+    [undefined, 'undefined'],
+  ])('shows %j as %s', (value, shown) => {
+    expect(show(value)).toBe(shown);
+  });
+
+  it('shows objects, arrays and functions by type only, never their content', () => {
+    expect(show({ password: 'hunter2' })).toBe('object');
+    expect(show(['secret'])).toBe('object');
+    expect(show(() => 'secret')).toBe('function');
+    expect(show(10n)).toBe('bigint');
+    expect(show(Symbol('secret'))).toBe('symbol');
+  });
+});
+
+describe('positiveInt', () => {
+  const fail = (problem: string): never => {
+    throw new Error(problem);
+  };
+
+  it.each([1, 2, 25_000, Number.MAX_SAFE_INTEGER])('returns %d as it is', (value) => {
+    expect(positiveInt(value, 7, 'units', fail)).toBe(value);
+  });
+
+  it('returns the fallback when the value is absent (undefined or null)', () => {
+    expect(positiveInt(undefined, 7, 'units', fail)).toBe(7);
+    expect(positiveInt(null, 7, 'units', fail)).toBe(7);
+    expect(positiveInt(undefined, Infinity, 'units', fail)).toBe(Infinity);
+  });
+
+  it.each([
+    [0, '0'],
+    [-1, '-1'],
+    [1.5, '1.5'],
+    [NaN, 'NaN'],
+    [Infinity, 'Infinity'],
+    ['10', '"10"'],
+    [true, 'true'],
+    [{}, 'object'],
+  ])('calls fail for %j, naming the unit and showing the value', (value, shown) => {
+    expect(() => positiveInt(value, 7, 'milliseconds', fail)).toThrow(
+      new Error(`must be a positive integer (milliseconds), got ${shown}`),
+    );
+  });
+
+  it('lets the caller choose the error thrown', () => {
+    class OwnError extends Error {}
+    expect(() =>
+      positiveInt(-5, 1, 'bytes', (problem) => {
+        throw new OwnError(`option "x" ${problem}`);
+      }),
+    ).toThrow(OwnError);
+  });
+});
+
+describe('errorText', () => {
+  it('gives the message of an Error, and a string as it is', () => {
+    expect(errorText(new TypeError('bad thing'))).toBe('bad thing');
+    expect(errorText('plain text')).toBe('plain text');
+    expect(errorText({ message: 'error-like' })).toBe('error-like');
+  });
+
+  it('falls back to String() for values without a string message', () => {
+    expect(errorText(42)).toBe('42');
+    expect(errorText(undefined)).toBe('undefined');
+    expect(errorText(null)).toBe('null');
+    expect(errorText({ message: 7 })).toBe('[object Object]');
+  });
+
+  it('never throws, even for values that cannot be turned into a string', () => {
+    expect(errorText(Object.create(null))).toBe('[object Object]');
+    const hostile = {
+      get message(): string {
+        throw new Error('no');
+      },
+      toString(): string {
+        throw new Error('no');
+      },
+    };
+    expect(errorText(hostile)).toBe('[object Object]');
+    expect(errorText(Symbol('s'))).toBe('Symbol(s)');
+  });
+});
