@@ -6,6 +6,8 @@ export { FrameId } from './decorators/frame-id.decorator.js';
 export { HubGateway } from './decorators/hub-gateway.decorator.js';
 export { ConnectedClient, hubClientOf } from './decorators/connected-client.decorator.js';
 export { DuplicateHandlerError } from './gateway/app-gateways.js';
+export { HubMetrics } from './metrics/hub-metrics.js';
+export { HubHealthIndicator, type HubHealthResult } from './health/hub.health.js';
 export { WsHubSocketAdapter } from './socket/ws-hub-socket.adapter.js';
 export { HubError } from './protocol/hub.error.js';
 export { WsHubOptionsError, resolveHubOptions } from './options/resolve-options.js';

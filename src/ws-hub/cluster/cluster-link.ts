@@ -18,6 +18,11 @@ export class ClusterLink {
     private readonly instanceId: string,
   ) {}
 
+  /** Whether other instances exist behind the adapter. */
+  get distributed(): boolean {
+    return this.adapter.distributed === true;
+  }
+
   init(host: HubAdapterHost): Promise<void> | void {
     return this.adapter.init(host);
   }

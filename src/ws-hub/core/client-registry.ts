@@ -28,6 +28,11 @@ export class ClientRegistry {
     return this.byId.values();
   }
 
+  /** Distinct users with a connection here. */
+  get userCount(): number {
+    return this.byUser.size;
+  }
+
   /** Connections of a user on this instance (the live set; do not modify). */
   ofUser(userId: string): ReadonlySet<HubClient> | undefined {
     return this.byUser.get(userId);

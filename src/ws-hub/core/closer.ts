@@ -6,6 +6,7 @@ import { CloseCode, DisconnectReason } from '../protocol/constants.js';
 import type { ClientRegistry } from './client-registry.js';
 import { markAlive, type HeartbeatScheduler } from './heartbeat.js';
 import type { HubClient } from './hub-client.js';
+import type { HubCounters } from './hub-counters.js';
 import type { HubStreams } from './hub-streams.js';
 import type { Rooms } from './rooms.js';
 
@@ -21,6 +22,7 @@ export class Closer {
   private readonly graceTimers = new Set<NodeJS.Timeout>();
 
   constructor(
+    private readonly counters: HubCounters,
     private readonly registry: ClientRegistry,
     private readonly rooms: Rooms,
     private readonly heartbeat: HeartbeatScheduler,
@@ -69,6 +71,7 @@ export class Closer {
   /** A client that stopped answering pings: cut without a close handshake. */
   evict(client: HubClient): void {
     client.closeReason = DisconnectReason.HEARTBEAT_TIMEOUT;
+    this.counters.evictions++;
     this.remove(client, CloseCode.ABNORMAL, DisconnectReason.HEARTBEAT_TIMEOUT);
     client.socket.terminate();
   }
@@ -129,6 +132,7 @@ export class Closer {
     this.rooms.removeAll(client);
     const userId = client.userId;
     if (lastOfUser) this.link.userRemoved(userId!);
+    this.counters.count(this.counters.closed, reason);
     this.streams.disconnected.next({ clientId: client.id, userId, code, reason });
   }
 }

@@ -1,5 +1,6 @@
 import { DisconnectReason, CloseCode } from '../protocol/constants.js';
 import type { ClientRegistry } from './client-registry.js';
+import type { HubCounters } from './hub-counters.js';
 import type { Closer } from './closer.js';
 import { isOpen, writeFrame, type OutgoingFrame } from './frame-writer.js';
 import type { HubClient } from './hub-client.js';
@@ -12,10 +13,11 @@ const OPEN = 1; // WebSocket.OPEN, inlined for the hot loop
  * arrive serialised (and, for broadcasts, framed) once; nothing here encodes per client.
  */
 export class Delivery {
-  droppedTotal = 0;
-  slowClosedTotal = 0;
+  /** Set by the metrics: told how long each broadcast's fan-out took, in milliseconds. */
+  onBroadcastTimed: ((ms: number) => void) | undefined;
 
   constructor(
+    private readonly counters: HubCounters,
     private readonly registry: ClientRegistry,
     private readonly rooms: Rooms,
     private readonly closer: Closer,
@@ -27,6 +29,7 @@ export class Delivery {
   text(client: HubClient, text: string): boolean {
     if (!this.admit(client)) return false;
     client.socket.send(text);
+    this.counters.delivered++;
     return true;
   }
 
@@ -40,10 +43,27 @@ export class Delivery {
   }
 
   /**
+   * Writes a shared frame to every client here, or to the union of `rooms` (each client once),
+   * minus `except`; returns how many got it. Timed only while the metrics ask for it.
+   */
+  broadcast(
+    frame: OutgoingFrame,
+    rooms: string[] | undefined,
+    except: string[] | undefined,
+  ): number {
+    const timed = this.onBroadcastTimed;
+    if (timed === undefined) return this.fanOut(frame, rooms, except);
+    const startMs = performance.now();
+    const delivered = this.fanOut(frame, rooms, except);
+    timed(performance.now() - startMs);
+    return delivered;
+  }
+
+  /**
    * The hot loop of the hub: per client only an id check (when `except` is given), the open
    * state, the slow-consumer comparison and one write of the shared frame.
    */
-  broadcast(
+  private fanOut(
     frame: OutgoingFrame,
     rooms: string[] | undefined,
     except: string[] | undefined,
@@ -62,6 +82,7 @@ export class Delivery {
         writeFrame(socket, client.frameSender, frame);
         delivered++;
       }
+      this.counters.delivered += delivered;
       return delivered;
     }
     for (let i = 0; i < rooms.length; i++) {
@@ -75,6 +96,7 @@ export class Delivery {
         delivered++;
       }
     }
+    this.counters.delivered += delivered;
     return delivered;
   }
 
@@ -85,10 +107,10 @@ export class Delivery {
     if (socket.bufferedAmount <= this.maxBufferedBytes) return true;
     if (this.slowConsumer === 'drop') {
       client.droppedMessages++;
-      this.droppedTotal++;
+      this.counters.dropped++;
       return false;
     }
-    this.slowClosedTotal++;
+    this.counters.slowClosed++;
     this.closer.close(
       client,
       CloseCode.TRY_AGAIN_LATER,

@@ -9,6 +9,7 @@ import { encodeError, encodeFrame, type HubEnvelope, parseFrame } from '../proto
 import { HubHandlerError } from '../protocol/hub.error.js';
 import { errorReplyOf } from './handler-errors.js';
 import type { HubClient } from './hub-client.js';
+import { HubCounters, INVALID_FRAME, UNHANDLED_EVENT } from './hub-counters.js';
 import { takeToken } from './rate-limit.js';
 import { WindowCounter } from './window-counter.js';
 
@@ -70,6 +71,7 @@ export class HubFrameDispatcher {
 
   constructor(
     private readonly options: ResolvedHubOptions,
+    private readonly counters: HubCounters,
     private readonly sink: DispatchSink,
   ) {}
 
@@ -116,6 +118,7 @@ export class HubFrameDispatcher {
     if (client.removed) return;
     const limit = this.options.rateLimit;
     if (limit && !takeToken(client, limit, performance.now())) {
+      this.counters.count(this.counters.frames, INVALID_FRAME);
       client.rateViolations ??= new WindowCounter(VIOLATION_WINDOW_MS);
       if (client.rateViolations.hit() > limit.maxViolations) {
         this.sink.closeClient(
@@ -125,14 +128,12 @@ export class HubFrameDispatcher {
           DisconnectReason.RATE_LIMITED,
         );
       } else {
-        this.sink.deliverText(
-          client,
-          encodeError(ErrorCode.RATE_LIMITED, 'too many messages; frame not processed'),
-        );
+        this.sendError(client, ErrorCode.RATE_LIMITED, 'too many messages; frame not processed');
       }
       return;
     }
     if (isBinary) {
+      this.counters.count(this.counters.frames, INVALID_FRAME);
       this.rejectFrame(
         client,
         ErrorCode.BINARY_UNSUPPORTED,
@@ -144,6 +145,7 @@ export class HubFrameDispatcher {
     const text = Buffer.isBuffer(raw) ? raw.toString() : Buffer.from(raw as ArrayBuffer).toString();
     const parsed = parseFrame(text);
     if (!parsed.ok) {
+      this.counters.count(this.counters.frames, INVALID_FRAME);
       this.rejectFrame(client, parsed.code, parsed.message, parsed.id);
       return;
     }
@@ -178,6 +180,7 @@ export class HubFrameDispatcher {
       );
       return;
     }
+    this.counters.count(this.counters.frames, UNHANDLED_EVENT);
     this.rejectFrame(client, ErrorCode.UNKNOWN_EVENT, `unknown event "${event}"`, id);
   }
 
@@ -189,6 +192,7 @@ export class HubFrameDispatcher {
     envelope: HubEnvelope,
   ): void {
     const { event, data, id } = envelope;
+    this.counters.count(this.counters.frames, event);
     let result: unknown;
     try {
       result = direct ? direct(client, data, event, id) : handler!(data, event, id);
@@ -243,10 +247,7 @@ export class HubFrameDispatcher {
       hubLogger.debug(
         `reply to client ${client.id} not serialisable: ${errorText((err as Error)?.message)}`,
       );
-      this.sink.deliverText(
-        client,
-        encodeError(ErrorCode.INTERNAL, 'reply could not be serialised', id),
-      );
+      this.sendError(client, ErrorCode.INTERNAL, 'reply could not be serialised', id);
       return;
     }
     this.sink.deliverText(client, text);
@@ -255,7 +256,7 @@ export class HubFrameDispatcher {
   private handlerFailed(client: HubClient, err: unknown, id: string | number | undefined): void {
     const reply = errorReplyOf(err);
     if (reply) {
-      this.sink.deliverText(client, encodeError(reply.code, reply.message, id, reply.details));
+      this.sendError(client, reply.code, reply.message, id, reply.details);
       if (reply.closeCode) this.sink.closeClient(client, reply.closeCode, reply.code, reply.code);
       return;
     }
@@ -264,7 +265,7 @@ export class HubFrameDispatcher {
       `handler failed for client ${client.id}: ${errorText(cause)}`,
       typeof (cause as Error)?.stack === 'string' ? (cause as Error).stack : undefined,
     );
-    this.sink.deliverText(client, encodeError(ErrorCode.INTERNAL, 'internal error', id));
+    this.sendError(client, ErrorCode.INTERNAL, 'internal error', id);
   }
 
   private rejectFrame(
@@ -283,6 +284,17 @@ export class HubFrameDispatcher {
       );
       return;
     }
-    this.sink.deliverText(client, encodeError(code, message, id));
+    this.sendError(client, code, message, id);
+  }
+
+  private sendError(
+    client: HubClient,
+    code: string,
+    message: string,
+    id?: string | number,
+    details?: unknown,
+  ): void {
+    this.counters.count(this.counters.errors, code);
+    this.sink.deliverText(client, encodeError(code, message, id, details));
   }
 }

@@ -16,6 +16,7 @@ import {
 import { pingIfOpen } from './frame-writer.js';
 import { HeartbeatScheduler } from './heartbeat.js';
 import { kHubClient, type ConnectionInfo, type HubClient, type HubSocket } from './hub-client.js';
+import { HubCounters } from './hub-counters.js';
 import { HubStreams } from './hub-streams.js';
 import { Registrar } from './registrar.js';
 import { Rooms } from './rooms.js';
@@ -28,6 +29,7 @@ import { Rooms } from './rooms.js';
 export class HubCore {
   /** Random id of this instance; every client id starts with it. */
   readonly instanceId = randomBytes(6).toString('base64url');
+  readonly counters = new HubCounters();
   readonly registry = new ClientRegistry();
   readonly streams = new HubStreams();
   readonly link: ClusterLink;
@@ -42,8 +44,6 @@ export class HubCore {
   authenticator: HubAuthenticateFn | undefined;
   /** Set when shutdown begins: new handshakes are refused, accepted sockets closed. */
   isShuttingDown = false;
-  /** Handshakes refused, by HTTP status. */
-  readonly rejected: Record<string, number> = {};
 
   constructor(
     readonly options: ResolvedHubOptions,
@@ -57,8 +57,16 @@ export class HubCore {
       (client) => pingIfOpen(client.socket),
       (client) => this.closer.evict(client),
     );
-    this.closer = new Closer(this.registry, this.rooms, this.heartbeat, this.link, this.streams);
+    this.closer = new Closer(
+      this.counters,
+      this.registry,
+      this.rooms,
+      this.heartbeat,
+      this.link,
+      this.streams,
+    );
     this.delivery = new Delivery(
+      this.counters,
       this.registry,
       this.rooms,
       this.closer,
@@ -66,6 +74,7 @@ export class HubCore {
       options.slowConsumer,
     );
     this.registrar = new Registrar(
+      this.counters,
       this.instanceId,
       options,
       this.registry,
@@ -74,7 +83,7 @@ export class HubCore {
       this.link,
       this.streams,
     );
-    this.dispatcher = new HubFrameDispatcher(options, {
+    this.dispatcher = new HubFrameDispatcher(options, this.counters, {
       deliverText: (client, text) => this.delivery.text(client, text),
       closeClient: (client, code, reason, why) => this.closer.close(client, code, reason, why),
     });
@@ -118,7 +127,8 @@ export class HubCore {
 
   /** Counts a handshake refused with an HTTP status. */
   countRejected(status: number): void {
-    this.rejected[status] = (this.rejected[status] ?? 0) + 1;
+    const rejected = this.counters.rejected;
+    rejected[status] = (rejected[status] ?? 0) + 1;
   }
 
   /** Handles one incoming frame (see `HubFrameDispatcher`). */

@@ -236,9 +236,9 @@ export class HubService implements OnModuleInit, BeforeApplicationShutdown, OnAp
   stats(): HubStats {
     return {
       online: this.registry.size,
-      droppedMessages: this.delivery.droppedTotal,
-      slowConsumersClosed: this.delivery.slowClosedTotal,
-      rejectedHandshakes: { ...this.core.rejected },
+      droppedMessages: this.core.counters.dropped,
+      slowConsumersClosed: this.core.counters.slowClosed,
+      rejectedHandshakes: { ...this.core.counters.rejected },
       adapter: this.link.stats(),
     };
   }

@@ -9,11 +9,13 @@ import type { Delivery } from './delivery.js';
 import { frameSenderOf } from './frame-writer.js';
 import { markAlive, type HeartbeatScheduler } from './heartbeat.js';
 import { HubClient, kHubClient, type ConnectionInfo, type HubSocket } from './hub-client.js';
+import type { HubCounters } from './hub-counters.js';
 import type { HubStreams } from './hub-streams.js';
 
 /** Turns an accepted socket into a registered client: id, indexes, heartbeat, welcome. */
 export class Registrar {
   constructor(
+    private readonly counters: HubCounters,
     private readonly instanceId: string,
     private readonly options: ResolvedHubOptions,
     private readonly registry: ClientRegistry,
@@ -32,6 +34,7 @@ export class Registrar {
       info.principal,
     );
     socket[kHubClient] = client;
+    this.counters.connectionsOpened++;
     client.frameSender = frameSenderOf(socket);
     const userId = client.userId;
     if (this.registry.add(client)) void this.link.userAdded(userId!);

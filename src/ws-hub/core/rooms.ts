@@ -33,6 +33,11 @@ export class Rooms {
     return this.byRoom.get(room);
   }
 
+  /** Rooms with at least one member here. */
+  get count(): number {
+    return this.byRoom.size;
+  }
+
   names(): string[] {
     return [...this.byRoom.keys()];
   }

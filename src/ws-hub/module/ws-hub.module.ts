@@ -8,6 +8,9 @@ import {
   socketAdapterInstaller,
 } from './providers.js';
 import { HubService } from '../core/hub.service.js';
+import { HubHealthIndicator } from '../health/hub.health.js';
+import { HubMetrics } from '../metrics/hub-metrics.js';
+import { metricsProvider } from './metrics.providers.js';
 
 function withHub(module: DynamicModule): DynamicModule {
   return {
@@ -18,9 +21,17 @@ function withHub(module: DynamicModule): DynamicModule {
       adapterProvider,
       socketAdapterInstaller,
       HubService,
+      metricsProvider,
+      HubHealthIndicator,
       createGatewayClass(),
     ],
-    exports: [...(module.exports ?? []), HubService, WS_HUB_RESOLVED_OPTIONS],
+    exports: [
+      ...(module.exports ?? []),
+      HubService,
+      HubMetrics,
+      HubHealthIndicator,
+      WS_HUB_RESOLVED_OPTIONS,
+    ],
   };
 }
 

@@ -7,6 +7,7 @@ import {
   type DispatchSink,
 } from '../../../src/ws-hub/core/frame-dispatcher.js';
 import { HubClient } from '../../../src/ws-hub/core/hub-client.js';
+import { HubCounters } from '../../../src/ws-hub/core/hub-counters.js';
 import { resolveHubOptions } from '../../../src/ws-hub/options/resolve-options.js';
 import { HubError } from '../../../src/ws-hub/protocol/hub.error.js';
 import type { WsHubModuleOptions } from '../../../src/ws-hub/index.js';
@@ -27,7 +28,8 @@ function setup(options: WsHubModuleOptions = {}) {
     },
   };
   const resolved = resolveHubOptions({ rateLimit: false, ...options });
-  const dispatcher = new HubFrameDispatcher(resolved, sink);
+  const counters = new HubCounters();
+  const dispatcher = new HubFrameDispatcher(resolved, counters, sink);
   const client = new HubClient('i.c1', {} as never, 0, '127.0.0.1', { userId: 'u1', role: 'x' });
   if (resolved.rateLimit) client.tokens = resolved.rateLimit.burst;
   client.lastRefillMs = performance.now();
@@ -38,7 +40,7 @@ function setup(options: WsHubModuleOptions = {}) {
       binary,
       handlers,
     );
-  return { dispatcher, client, sent, closed, frame };
+  return { dispatcher, counters, client, sent, closed, frame };
 }
 
 const flush = () => new Promise((resolve) => setImmediate(resolve));
@@ -92,6 +94,22 @@ describe('HubFrameDispatcher', () => {
       { code: 1008, reason: 'too many invalid frames', why: 'invalid-frames' },
     ]);
     expect(sent).toHaveLength(3);
+  });
+
+  it('counts frames by the event of the handler that took them, and error frames by code', () => {
+    const { counters, frame } = setup();
+    const handlers = new Map([['message', () => 'ok']]);
+    frame({ event: 'message' }, handlers);
+    frame({ event: 'message' }, handlers);
+    frame({ event: 'who-knows' }, handlers);
+    frame('{bad');
+    frame('x', new Map(), true);
+    expect(Object.fromEntries(counters.frames)).toEqual({ message: 2, unhandled: 1, invalid: 2 });
+    expect(Object.fromEntries(counters.errors)).toEqual({
+      UNKNOWN_EVENT: 1,
+      BAD_JSON: 1,
+      BINARY_UNSUPPORTED: 1,
+    });
   });
 
   it('answers binary frames BINARY_UNSUPPORTED', () => {
