@@ -41,7 +41,6 @@ describe('Prometheus metrics', () => {
 
   it('counts connections, frames, errors, deliveries and closes, on the given registry', async () => {
     const registry = new Registry();
-    captureLogs(/Prometheus metrics registered/);
     h = await startHub({ metrics: { registry }, rateLimit: false });
     const metrics = h.app.get(HubMetrics);
     expect(metrics.registry).toBe(registry);
@@ -82,7 +81,6 @@ describe('Prometheus metrics', () => {
 
   it('counts refused handshakes by status and heartbeat evictions', async () => {
     const registry = new Registry();
-    captureLogs(/Prometheus metrics registered/);
     h = await startHub({
       metrics: { registry, prefix: 'hub_' },
       authenticate: (_r, { token }) => (token === 'ok' ? { userId: 'u' } : null),
@@ -101,7 +99,6 @@ describe('Prometheus metrics', () => {
 
   it('removes its metrics from the registry on shutdown, so an app rebuilt in-process registers again', async () => {
     const registry = new Registry();
-    captureLogs(/Prometheus metrics registered/);
     h = await startHub({ metrics: { registry } });
     await h.close();
     expect(await registry.metrics()).toBe('\n');
@@ -172,5 +169,24 @@ describe('health indicator', () => {
     await redis.restart();
     await waitFor(() => health.isHealthy()['ws-hub'].status === 'up', 8000);
     expect(logs.warnings()).toEqual([expect.stringContaining('Redis unavailable')]);
+  });
+});
+
+describe('operator logs', () => {
+  it('logs one startup line with the effective options and one shutdown summary, nothing per message', async () => {
+    const logs = captureLogs(/hub ready|hub stopped/);
+    const h = await startHub({ maxPayloadBytes: 1024, authenticate: () => ({ userId: 'u' }) });
+    const c = await TestClient.welcomed(h.url + '?token=secret-token');
+    for (let i = 0; i < 5; i++) await c.request({ event: 'message', id: i, data: i });
+    h.hub.broadcast('x', 1);
+    await h.close();
+    const lines = logs.entries.filter((e) => e.context === 'WsHub').map((e) => e.message);
+    expect(lines).toEqual([
+      'hub ready on /ws, ping 25000 ms x 2, max payload 1 KiB, rate limit 100/s burst 200, ' +
+        'slow consumer close past 1 MiB, connections unlimited (per IP unlimited), ' +
+        'auth on (refusals as http), origins any, adapter InMemoryHubAdapter, metrics off',
+      expect.stringMatching(/^hub stopped: 1 clients closed with 1001, 1 answered, 0 cut; \d+ ms$/),
+    ]);
+    expect(JSON.stringify(logs.entries)).not.toContain('secret-token');
   });
 });

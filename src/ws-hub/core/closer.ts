@@ -90,12 +90,20 @@ export class Closer {
    * Sends every client 1001 and waits up to `timeoutMs` for the close handshakes; what has not
    * answered by then is destroyed by its grace timer.
    */
-  async drain(timeoutMs: number): Promise<void> {
+  async drain(timeoutMs: number): Promise<{ clients: number; answered: number }> {
     const closed: Promise<void>[] = [];
+    let answered = 0;
     // Deleting from a Map while iterating it is safe: close() unregisters as it goes.
     for (const client of this.registry.values()) {
       const socket = client.socket;
-      closed.push(new Promise<void>((resolve) => socket.once('close', () => resolve())));
+      closed.push(
+        new Promise<void>((resolve) =>
+          socket.once('close', () => {
+            answered++;
+            resolve();
+          }),
+        ),
+      );
       this.close(
         client,
         CloseCode.GOING_AWAY,
@@ -104,13 +112,14 @@ export class Closer {
         timeoutMs,
       );
     }
-    if (closed.length === 0) return;
+    if (closed.length === 0) return { clients: 0, answered: 0 };
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.all(closed),
       new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs + 100))),
     ]);
     clearTimeout(timer);
+    return { clients: closed.length, answered };
   }
 
   /** Clears the grace timers of closes still waiting for their peer. */

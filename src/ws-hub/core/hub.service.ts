@@ -3,6 +3,7 @@ import {
   Inject,
   Injectable,
   OnApplicationShutdown,
+  OnApplicationBootstrap,
   OnModuleInit,
 } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
@@ -27,6 +28,8 @@ import { OutgoingFrame } from './frame-writer.js';
 import { resolveHook } from './hooks.js';
 import type { HubClient } from './hub-client.js';
 import { HubCore } from './hub-core.js';
+import { hubLogger } from '../logger.js';
+import { startupSummary } from './summary.js';
 import { infoOf } from './client-info.js';
 
 function toList(value: string | string[] | undefined): string[] | undefined {
@@ -42,7 +45,9 @@ function toList(value: string | string[] | undefined): string[] | undefined {
  * rooms, delivery, closer, registrar, dispatcher, and the link to the cluster adapter).
  */
 @Injectable()
-export class HubService implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown {
+export class HubService
+  implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
+{
   /** @internal The collaborators behind this service; the gateway talks to it. */
   readonly core: HubCore;
   /** Random id of this instance; every client id starts with it. */
@@ -52,6 +57,7 @@ export class HubService implements OnModuleInit, BeforeApplicationShutdown, OnAp
   private readonly delivery;
   private readonly closer;
   private readonly link;
+  private readonly adapterName: string;
 
   /** Emits when a client has connected and been registered. */
   readonly connected$: Observable<HubConnectedEvent>;
@@ -71,6 +77,7 @@ export class HubService implements OnModuleInit, BeforeApplicationShutdown, OnAp
     @Inject(ModuleRef) private readonly moduleRef: ModuleRef,
   ) {
     const core = (this.core = new HubCore(options, adapter));
+    this.adapterName = adapter.constructor?.name ?? 'custom';
     this.instanceId = core.instanceId;
     this.registry = core.registry;
     this.roomIndex = core.rooms;
@@ -267,8 +274,18 @@ export class HubService implements OnModuleInit, BeforeApplicationShutdown, OnAp
     if (this.core.isShuttingDown) return;
     this.core.isShuttingDown = true;
     this.core.heartbeat.stop();
-    await this.closer.drain(this.options.shutdownTimeoutMs);
+    const startMs = performance.now();
+    const { clients, answered } = await this.closer.drain(this.options.shutdownTimeoutMs);
     await this.link.close();
+    hubLogger.log(
+      `hub stopped: ${clients} clients closed with 1001, ${answered} answered, ` +
+        `${clients - answered} cut; ${Math.round(performance.now() - startMs)} ms`,
+    );
+  }
+
+  /** One log line with the effective options, once the app is up. */
+  onApplicationBootstrap(): void {
+    hubLogger.log(startupSummary(this.options, this.adapterName));
   }
 
   onApplicationShutdown(): void {

@@ -1,6 +1,5 @@
 import type { Provider } from '@nestjs/common';
 import { HubService } from '../core/hub.service.js';
-import { hubLogger } from '../logger.js';
 import { HubMetrics, type PromClient } from '../metrics/hub-metrics.js';
 import type { ResolvedHubOptions } from '../options/resolve-options.js';
 import { WS_HUB_RESOLVED_OPTIONS } from './tokens.js';
@@ -33,7 +32,6 @@ export const metricsProvider: Provider = {
       options.metrics.prefix,
       options.metrics.eventLoopDelay,
     );
-    hubLogger.log(`Prometheus metrics registered with prefix "${options.metrics.prefix}"`);
     return metrics;
   },
   inject: [HubService, WS_HUB_RESOLVED_OPTIONS],
