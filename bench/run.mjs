@@ -7,6 +7,7 @@
 //   npm run bench -- --reps=5 --json=/tmp/bench.json --verbose
 //   npm run bench -- --client=ws        load generator uses the `ws` client
 //   npm run bench -- --from-json=/tmp/bench.json   re-render a report only
+//   npm run bench -- --quick --ref=/tmp/base    also run a built checkout as target hub-ref
 //
 // Every scenario-run gets fresh target process(es) and a fresh load-generator
 // process. Targets are interleaved (A B C D A B C D ...) and the figures are
@@ -39,7 +40,7 @@ if (opt('help')) {
   console.log(
     readFileSync(fileURLToPath(import.meta.url), 'utf8')
       .split('\n')
-      .slice(1, 14)
+      .slice(1, 15)
       .join('\n'),
   );
   process.exit(0);
@@ -88,6 +89,17 @@ const TARGETS = [
     readyTimeoutMs: 30000,
   },
 ];
+// `--ref=<dir>`: another checkout of ws-hub (built), run as target `hub-ref` next to `hub`, so a
+// change is compared with its base in one sitting (same machine state, interleaved runs).
+const REF_DIR = opt('ref');
+if (typeof REF_DIR === 'string') {
+  TARGETS.push({
+    ...TARGETS[3],
+    name: 'hub-ref',
+    desc: `ws-hub reference build (${REF_DIR})`,
+    script: resolve(REF_DIR, 'dist/demo/main.js'),
+  });
+}
 // Pseudo-target for the cross-instance scenario: two hub instances + Redis.
 const HUB_REDIS = {
   ...TARGETS[3],
@@ -1064,7 +1076,7 @@ async function main() {
           );
           console.log(`FAILED, retrying: ${msg.replace(/\n/g, '\n      ')}`);
           // dist/ being rebuilt: wait (bounded) for the entry point to come back.
-          const entry = join(ROOT, p.t.script);
+          const entry = resolve(ROOT, p.t.script);
           for (let k = 0; k < 120 && !existsSync(entry); k++) await sleep(500);
           await sleep(1000);
           process.stdout.write(

@@ -85,6 +85,15 @@ export class DemoConfig {
       }
       options.slowConsumer = env.HUB_SLOW_CONSUMER;
     }
+    if (env.HUB_AUTH_FAILURE) {
+      if (env.HUB_AUTH_FAILURE !== 'http' && env.HUB_AUTH_FAILURE !== 'close') {
+        throw new DemoConfigError(
+          'HUB_AUTH_FAILURE',
+          `must be "http" or "close", got "${env.HUB_AUTH_FAILURE}"`,
+        );
+      }
+      options.authFailure = env.HUB_AUTH_FAILURE;
+    }
     if (env.HUB_RATE_LIMIT) {
       if (env.HUB_RATE_LIMIT === 'off') {
         options.rateLimit = false;

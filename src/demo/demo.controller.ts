@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   BadRequestException,
@@ -15,7 +15,52 @@ import {
 import { HubService } from '../ws-hub/index.js';
 import { LoopMonitor } from './loop-monitor.js';
 
-const PAGE_PATH = join(dirname(fileURLToPath(import.meta.url)), 'public', 'index.html');
+const HERE = dirname(fileURLToPath(import.meta.url));
+const PUBLIC_DIR = join(HERE, 'public');
+/**
+ * The client library's public entry point, next to the demo: `dist/ws-hub/client/index.js`
+ * after `nest build`, `src/ws-hub/client/index.ts` when the demo runs from source (tests).
+ */
+const CLIENT_ENTRY = join(
+  HERE,
+  '..',
+  'ws-hub',
+  'client',
+  `index${extname(fileURLToPath(import.meta.url))}`,
+);
+
+const files = new Map<string, string>();
+/** A file of `public/`, read once. */
+function publicFile(name: string): string {
+  let text = files.get(name);
+  if (text === undefined) files.set(name, (text = readFileSync(join(PUBLIC_DIR, name), 'utf8')));
+  return text;
+}
+
+let clientBundle: Promise<string> | undefined;
+/**
+ * `ws-hub/client` bundled for the browser by esbuild (a dev dependency, like the Nest CLI that
+ * `npm start` builds with), once per process: the page imports the library as an app would,
+ * through its public entry point, with no CDN and no extra build step.
+ */
+function bundleClient(): Promise<string> {
+  clientBundle ??= import('esbuild')
+    .then(({ build }) =>
+      build({
+        entryPoints: [CLIENT_ENTRY],
+        bundle: true,
+        format: 'esm',
+        platform: 'browser',
+        target: 'es2020',
+        write: false,
+        legalComments: 'none',
+        banner: { js: '// ws-hub/client, bundled by esbuild for the demo page' },
+      }),
+    )
+    .then((result) => result.outputFiles[0].text);
+  clientBundle.catch(() => (clientBundle = undefined));
+  return clientBundle;
+}
 
 function stringList(value: unknown, field: string): string[] | undefined {
   if (value === undefined) return undefined;
@@ -42,9 +87,42 @@ export class DemoController {
   @Header('Content-Type', 'text/html; charset=utf-8')
   @Header('Cache-Control', 'no-store')
   index(): string {
-    // The page is static; only the hub path is filled in, so HUB_PATH works without a build step.
-    this.page ??= readFileSync(PAGE_PATH, 'utf8').replace('__HUB_PATH__', this.hub.options.path);
+    // The page is static; the hub path and the auth settings are filled in, so HUB_PATH works
+    // without a build step and the page can explain what a refusal looks like.
+    const { path, authenticate, authFailure } = this.hub.options;
+    this.page ??= publicFile('index.html')
+      .replaceAll('__HUB_PATH__', path)
+      .replaceAll('__HUB_AUTH__', authenticate ? 'token' : 'none')
+      .replaceAll('__HUB_AUTH_FAILURE__', authFailure);
     return this.page;
+  }
+
+  @Get('app.js')
+  @Header('Content-Type', 'text/javascript; charset=utf-8')
+  @Header('Cache-Control', 'no-cache')
+  script(): string {
+    return publicFile('app.js');
+  }
+
+  @Get('app.css')
+  @Header('Content-Type', 'text/css; charset=utf-8')
+  @Header('Cache-Control', 'no-cache')
+  styles(): string {
+    return publicFile('app.css');
+  }
+
+  @Get('favicon.svg')
+  @Header('Content-Type', 'image/svg+xml')
+  @Header('Cache-Control', 'max-age=3600')
+  favicon(): string {
+    return publicFile('favicon.svg');
+  }
+
+  @Get('hub-client.js')
+  @Header('Content-Type', 'text/javascript; charset=utf-8')
+  @Header('Cache-Control', 'no-cache')
+  hubClient(): Promise<string> {
+    return bundleClient();
   }
 
   /** `{"event"?: string, "data": any, "rooms"?: string[], "except"?: string[]}` → `{"delivered": n}` */

@@ -47,6 +47,10 @@ describe('demo process', () => {
         child.stdout!.on('data', onData);
         child.stderr!.on('data', onData);
       });
+      // the built demo serves the client library bundled from dist/ws-hub/client
+      const bundle = await fetch(`http://127.0.0.1:${port}/hub-client.js`);
+      expect(bundle.status).toBe(200);
+      expect(await bundle.text()).toContain('dist/ws-hub/client/hub-client.js');
       const clients = await Promise.all(
         [1, 2].map(() => TestClient.welcomed(`ws://127.0.0.1:${port}/live`)),
       );

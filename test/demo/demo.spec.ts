@@ -79,10 +79,61 @@ describe('demo app HTTP endpoints', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/html');
     const html = await res.text();
-    expect(html).toContain("new URL('/live'");
+    expect(html).toContain('data-hub-path="/live"');
+    expect(html).toContain('data-hub-auth="none"');
+    expect(html).toContain('data-hub-auth-failure="http"');
     expect(html).toContain('ws-hub demo');
     const c = await TestClient.welcomed(`${demo.ws}/live`);
     clients.push(c);
+  });
+
+  it('serves the page assets and ws-hub/client bundled for the browser', async () => {
+    const demo = await startDemo();
+    app = demo.app;
+    const get = async (path: string) => {
+      const r = await fetch(`${demo.base}/${path}`);
+      return { status: r.status, type: r.headers.get('content-type'), text: await r.text() };
+    };
+    const script = await get('app.js');
+    expect(script).toMatchObject({ status: 200, type: expect.stringContaining('text/javascript') });
+    // the page reaches the library only through its public entry point
+    expect(script.text).toContain("from './hub-client.js'");
+    expect(script.text).not.toMatch(/new WebSocket/);
+    const bundle = await get('hub-client.js');
+    expect(bundle).toMatchObject({ status: 200, type: expect.stringContaining('text/javascript') });
+    expect(bundle.text).toMatch(/export \{[^}]*createHubClient/);
+    expect(bundle.text).not.toMatch(/\bimport\b.*\bfrom\b/);
+    expect(bundle.text).not.toMatch(/require\(|@nestjs|rxjs/);
+    expect(await get('app.css')).toMatchObject({
+      status: 200,
+      type: expect.stringContaining('css'),
+    });
+    const icon = await get('favicon.svg');
+    expect(icon).toMatchObject({ status: 200, type: expect.stringContaining('image/svg+xml') });
+    expect(icon.text).toContain('<svg');
+    // the page links both
+    const html = (await get('')).text;
+    expect(html).toContain('<link rel="icon" href="favicon.svg"');
+    expect(html).toContain('<script type="module" src="app.js">');
+  });
+
+  it('answers a refused token with close 4401 when HUB_AUTH_FAILURE=close', async () => {
+    const demo = await startDemo({ HUB_AUTH_TOKENS: 'tok-1:alice', HUB_AUTH_FAILURE: 'close' });
+    app = demo.app;
+    const html = await (await fetch(`${demo.base}/`)).text();
+    expect(html).toContain('data-hub-auth="token"');
+    expect(html).toContain('data-hub-auth-failure="close"');
+    const refused = TestClient.open(`${demo.ws}/ws`, { protocols: ['ws-hub.v1', 'bearer.nope'] });
+    clients.push(refused);
+    await refused.opened;
+    expect(await refused.closed()).toBe(4401);
+    expect(refused.closeReason).toBe('unauthorized');
+    expect(refused.frames).toEqual([]);
+    const alice = await TestClient.welcomed(`${demo.ws}/ws`, {
+      protocols: ['ws-hub.v1', 'bearer.tok-1'],
+    });
+    clients.push(alice);
+    expect(alice.frames[0].data.userId).toBe('alice');
   });
 
   it('reads hub options from the environment through forRootAsync', async () => {
@@ -148,5 +199,8 @@ describe('demo app HTTP endpoints', () => {
     await expect(startDemo({ HUB_RATE_LIMIT: 'fast' })).rejects.toThrow(/HUB_RATE_LIMIT/);
     await expect(startDemo({ HUB_SLOW_CONSUMER: 'ignore' })).rejects.toThrow(/HUB_SLOW_CONSUMER/);
     await expect(startDemo({ HUB_AUTH_TOKENS: 'no-colon' })).rejects.toThrow(/HUB_AUTH_TOKENS/);
+    await expect(startDemo({ HUB_AUTH_FAILURE: '401' })).rejects.toThrow(
+      'demo: environment variable HUB_AUTH_FAILURE must be "http" or "close", got "401"',
+    );
   });
 });

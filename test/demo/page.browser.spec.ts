@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
-import type { INestApplication } from '@nestjs/common';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { sleep } from '../helpers/client.js';
 import { startDemo } from '../helpers/demo.js';
 
-// The page functions below run in the browser; this is all of the DOM they use.
-declare const document: { getElementById(id: string): { textContent: string | null } | null };
+// The page functions below run in the browser, where `document` is the DOM's.
+declare const document: any;
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
@@ -12,79 +13,228 @@ if (!hasChromium) {
   console.warn(`demo page browser test skipped: ${CHROMIUM} not found (apt-get install chromium)`);
 }
 
+type Demo = Awaited<ReturnType<typeof startDemo>>;
+
 describe.skipIf(!hasChromium)('demo web page in headless Chromium', () => {
-  let app: INestApplication;
-  let base: string;
+  let browser: Browser;
+  let demos: Demo[] = [];
+  /** Uncaught errors of the pages (an uncaught `Failed to fetch` would land here). */
+  let pageErrors: string[] = [];
+
   beforeAll(async () => {
-    const demo = await startDemo({ HUB_AUTH_TOKENS: 'tok-a:alice,tok-b:bob' });
-    app = demo.app;
-    base = demo.base;
+    const { chromium } = await import('playwright-core');
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
+  }, 30_000);
+  afterAll(async () => browser?.close());
+  let contexts: BrowserContext[] = [];
+  afterEach(async () => {
+    // pages first: a page left open keeps reconnecting (and polling /stats) while its server stops
+    await Promise.all(contexts.splice(0).map((c) => c.close()));
+    await Promise.all(demos.splice(0).map((d) => d.app.close().catch(() => undefined)));
+    expect(pageErrors).toEqual([]);
+    pageErrors = [];
   });
-  afterAll(async () => app?.close());
+
+  async function demo(env: Record<string, string> = {}, port?: number): Promise<Demo> {
+    const d = await startDemo(env, port);
+    demos.push(d);
+    return d;
+  }
+
+  async function open(url: string, viewport = { width: 1200, height: 900 }): Promise<Page> {
+    const context = await browser.newContext({ viewport });
+    contexts.push(context);
+    const page = await context.newPage();
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await page.goto(url);
+    return page;
+  }
+
+  const state = (page: Page, value: string, timeout = 10_000) =>
+    page.waitForSelector(`#status[data-state="${value}"]`, { timeout });
+  const logHas = (page: Page, text: string, timeout = 10_000) =>
+    page.waitForFunction((t) => document.getElementById('log').textContent.includes(t), text, {
+      timeout,
+    });
+
+  async function connectWith(page: Page, token: string): Promise<void> {
+    await page.fill('#token', token);
+    await page.press('#token', 'Enter');
+  }
 
   it('connects two tabs with tokens, acks, broadcasts to everyone and to a room', async () => {
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
-    try {
-      const context = await browser.newContext();
-      const [a, b] = [await context.newPage(), await context.newPage()];
-      for (const [page, token] of [
-        [a, 'tok-a'],
-        [b, 'tok-b'],
-      ] as const) {
-        await page.goto(`${base}/`);
-        await page.fill('#token', token);
-        await page.click('#reconnect');
-        await page.waitForFunction(
-          () =>
-            document.getElementById('state')!.textContent === 'open' &&
-            document.getElementById('clientId')!.textContent !== '-',
-        );
-      }
-      expect(await a.textContent('#userId')).toBe('alice');
-      expect(await b.textContent('#userId')).toBe('bob');
-
-      await a.click('#send');
-      await a.waitForFunction(() => document.getElementById('ack')!.textContent!.includes('"ack"'));
-      expect(JSON.parse((await a.textContent('#ack'))!)).toMatchObject({
-        event: 'ack',
-        data: 'hello',
-      });
-
-      for (const page of [a, b]) {
-        await page.click('#join');
-        await page.waitForFunction(() => document.getElementById('rooms')!.textContent === 'lobby');
-      }
-      await a.fill('#broadcast', 'hello from A');
-      await a.click('#broadcastAll');
-      await b.waitForFunction(() =>
-        document.getElementById('log')!.textContent!.includes('hello from A'),
-      );
-      await b.fill('#broadcast', 'to the lobby');
-      await b.click('#broadcastRoom');
-      await a.waitForFunction(() =>
-        document.getElementById('log')!.textContent!.includes('to the lobby'),
-      );
-
-      // one socket per tab: the online count and the number of copies received agree
-      await a.waitForFunction(() => document.getElementById('online')!.textContent === '2', null, {
-        timeout: 5000,
-      });
-      const log = (await b.textContent('#log'))!;
-      expect(log.split('hello from A').length - 1).toBe(1);
-    } finally {
-      await browser.close();
+    const d = await demo({ HUB_AUTH_TOKENS: 'tok-a:alice,tok-b:bob' });
+    const [a, b] = [await open(`${d.base}/`), await open(`${d.base}/`)];
+    for (const [page, token] of [
+      [a, 'tok-a'],
+      [b, 'tok-b'],
+    ] as const) {
+      // a token is required: the page waits for one instead of retrying without
+      await state(page, 'closed');
+      expect(await page.textContent('#state')).toBe('Not connected');
+      expect(await page.isDisabled('#send')).toBe(true);
+      await connectWith(page, token);
+      await state(page, 'open');
     }
+    expect(await a.textContent('#userId')).toBe('alice');
+    expect(await b.textContent('#userId')).toBe('bob');
+
+    await a.press('#message', 'Enter');
+    await a.waitForFunction(() => document.getElementById('ack').textContent.includes('“hello”'));
+    expect(await a.textContent('#ack')).toMatch(/^“hello” in \d+\.\d ms$/);
+
+    for (const page of [a, b]) {
+      await page.press('#room', 'Enter');
+      await page.waitForSelector('.chip[data-room="lobby"][data-status="joined"]');
+      await logHas(page, 'joined lobby');
+    }
+    await a.fill('#broadcast', 'hello from A');
+    await a.press('#broadcast', 'Enter');
+    await logHas(b, 'to everyone from');
+    await logHas(b, '“hello from A”');
+    await b.fill('#broadcast', 'to the lobby');
+    await b.selectOption('#target', 'lobby');
+    await b.click('#broadcastSend');
+    await logHas(a, 'to room lobby from');
+    expect(await b.textContent('#delivered')).toBe(
+      'Delivered to 2 client(s) on this instance in room lobby.',
+    );
+
+    // one socket per tab: the online count and the number of copies received agree
+    await a.waitForFunction(() => document.getElementById('online').textContent === '2', null, {
+      timeout: 5000,
+    });
+    const log = (await b.textContent('#log'))!;
+    expect(log.split('hello from A').length - 1).toBe(1);
+  }, 60_000);
+
+  it('rides out a server restart: reconnects, keeps its rooms, delivers what was queued', async () => {
+    const first = await demo();
+    const port = first.port;
+    const page = await open(`${first.base}/`);
+    await state(page, 'open');
+    const firstId = await page.textContent('#clientId');
+    await page.fill('#room', 'lobby');
+    await page.press('#room', 'Enter');
+    await page.waitForSelector('.chip[data-room="lobby"][data-status="joined"]');
+
+    await first.app.close();
+    demos = demos.filter((d) => d !== first);
+    await state(page, 'reconnecting');
+    await page.waitForFunction(() =>
+      /^(Reconnecting|Server unreachable · retrying) (in \d+(\.\d)? s|now) \(attempt \d+\)$/.test(
+        document.getElementById('state').textContent,
+      ),
+    );
+    await logHas(page, 'the server went away (restart or shutdown, 1001)');
+    await page.waitForSelector('.chip[data-room="lobby"][data-status="rejoining"]');
+    await page.waitForFunction(
+      () => document.getElementById('state').textContent.startsWith('Server unreachable'),
+      null,
+      { timeout: 10_000 },
+    );
+
+    // made during the outage: the message is queued, visibly; the broadcast fails, readably
+    expect(await page.textContent('#send')).toBe('Queue');
+    await page.fill('#message', 'sent while down');
+    await page.press('#message', 'Enter');
+    await page.waitForSelector('#queued:not([hidden])');
+    expect(await page.textContent('#queued')).toBe('1 queued · sent on reconnect');
+    await logHas(page, 'message “sent while down” queued until the connection is back');
+    await page.press('#broadcast', 'Enter');
+    await page.waitForFunction(() =>
+      document.getElementById('delivered').textContent.includes('unreachable'),
+    );
+    expect(await page.textContent('#delivered')).toBe('Not sent: the server is unreachable.');
+    await logHas(page, 'not sent: the server is unreachable');
+
+    const restartedAt = Date.now();
+    const second = await demo({}, port);
+    await state(page, 'open', 15_000);
+    const reconnectMs = Date.now() - restartedAt;
+    expect(await page.textContent('#clientId')).not.toBe(firstId);
+    await logHas(page, 'reconnected as');
+    await logHas(page, 'rejoined lobby');
+    await logHas(page, '“sent while down” acknowledged after reconnecting');
+    expect(await page.isHidden('#queued')).toBe(true);
+    await page.waitForSelector('.chip[data-room="lobby"][data-status="joined"]');
+
+    // the room is really kept on the new server: a room broadcast reaches the page
+    const response = await fetch(`${second.base}/broadcast`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        data: { text: 'after the restart', room: 'lobby' },
+        rooms: ['lobby'],
+      }),
+    });
+    expect(await response.json()).toEqual({ delivered: 1 });
+    await logHas(page, 'to room lobby from the server: “after the restart”');
+    expect(reconnectMs).toBeLessThan(6000);
+  }, 60_000);
+
+  it('shows a wrong token as refused (HUB_AUTH_FAILURE=close) and stops retrying', async () => {
+    const d = await demo({ HUB_AUTH_TOKENS: 'tok-a:alice', HUB_AUTH_FAILURE: 'close' });
+    const page = await open(`${d.base}/`);
+    await connectWith(page, 'wrong');
+    await state(page, 'closed');
+    expect(await page.textContent('#state')).toBe('Refused: bad token');
+    expect(await page.getAttribute('#status', 'data-tone')).toBe('bad');
+    expect(await page.textContent('#state-detail')).toContain('enter a valid token');
+    await logHas(page, 'refused: bad or missing token (4401 unauthorized); not retrying');
+    expect(await page.isDisabled('#send')).toBe(true);
+    await sleep(1500);
+    expect(await page.getAttribute('#status', 'data-state')).toBe('closed');
+    const stats = (await (await fetch(`${d.base}/stats`)).json()) as any;
+    expect(stats.rejectedHandshakes).toEqual({ '401': 1 });
+
+    await connectWith(page, 'tok-a');
+    await state(page, 'open');
+    expect(await page.textContent('#userId')).toBe('alice');
+  }, 60_000);
+
+  it('with HUB_AUTH_FAILURE=http a wrong token looks unreachable, and the page says why', async () => {
+    const d = await demo({ HUB_AUTH_TOKENS: 'tok-a:alice' });
+    const page = await open(`${d.base}/`);
+    await connectWith(page, 'wrong');
+    await page.waitForFunction(
+      () => document.getElementById('state').textContent.startsWith('Server unreachable'),
+      null,
+      { timeout: 15_000 },
+    );
+    expect(await page.textContent('#state-detail')).toContain('HUB_AUTH_FAILURE=close');
+    await page.click('#disconnect');
+    await state(page, 'closed');
+    expect(await page.textContent('#state')).toBe('Closed by you');
+  }, 60_000);
+
+  it('fits a 390 px wide screen without horizontal scrolling', async () => {
+    const d = await demo();
+    const page = await open(`${d.base}/`, { width: 390, height: 844 });
+    await state(page, 'open');
+    await page.fill('#room', 'a-rather-long-room-name-that-could-overflow-a-narrow-screen');
+    await page.press('#room', 'Enter');
+    await page.waitForSelector('.chip[data-status="joined"]');
+    await page.press('#message', 'Enter');
+    await page.press('#broadcast', 'Enter');
+    await logHas(page, 'to everyone from you');
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(
+      390,
+    );
+    // every control can be reached without scrolling sideways
+    const boxes = await page.$$eval('button, input, select', (elements) =>
+      elements.map((e: any) => {
+        const r = e.getBoundingClientRect();
+        return { id: e.id || e.value, left: r.left, right: r.right };
+      }),
+    );
+    for (const box of boxes) {
+      expect(box.left, box.id).toBeGreaterThanOrEqual(0);
+      expect(box.right, box.id).toBeLessThanOrEqual(390);
+    }
+    await page.screenshot({ path: '/tmp/ws-hub-demo-390.png', fullPage: true });
   }, 60_000);
 });

@@ -135,9 +135,9 @@ describe('health indicator', () => {
     // Watch the status while the app shuts down (a connected client makes the drain last).
     const c = await TestClient.welcomed(h.url);
     const seen = new Set<string>();
-    let done = false;
-    const closing = h.app.close().then(() => (done = true));
-    while (!done) {
+    const state = { done: false };
+    const closing = h.app.close().then(() => (state.done = true));
+    while (!state.done) {
       seen.add(JSON.stringify(health.isHealthy('hub')));
       await new Promise((resolve) => setImmediate(resolve));
     }

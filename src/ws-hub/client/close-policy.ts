@@ -1,3 +1,4 @@
+import { CloseCode } from '../protocol/constants.js';
 import type { HubCloseCause } from './types.js';
 
 /**
@@ -15,15 +16,15 @@ export interface HubClosePolicy {
 
 /** Close code → action. Codes not listed: `retry` / `lost`. */
 export const CLOSE_POLICY: Readonly<Record<number, HubClosePolicy>> = {
-  1000: { action: 'stop', cause: 'server' },
-  1001: { action: 'retry', cause: 'lost' },
-  1006: { action: 'retry', cause: 'lost' },
-  1008: { action: 'slow', cause: 'policy' },
-  1009: { action: 'slow', cause: 'policy' },
-  1011: { action: 'retry', cause: 'lost' },
-  1013: { action: 'retry', cause: 'lost' },
-  4401: { action: 'stop', cause: 'refused' },
-  4403: { action: 'stop', cause: 'refused' },
+  [CloseCode.NORMAL]: { action: 'stop', cause: 'server' },
+  [CloseCode.GOING_AWAY]: { action: 'retry', cause: 'lost' },
+  [CloseCode.ABNORMAL]: { action: 'retry', cause: 'lost' },
+  [CloseCode.POLICY_VIOLATION]: { action: 'slow', cause: 'policy' },
+  [CloseCode.MESSAGE_TOO_BIG]: { action: 'slow', cause: 'policy' },
+  [CloseCode.INTERNAL_ERROR]: { action: 'retry', cause: 'lost' },
+  [CloseCode.TRY_AGAIN_LATER]: { action: 'retry', cause: 'lost' },
+  [CloseCode.UNAUTHORIZED]: { action: 'stop', cause: 'refused' },
+  [CloseCode.FORBIDDEN_ORIGIN]: { action: 'stop', cause: 'refused' },
 };
 
 const DEFAULT_POLICY: HubClosePolicy = { action: 'retry', cause: 'lost' };
@@ -33,4 +34,4 @@ export function closePolicy(code: number): HubClosePolicy {
 }
 
 /** Code the client reports (and closes its socket with) after a connect or pong timeout. */
-export const CLIENT_TIMEOUT_CODE = 4000;
+export const CLIENT_TIMEOUT_CODE = CloseCode.CLIENT_TIMEOUT;

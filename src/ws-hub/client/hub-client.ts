@@ -38,13 +38,17 @@ const defaultTimers: HubTimers = {
 
 /**
  * Creates a client and connects at once. It reconnects with backoff, rejoins its rooms, queues
- * while disconnected and correlates replies; see the README's client section.
+ * while disconnected and correlates replies; see the README's client section. `url` may be a
+ * function, called before every attempt (e.g. to rotate through several instances).
  */
 export function createHubClient<
   ServerEvents extends HubEventMap = HubEventMap,
   ClientEvents extends HubEventMap = HubEventMap,
   Replies extends HubEventMap = HubEventMap,
->(url: string, options: HubClientOptions = {}): WsHubClient<ServerEvents, ClientEvents, Replies> {
+>(
+  url: string | (() => string),
+  options: HubClientOptions = {},
+): WsHubClient<ServerEvents, ClientEvents, Replies> {
   const Socket = (options.WebSocket ??
     (globalThis as { WebSocket?: HubWebSocketConstructor }).WebSocket) as HubWebSocketConstructor;
   if (!Socket) throw new TypeError('ws-hub/client: no global WebSocket; pass options.WebSocket');
@@ -120,7 +124,7 @@ export function createHubClient<
     let s: HubWebSocket;
     try {
       s = new Socket(
-        url,
+        typeof url === 'function' ? url() : url,
         token ? [HUB_SUBPROTOCOL, BEARER_SUBPROTOCOL_PREFIX + token] : [HUB_SUBPROTOCOL],
       );
     } catch (error) {

@@ -4,6 +4,7 @@ import type { ClientRegistry } from './client-registry.js';
 import type { Closer } from './closer.js';
 import type { Delivery } from './delivery.js';
 import { OutgoingFrame } from './frame-writer.js';
+import type { Positions } from '../protocol/streams.js';
 import type { HubStreams } from './hub-streams.js';
 
 /** The side of the hub a cluster adapter sees: it applies what other instances published. */
@@ -20,18 +21,27 @@ export class AdapterHost implements HubAdapterHost {
     return this.registry.size;
   }
 
+  /** Set when recovery is on (its presence tells positioned messages are expected). */
+  recovery: unknown;
+
+  /**
+   * Applies a message another instance published, or (with recovery) this instance's own
+   * message coming back positioned: plain clients here had that one already.
+   */
   applyRemote(message: HubAdapterMessage): void {
     switch (message.type) {
-      case 'broadcast':
-        this.delivery.broadcast(new OutgoingFrame(message.frame), message.rooms, message.except);
+      case 'broadcast': {
+        const [plain, positioned] = this.frames(message);
+        this.delivery.broadcast(plain, message.rooms, message.except, positioned);
         break;
+      }
       case 'send': {
         const client = this.registry.get(message.clientId);
-        if (client) this.delivery.text(client, message.frame);
+        if (client) this.delivery.message(client, ...this.frames(message));
         break;
       }
       case 'user':
-        this.delivery.toUser(message.userId, message.frame);
+        this.delivery.toUser(message.userId, ...this.frames(message));
         break;
       case 'disconnect': {
         const client = this.registry.get(message.clientId);
@@ -49,6 +59,19 @@ export class AdapterHost implements HubAdapterHost {
         this.closer.closeUser(message.userId, message.code, message.reason);
         break;
     }
+  }
+
+  /** The plain frame (none for own messages) and the positioned one (the plain one without). */
+  private frames(message: {
+    frame: string;
+    positioned?: { text: string; positions: Positions };
+    own?: boolean;
+  }): [OutgoingFrame | undefined, OutgoingFrame | undefined] {
+    const plain = message.own ? undefined : new OutgoingFrame(message.frame);
+    const p = message.positioned;
+    // Without a position (a cluster without recovery, or history lost): recovering clients get
+    // the plain frame, and their next resume cannot be complete.
+    return [plain, p ? new OutgoingFrame(p.text, p.positions) : plain];
   }
 
   instanceGone(instanceId: string): void {

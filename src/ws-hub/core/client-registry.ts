@@ -43,6 +43,13 @@ export class ClientRegistry {
     return this.byIp.get(ip) ?? 0;
   }
 
+  /** Gives a registered client another id (a resumed session takes back its previous one). */
+  rekey(client: HubClient, id: string): void {
+    this.byId.delete(client.id);
+    client.id = id;
+    this.byId.set(id, client);
+  }
+
   /** Adds a client; returns true when it is its user's first connection here. */
   add(client: HubClient): boolean {
     this.byId.set(client.id, client);

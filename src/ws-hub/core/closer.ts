@@ -128,9 +128,13 @@ export class Closer {
     this.graceTimers.clear();
   }
 
+  /** Set when recovery is on: a removed client's session becomes resumable for a while. */
+  onRemoved: ((client: HubClient) => void) | undefined;
+
   private remove(client: HubClient, code: number, reason: string): void {
     if (client.removed) return;
     client.removed = true;
+    if (client.recovery !== undefined) this.onRemoved?.(client);
     if (client.subscriptions) {
       for (const subscription of client.subscriptions) subscription.unsubscribe();
       client.subscriptions = undefined;

@@ -3,10 +3,13 @@ import type { ClientRegistry } from './client-registry.js';
 import type { HubCounters } from './hub-counters.js';
 import type { Closer } from './closer.js';
 import { isOpen, writeFrame, type OutgoingFrame } from './frame-writer.js';
-import type { HubClient } from './hub-client.js';
+import type { ClientRecovery, HubClient } from './hub-client.js';
+import type { Positions } from '../protocol/streams.js';
 import type { Rooms } from './rooms.js';
 
 const OPEN = 1; // WebSocket.OPEN, inlined for the hot loop
+/** Frames held at most for one client while its session is resumed; past it, 1013. */
+export const MAX_HELD_FRAMES = 10_000;
 
 /**
  * Writing to this instance's clients: the slow-consumer policy and the broadcast loop. Frames
@@ -33,38 +36,58 @@ export class Delivery {
     return true;
   }
 
-  /** Writes one frame to every connection of a user here; returns how many got it. */
-  toUser(userId: string, text: string): number {
+  /**
+   * Writes one message to one client: `plain` to a plain client, `positioned` to a recovering
+   * one (held while its session is resumed). Either may be undefined: that kind then gets nothing.
+   */
+  message(
+    client: HubClient,
+    plain: OutgoingFrame | undefined,
+    positioned: OutgoingFrame | undefined,
+  ): boolean {
+    const out = client.recovery === undefined ? plain : positioned;
+    if (out === undefined || !this.admit(client)) return false;
+    if (out !== plain && !this.acceptPositioned(client, out)) return false;
+    client.socket.send(out.text);
+    this.counters.delivered++;
+    return true;
+  }
+
+  /** `message` to every connection of a user here; returns how many got it. */
+  toUser(userId: string, plain: OutgoingFrame | undefined, positioned?: OutgoingFrame): number {
     const set = this.registry.ofUser(userId);
     if (!set) return 0;
     let n = 0;
-    for (const client of set) if (this.text(client, text)) n++;
+    for (const client of set) if (this.message(client, plain, positioned)) n++;
     return n;
   }
 
   /**
-   * Writes a shared frame to every client here, or to the union of `rooms` (each client once),
-   * minus `except`; returns how many got it. Timed only while the metrics ask for it.
+   * Writes a message to every client here, or to the union of `rooms` (each client once), minus
+   * `except`: the shared `plain` frame to plain clients, `positioned` to recovering ones (see
+   * `message`). Returns how many got it. Timed only while the metrics ask for it.
    */
   broadcast(
-    frame: OutgoingFrame,
+    plain: OutgoingFrame | undefined,
     rooms: string[] | undefined,
     except: string[] | undefined,
+    positioned?: OutgoingFrame,
   ): number {
     const timed = this.onBroadcastTimed;
-    if (timed === undefined) return this.fanOut(frame, rooms, except);
+    if (timed === undefined) return this.fanOut(plain, positioned, rooms, except);
     const startMs = performance.now();
-    const delivered = this.fanOut(frame, rooms, except);
+    const delivered = this.fanOut(plain, positioned, rooms, except);
     timed(performance.now() - startMs);
     return delivered;
   }
 
   /**
-   * The hot loop of the hub: per client only an id check (when `except` is given), the open
-   * state, the slow-consumer comparison and one write of the shared frame.
+   * The hot loop of the hub: per client only an id check (when `except` is given), the kind
+   * of client, the open state, the slow-consumer comparison and one write of a shared frame.
    */
   private fanOut(
-    frame: OutgoingFrame,
+    plain: OutgoingFrame | undefined,
+    positioned: OutgoingFrame | undefined,
     rooms: string[] | undefined,
     except: string[] | undefined,
   ): number {
@@ -76,10 +99,13 @@ export class Delivery {
       for (let i = list.length - 1; i >= 0; i--) {
         const client = list[i];
         if (skip !== undefined && skip.has(client.id)) continue;
+        const out = client.recovery === undefined ? plain : positioned;
+        if (out === undefined) continue;
         const socket = client.socket;
         if (socket.readyState !== OPEN) continue;
         if (socket.bufferedAmount > maxBuffered && !this.admit(client)) continue;
-        writeFrame(socket, client.frameSender, frame);
+        if (out !== plain && !this.acceptPositioned(client, out)) continue;
+        writeFrame(socket, client.frameSender, out);
         delivered++;
       }
       this.counters.delivered += delivered;
@@ -89,15 +115,41 @@ export class Delivery {
       const members = this.rooms.members(rooms[i]);
       if (!members) continue;
       for (const client of members) {
-        if (skip?.has(client.id) || inEarlierRoom(client, rooms, i) || !this.admit(client)) {
-          continue;
-        }
-        writeFrame(client.socket, client.frameSender, frame);
+        if (skip?.has(client.id) || inEarlierRoom(client, rooms, i)) continue;
+        const out = client.recovery === undefined ? plain : positioned;
+        if (out === undefined || !this.admit(client)) continue;
+        if (out !== plain && !this.acceptPositioned(client, out)) continue;
+        writeFrame(client.socket, client.frameSender, out);
         delivered++;
       }
     }
     this.counters.delivered += delivered;
     return delivered;
+  }
+
+  /**
+   * Whether a positioned frame goes out to a recovering client now: not while its session is
+   * being resumed (held, to follow the replay), nor when the replay already carried it.
+   */
+  private acceptPositioned(client: HubClient, frame: OutgoingFrame): boolean {
+    const rec = client.recovery!;
+    if (rec.held !== undefined) {
+      if (rec.held.length >= MAX_HELD_FRAMES) {
+        this.counters.slowClosed++;
+        this.closer.close(
+          client,
+          CloseCode.TRY_AGAIN_LATER,
+          'too much to hold while resuming',
+          DisconnectReason.SLOW_CONSUMER,
+        );
+      } else {
+        rec.held.push({ frame, positions: frame.positions ?? {} });
+      }
+      return false;
+    }
+    return (
+      rec.seam === undefined || frame.positions === undefined || !seenInReplay(rec, frame.positions)
+    );
   }
 
   /** Whether a message may be written to a client now; applies the slow-consumer policy. */
@@ -119,6 +171,24 @@ export class Delivery {
     );
     return false;
   }
+}
+
+/**
+ * Whether a replay already delivered this message to the client (any of its positions at or
+ * below what was delivered in that stream). A stream whose offsets went past the seam leaves
+ * it: offsets only grow from there.
+ */
+export function seenInReplay(rec: ClientRecovery, positions: Positions): boolean {
+  const seam = rec.seam!;
+  let seen = false;
+  for (const stream in positions) {
+    const last = seam.get(stream);
+    if (last === undefined) continue;
+    if (positions[stream][0] <= last) seen = true;
+    else seam.delete(stream);
+  }
+  if (seam.size === 0) rec.seam = undefined;
+  return seen;
 }
 
 /** For a union of rooms: a client in an earlier room of the list was already served. */

@@ -68,6 +68,8 @@ export class HubFrameDispatcher {
    * nothing but cost (see `WsGateway.onApplicationBootstrap`).
    */
   directHandlers: Map<string, HubDirectHandler> | undefined;
+  /** Events the core itself answers (`recover`), before any gateway's. */
+  readonly coreHandlers = new Map<string, HubDirectHandler>();
 
   constructor(
     private readonly options: ResolvedHubOptions,
@@ -150,6 +152,15 @@ export class HubFrameDispatcher {
       return;
     }
     const { event, id } = parsed.envelope;
+    const core = this.coreHandlers.get(event);
+    if (core) {
+      this.dispatch(client, undefined, core, parsed.envelope);
+      return;
+    }
+    if (client.recovery?.awaiting) {
+      this.rejectFrame(client, ErrorCode.BAD_ENVELOPE, 'the first frame must be "recover"', id);
+      return;
+    }
     const direct = this.directHandlers?.get(event);
     if (direct) {
       this.dispatch(client, undefined, direct, parsed.envelope);

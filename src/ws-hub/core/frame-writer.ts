@@ -1,5 +1,6 @@
 import * as ws from 'ws';
 import { WebSocket } from 'ws';
+import type { Positions } from '../protocol/streams.js';
 
 // `Sender` is a named export of ws's ESM entry that @types/ws does not declare.
 const { Sender } = ws as unknown as {
@@ -22,11 +23,18 @@ interface SocketInternals {
  * copy the payload for every `send()`.
  */
 export class OutgoingFrame {
-  readonly payload: Buffer;
+  private encoded: Buffer | undefined;
   private framed: Buffer[] | undefined;
 
-  constructor(readonly text: string) {
-    this.payload = Buffer.from(text);
+  constructor(
+    readonly text: string,
+    /** For a positioned frame (recovery): the message's positions, by stream. */
+    readonly positions?: Positions,
+  ) {}
+
+  /** The UTF-8 payload, encoded on first use (a frame sent to one client as text never is). */
+  get payload(): Buffer {
+    return (this.encoded ??= Buffer.from(this.text));
   }
 
   get bytes(): number {

@@ -9,10 +9,10 @@ const MAX_BUCKETS = 100;
 const MIN_TICK_MS = 20;
 
 /** A socket's `pong` listener: the client answered, so it is alive. */
-export function markAlive(this: HubSocket): void {
+export const markAlive = function markAlive(this: HubSocket): void {
   const client = this[kHubClient];
   if (client) client.alive = true;
-}
+};
 
 /**
  * One timer for every client. Clients are spread over buckets and one bucket is visited per

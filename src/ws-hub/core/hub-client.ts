@@ -1,7 +1,8 @@
 import type { Subscription } from 'rxjs';
 import type { WebSocket } from 'ws';
 import type { HubPrincipal } from '../interfaces/options.interface.js';
-import type { FrameSender } from './frame-writer.js';
+import type { FrameSender, OutgoingFrame } from './frame-writer.js';
+import type { Positions } from '../protocol/streams.js';
 import type { WindowCounter } from './window-counter.js';
 
 /** Where a socket keeps its `HubClient`, so handlers can find it without a lookup. */
@@ -16,6 +17,31 @@ export interface ConnectionInfo {
   ip: string;
   /** Set when `authenticate` accepted the handshake. */
   principal: HubPrincipal | undefined;
+  /** Whether the client negotiated the `ws-hub.recovery` subprotocol. */
+  recovery?: boolean;
+}
+
+/** A positioned frame held for a client while its session is being resumed. */
+export interface HeldFrame {
+  frame: OutgoingFrame;
+  positions: Positions;
+}
+
+/** Recovery state of a client that negotiated `ws-hub.recovery` (internal). */
+export interface ClientRecovery {
+  /** Until its `recover` frame is handled: no welcome yet, and live frames are held. */
+  awaiting: boolean;
+  /** Positioned frames that arrived while the session was being resumed, in order. */
+  held: HeldFrame[] | undefined;
+  /**
+   * After a replay: the last offset delivered per stream. A live frame at or below it was in
+   * the replay; a stream leaves the map at its first frame beyond (from then on offsets only grow).
+   */
+  seam: Map<string, number> | undefined;
+  /** Closes the connection if no `recover` frame comes in time. */
+  timer: NodeJS.Timeout | undefined;
+  /** Whether a resumable session was recorded for this connection. */
+  hasSession: boolean;
 }
 
 /** Everything the hub keeps about one connection (internal). */
@@ -43,9 +69,12 @@ export class HubClient {
   subscriptions: Set<Subscription> | undefined;
   /** Where pre-built frames can be written, or undefined to go through `send()`. */
   frameSender: FrameSender | undefined;
+  /** Set when the client negotiated recovery: it gets positioned frames. */
+  recovery: ClientRecovery | undefined;
 
   constructor(
-    readonly id: string,
+    /** Mutable only once: a resumed session takes back its previous id before the welcome. */
+    public id: string,
     readonly socket: HubSocket,
     readonly connectedAt: number,
     readonly remoteAddress: string,

@@ -3,7 +3,7 @@ import { ClusterLink } from '../cluster/cluster-link.js';
 import type { HubAdapter } from '../interfaces/cluster-adapter.interface.js';
 import type { HubAuthenticateFn, HubAuthorizeJoinFn } from '../interfaces/options.interface.js';
 import type { ResolvedHubOptions } from '../options/resolve-options.js';
-import { CloseCode } from '../protocol/constants.js';
+import { ClientEvent, CloseCode } from '../protocol/constants.js';
 import { AdapterHost } from './adapter-host.js';
 import { ClientRegistry } from './client-registry.js';
 import { Closer } from './closer.js';
@@ -20,6 +20,12 @@ import { HubCounters } from './hub-counters.js';
 import { HubStreams } from './hub-streams.js';
 import { Registrar } from './registrar.js';
 import { Rooms } from './rooms.js';
+import type { HubRecoveryOptions } from '../interfaces/options.interface.js';
+import type { RecoveryStore } from '../interfaces/recovery.interface.js';
+import { WsHubOptionsError } from '../options/resolve-options.js';
+import type { MemoryHistory } from '../recovery/memory-history.js';
+import { MemoryRecoveryStore } from '../recovery/memory-store.js';
+import { Recovery } from '../recovery/recovery.js';
 
 /**
  * The hub's collaborators, wired by hand, and the side of the hub the gateway, the handshake
@@ -94,6 +100,45 @@ export class HubCore {
       this.closer,
       this.streams,
     );
+    if (options.recovery) this.recovery = this.createRecovery(adapter, options.recovery);
+  }
+
+  /** Message recovery, when the `recovery` option is on. */
+  readonly recovery: Recovery | undefined;
+
+  private createRecovery(adapter: HubAdapter, o: Required<HubRecoveryOptions>): Recovery {
+    let store: RecoveryStore;
+    let history: MemoryHistory | undefined;
+    if (adapter.recoveryStore) {
+      store = adapter.recoveryStore(o);
+    } else if (adapter.distributed) {
+      throw new WsHubOptionsError(
+        'recovery',
+        `needs an adapter that keeps history; ${adapter.constructor?.name ?? 'this adapter'} does not`,
+      );
+    } else {
+      const memory = new MemoryRecoveryStore(o.historySize, o.historyTtlMs, o.sessionTtlMs);
+      store = memory;
+      history = memory.history;
+    }
+    const recovery = new Recovery(
+      store,
+      history,
+      this.registry,
+      this.rooms,
+      this.delivery,
+      this.closer,
+      this.registrar,
+      this.link,
+      this.streams,
+    );
+    this.registrar.onRecoveringClient = (client) => recovery.attach(client);
+    this.closer.onRemoved = (client) => recovery.detach(client);
+    this.adapterHost.recovery = recovery;
+    this.dispatcher.coreHandlers.set(ClientEvent.RECOVER, (client, data, _event, id) =>
+      recovery.recover(client, data, id),
+    );
+    return recovery;
   }
 
   set authorizeJoin(fn: HubAuthorizeJoinFn | undefined) {

@@ -26,7 +26,6 @@ import { encodeFrame } from '../protocol/envelope.js';
 import type { HubEventHandler } from './frame-dispatcher.js';
 import { OutgoingFrame } from './frame-writer.js';
 import { resolveHook } from './hooks.js';
-import type { HubClient } from './hub-client.js';
 import { HubCore } from './hub-core.js';
 import { hubLogger } from '../logger.js';
 import { startupSummary } from './summary.js';
@@ -38,14 +37,17 @@ function toList(value: string | string[] | undefined): string[] | undefined {
 }
 
 /**
- * The hub: registry of connected clients, heartbeat, and every way to send to them. Inject it
+ * The hub: registry of connected clients, heartbeat, and every way to send to them.
+ * `HubService<ServerEvents>` (the event map `ws-hub/client`'s `createHubClient<ServerEvents>`
+ * takes) types `broadcast`, `send` and `sendToUser`: a misspelt event or a wrong payload fails
+ * to compile. Inject it as `HubService` and annotate the field with the map. Inject it
  * anywhere (controllers, providers, jobs) to broadcast or target clients, users and rooms.
  *
  * The public face only: the work is done by collaborators wired here by hand (registry,
  * rooms, delivery, closer, registrar, dispatcher, and the link to the cluster adapter).
  */
 @Injectable()
-export class HubService
+export class HubService<Events extends Record<string, any> = Record<string, any>>
   implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
 {
   /** @internal The collaborators behind this service; the gateway talks to it. */
@@ -120,10 +122,16 @@ export class HubService
    * `options.except`, on every instance. Serialised and framed once. Returns how many clients
    * of this instance it was written to.
    */
-  broadcast(event: string, data?: unknown, options?: BroadcastOptions): number {
+  broadcast<E extends keyof Events & string>(
+    event: E,
+    data?: Events[E],
+    options?: BroadcastOptions,
+  ): number {
     const frame = new OutgoingFrame(encodeFrame(event, data));
     const rooms = toList(options?.rooms);
     const except = toList(options?.except);
+    const recovery = this.core.recovery;
+    if (recovery !== undefined) return recovery.broadcast(frame, rooms, except);
     const delivered = this.delivery.broadcast(frame, rooms, except);
     this.link.publish({ type: 'broadcast', frame: frame.text, rooms, except });
     return delivered;
@@ -134,8 +142,10 @@ export class HubService
    * is connected here or, for a client id of another instance, that the message was handed to
    * the adapter (delivery to a remote client is not confirmed).
    */
-  send(clientId: string, event: string, data?: unknown): boolean {
+  send<E extends keyof Events & string>(clientId: string, event: E, data?: Events[E]): boolean {
     const text = encodeFrame(event, data);
+    const recovery = this.core.recovery;
+    if (recovery !== undefined) return recovery.send(clientId, new OutgoingFrame(text));
     const client = this.registry.get(clientId);
     if (client) {
       this.delivery.text(client, text);
@@ -147,9 +157,11 @@ export class HubService
   }
 
   /** Sends to every connection of a user on every instance; returns how many were here. */
-  sendToUser(userId: string, event: string, data?: unknown): number {
+  sendToUser<E extends keyof Events & string>(userId: string, event: E, data?: Events[E]): number {
     const text = encodeFrame(event, data);
-    const n = this.delivery.toUser(userId, text);
+    const recovery = this.core.recovery;
+    if (recovery !== undefined) return recovery.toUser(userId, new OutgoingFrame(text));
+    const n = this.delivery.toUser(userId, new OutgoingFrame(text));
     this.link.publish({ type: 'user', userId, frame: text });
     return n;
   }

@@ -44,18 +44,32 @@ export class Registrar {
     }
     socket.on('pong', markAlive);
     this.heartbeat.add(client);
+    // A client that negotiated recovery gets its welcome (and counts as connected) once its
+    // `recover` frame has been handled: its id may still change to a resumed session's.
+    if (this.onRecoveringClient !== undefined && info.recovery) {
+      this.onRecoveringClient(client);
+      return client;
+    }
     if (this.options.welcome) this.delivery.text(client, this.welcomeFrame(client));
+    this.announce(client);
+    return client;
+  }
+
+  /** Set when recovery is on: takes over clients that negotiated it. */
+  onRecoveringClient: ((client: HubClient) => void) | undefined;
+
+  /** Emits `connected$` for a registered client. */
+  announce(client: HubClient): void {
     this.streams.connected.next({
       clientId: client.id,
-      userId,
+      userId: client.userId,
       principal: client.principal,
       remoteAddress: client.remoteAddress,
       connectedAt: client.connectedAt,
     });
-    return client;
   }
 
-  private welcomeFrame(client: HubClient): string {
+  welcomeFrame(client: HubClient, extra?: Record<string, unknown>, id?: string | number): string {
     const data: Record<string, unknown> = {
       clientId: client.id,
       pingIntervalMs: this.options.pingIntervalMs,
@@ -63,6 +77,6 @@ export class Registrar {
       maxPayloadBytes: this.options.maxPayloadBytes,
     };
     if (client.userId !== undefined) data.userId = client.userId;
-    return encodeFrame(ServerEvent.WELCOME, data);
+    return encodeFrame(ServerEvent.WELCOME, extra ? { ...data, ...extra } : data, id);
   }
 }

@@ -9,13 +9,58 @@ import type {
 import { hubLogger } from '../logger.js';
 import type { ResolvedHubOptions } from '../options/resolve-options.js';
 import { errorText } from '../options/validators.js';
-import { BEARER_SUBPROTOCOL_PREFIX, HUB_SUBPROTOCOL } from '../protocol/constants.js';
+import {
+  BEARER_SUBPROTOCOL_PREFIX,
+  CloseCode,
+  HUB_SUBPROTOCOL,
+  RECOVERY_SUBPROTOCOL,
+} from '../protocol/constants.js';
 
 /** Where the handshake leaves what it decided on the upgrade request. */
 export const kHandshake = Symbol('ws-hub.handshake');
 
-/** An upgrade request the handshake has accepted. */
-export type AcceptedRequest = IncomingMessage & { [kHandshake]?: ConnectionInfo };
+/** Where a handshake refused with `authFailure: 'close'` leaves the close it must get. */
+export const kRefused = Symbol('ws-hub.refused');
+
+/** The application close of a refused handshake (`authFailure: 'close'`). */
+export interface HandshakeRefusal {
+  code: number;
+  reason: string;
+}
+
+/** An upgrade request the handshake has accepted (or completed only to refuse it). */
+export type AcceptedRequest = IncomingMessage & {
+  [kHandshake]?: ConnectionInfo;
+  [kRefused]?: HandshakeRefusal;
+};
+
+/** The refusals `authFailure: 'close'` completes, by the HTTP status `'http'` would answer. */
+const REFUSALS: Readonly<Record<number, HandshakeRefusal>> = {
+  401: { code: CloseCode.UNAUTHORIZED, reason: 'unauthorized' },
+  403: { code: CloseCode.FORBIDDEN_ORIGIN, reason: 'forbidden origin' },
+};
+
+/** How long a refused socket may take to answer the close before it is destroyed. */
+const REFUSED_CLOSE_TIMEOUT_MS = 1_000;
+
+/**
+ * With `authFailure: 'close'` a refused handshake is completed and the socket closed at once
+ * with an application close code (4401, 4403), so that browsers (which cannot read an HTTP
+ * status) can tell a refusal from an outage. Called before registration, so nothing else is
+ * ever written to that socket. Returns true when it closed the socket (it must not be
+ * registered); `'http'` (the default) never records a refusal, so it always returns false.
+ */
+export function closeIfRefused(
+  socket: { close(code: number, reason: string): void; terminate?(): void },
+  request: IncomingMessage | undefined,
+): boolean {
+  const refusal = (request as AcceptedRequest | undefined)?.[kRefused];
+  if (!refusal) return false;
+  socket.close(refusal.code, refusal.reason);
+  // A peer that never answers the close must not hold the socket for ws's 30 s close timeout.
+  if (socket.terminate) setTimeout(() => socket.terminate!(), REFUSED_CLOSE_TIMEOUT_MS).unref();
+  return true;
+}
 
 /** What the handshake needs to know of the hub (`HubService` provides it). */
 export interface HandshakeHost {
@@ -86,7 +131,10 @@ export function extractToken(
  * offered protocols, so a browser sending its token as `bearer.<token>` also offers
  * `ws-hub.v1`, and that is what comes back (the token is never echoed when avoidable).
  */
-export function selectProtocol(protocols: Set<string>): string | false {
+export function selectProtocol(protocols: Set<string>, recovery = false): string | false {
+  // With recovery on, a client that asks for it gets it (it also offers ws-hub.v1, which a
+  // server with recovery off picks instead: that is how the client learns the server's choice).
+  if (recovery && protocols.has(RECOVERY_SUBPROTOCOL)) return RECOVERY_SUBPROTOCOL;
   if (protocols.has(HUB_SUBPROTOCOL)) return HUB_SUBPROTOCOL;
   let bearer: string | undefined;
   for (const p of protocols) {
@@ -108,7 +156,8 @@ function isPrincipal(value: unknown): value is HubPrincipal {
 /**
  * Everything decided before the upgrade: origin, connection limits, authentication. Runs as
  * ws's `verifyClient`, so a refused handshake gets a plain HTTP status and no socket,
- * client record or timer is ever allocated for it.
+ * client record or timer is ever allocated for it; with `authFailure: 'close'`, a refusal for
+ * authentication or origin is completed instead and closed by `closeIfRefused`.
  */
 export class HubHandshake {
   private readonly origins: Set<string> | undefined;
@@ -128,7 +177,8 @@ export class HubHandshake {
       // Two parameters: ws then calls it asynchronously, which `authenticate` needs.
       verifyClient: (info: { req: IncomingMessage }, done: VerifyCallback) =>
         this.verify(info.req, done),
-      handleProtocols: (protocols: Set<string>) => selectProtocol(protocols),
+      handleProtocols: (protocols: Set<string>) =>
+        selectProtocol(protocols, this.options.recovery !== false),
     };
   }
 
@@ -148,20 +198,42 @@ export class HubHandshake {
     if (this.hub.isShuttingDown) {
       return reject(503, 'Service Unavailable', { 'Retry-After': RETRY_AFTER_SECONDS });
     }
+    /**
+     * A refusal for the client (401, 403): an HTTP status, or with `authFailure: 'close'` a
+     * completed upgrade that `closeIfRefused` closes at once with 4401 / 4403.
+     */
+    const refuse = (status: 401 | 403, message: string, headers?: Record<string, string>) => {
+      if (this.options.authFailure !== 'close') return reject(status, message, headers);
+      this.hub.countRejected(status);
+      hubLogger.debug(
+        `handshake refused with ${REFUSALS[status].code} (${message}) from ${request.socket?.remoteAddress}`,
+      );
+      (request as AcceptedRequest)[kRefused] = REFUSALS[status];
+      done(true);
+    };
+    const ip = clientIpOf(request, this.options.clientIp);
+    const pendingHere = this.pendingByIp.get(ip) ?? 0;
+    // Load limits first when a refusal costs an upgrade: a flood of refused handshakes is
+    // answered 503/429 like any other once past the limits.
+    const overLimit = (): boolean => {
+      if (this.hub.online + this.pending >= this.options.maxConnections) {
+        reject(503, 'Service Unavailable', { 'Retry-After': RETRY_AFTER_SECONDS });
+        return true;
+      }
+      if (this.hub.connectionsFromIp(ip) + pendingHere >= this.options.maxConnectionsPerIp) {
+        reject(429, 'Too Many Requests', { 'Retry-After': RETRY_AFTER_SECONDS });
+        return true;
+      }
+      return false;
+    };
     if (this.origins) {
       const origin = request.headers.origin;
       if (origin === undefined ? !this.options.allowMissingOrigin : !this.origins.has(origin)) {
-        return reject(403, 'Forbidden');
+        if (this.options.authFailure === 'close' && overLimit()) return;
+        return refuse(403, 'Forbidden');
       }
     }
-    const ip = clientIpOf(request, this.options.clientIp);
-    const pendingHere = this.pendingByIp.get(ip) ?? 0;
-    if (this.hub.online + this.pending >= this.options.maxConnections) {
-      return reject(503, 'Service Unavailable', { 'Retry-After': RETRY_AFTER_SECONDS });
-    }
-    if (this.hub.connectionsFromIp(ip) + pendingHere >= this.options.maxConnectionsPerIp) {
-      return reject(429, 'Too Many Requests', { 'Retry-After': RETRY_AFTER_SECONDS });
-    }
+    if (overLimit()) return;
     const authenticate = this.hub.authenticator;
     if (!authenticate) {
       (request as AcceptedRequest)[kHandshake] = {
@@ -200,7 +272,7 @@ export class HubHandshake {
           clearTimeout(timer);
           settle();
           if (!isPrincipal(principal)) {
-            return reject(401, 'Unauthorized', { 'WWW-Authenticate': 'Bearer' });
+            return refuse(401, 'Unauthorized', { 'WWW-Authenticate': 'Bearer' });
           }
           (request as AcceptedRequest)[kHandshake] = {
             ip,

@@ -20,7 +20,12 @@ import { WS_HUB_RESOLVED_OPTIONS } from '../module/tokens.js';
 import { DEFAULT_PATH } from '../options/defaults.js';
 import type { ResolvedHubOptions } from '../options/resolve-options.js';
 import { errorText } from '../options/validators.js';
-import { ClientEvent, CloseCode, ServerEvent } from '../protocol/constants.js';
+import {
+  ClientEvent,
+  CloseCode,
+  RECOVERY_SUBPROTOCOL,
+  ServerEvent,
+} from '../protocol/constants.js';
 import {
   kFrameSink,
   kHubServer,
@@ -76,7 +81,10 @@ export class WsGateway
       options.path,
       (t) => t.prototype instanceof WsGateway || t === WsGateway,
     );
-    const owners = eventOwners([WsGateway, ...appGateways].flatMap((t) => handlersOf(t as Type)));
+    const owners = eventOwners([
+      { event: ClientEvent.RECOVER, owner: 'ws-hub recovery (built in)' },
+      ...[WsGateway, ...appGateways].flatMap((t) => handlersOf(t as Type)),
+    ]);
     for (const type of appGateways) adoptGateway(type, serverOptions);
     hub.core.dispatcher.reserveGatewayEvents(owners);
   }
@@ -133,6 +141,7 @@ export class WsGateway
       this.hub.core.register(socket, {
         ip: accepted?.ip ?? (request ? clientIpOf(request, this.options.clientIp) : 'unknown'),
         principal: accepted?.principal,
+        recovery: socket.protocol === RECOVERY_SUBPROTOCOL && this.hub.core.recovery !== undefined,
       });
     } catch (err) {
       hubLogger.error(`registering a client failed: ${errorText(err)}`, (err as Error)?.stack);
@@ -172,10 +181,16 @@ export class WsGateway
 
   @SubscribeMessage(ClientEvent.JOIN)
   async onJoin(@ConnectedSocket() socket: HubSocket, @MessageBody() data: unknown) {
+    const client = socket[kHubClient]!;
     const room = await this.hub.core.rooms.requestJoin(
-      socket[kHubClient]!,
+      client,
       (data as { room?: unknown } | undefined)?.room,
     );
+    // A recovering client learns where it starts in the room's stream.
+    const recovery = this.hub.core.recovery;
+    if (recovery !== undefined && client.recovery !== undefined) {
+      return { event: ServerEvent.JOINED, data: { room, pos: await recovery.joined(room) } };
+    }
     return { event: ServerEvent.JOINED, data: { room } };
   }
 

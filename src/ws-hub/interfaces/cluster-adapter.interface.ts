@@ -1,13 +1,30 @@
+import type { RecoveryStore } from './recovery.interface.js';
+import type { Positions } from '../protocol/streams.js';
+
 /**
  * What crosses instances. Frames are serialised once by the publishing instance and carried
  * as the exact text every client receives, so a receiving instance never re-encodes them.
  */
 export type HubAdapterMessage =
-  | { type: 'broadcast'; frame: string; rooms?: string[]; except?: string[] }
-  | { type: 'send'; clientId: string; frame: string }
-  | { type: 'user'; userId: string; frame: string }
+  | ({ type: 'broadcast'; frame: string; rooms?: string[]; except?: string[] } & Recorded)
+  | ({ type: 'send'; clientId: string; frame: string } & Recorded)
+  | ({ type: 'user'; userId: string; frame: string } & Recorded)
   | { type: 'disconnect'; clientId: string; code: number; reason: string }
   | { type: 'disconnect-user'; userId: string; code: number; reason: string };
+
+/**
+ * With the `recovery` option on, messages carry the streams to append them to. An adapter
+ * that keeps history (`recoveryStore`) appends and publishes in one step and hands the message
+ * back to every instance, the publishing one included, with the positioned frame.
+ */
+export interface Recorded {
+  /** On publish: the streams this message belongs to (`all`, `room:<r>`, `user:<u>`, `client:<id>`). */
+  streams?: string[];
+  /** On delivery: the frame with its positions, for recovering clients. */
+  positioned?: { text: string; positions: Positions };
+  /** On delivery: published by this instance (its plain clients have it already). */
+  own?: boolean;
+}
 
 /** One live hub instance, as presence reports it. */
 export interface HubInstanceInfo {
@@ -64,6 +81,18 @@ export interface HubAdapter {
   instances(): Promise<HubInstanceInfo[]>;
   /** Leaves the cluster at once and releases every connection and timer. */
   close(): Promise<void>;
+  /**
+   * The adapter's history and session store for the `recovery` option; adapters without one
+   * cannot run a cluster with recovery (startup fails naming the adapter).
+   */
+  recoveryStore?(options: HubRecoveryStoreOptions): RecoveryStore;
   /** Adapter counters for monitoring (published, failures, reconnects, ...), if it keeps any. */
   stats?(): object;
+}
+
+/** What an adapter's recovery store is configured with (the module's `recovery` option, resolved). */
+export interface HubRecoveryStoreOptions {
+  historySize: number;
+  historyTtlMs: number;
+  sessionTtlMs: number;
 }

@@ -109,6 +109,14 @@ export interface WsHubModuleOptions {
   allowedOrigins?: string[];
   /** When `allowedOrigins` is set, whether handshakes without an `Origin` header (non-browser clients) are let in. Default true. */
   allowMissingOrigin?: boolean;
+  /**
+   * How a handshake refused for authentication or origin is answered: `'http'` answers HTTP 401 /
+   * 403 with no upgrade; `'close'` completes the upgrade and closes at once with 4401
+   * `unauthorized` / 4403 `forbidden origin`, so that browsers (which see a refused handshake
+   * only as 1006) can tell a refusal from an outage, at the cost of an upgrade per refused
+   * attempt. Load limits (429, 503) always answer HTTP. Default `'http'`.
+   */
+  authFailure?: 'http' | 'close';
   /** Most open connections on this instance; past it the handshake gets HTTP 503. Default: unlimited. */
   maxConnections?: number;
   /** Most open connections per remote IP; past it the handshake gets HTTP 429. Default: unlimited. */
@@ -132,6 +140,48 @@ export interface WsHubModuleOptions {
   adapter?: HubAdapter;
   /** Use the built-in Redis adapter (needs `ioredis`). Ignored when `adapter` is given. */
   redis?: HubRedisOptions;
+  /**
+   * Prometheus metrics through `prom-client` (an optional peer: `npm install prom-client`):
+   * `true` for the defaults, or options. Default: off.
+   */
+  metrics?: boolean | HubMetricsOptions;
+  /**
+   * Message recovery: streams with offsets, bounded history and resumable sessions, for clients
+   * that negotiate the `ws-hub.recovery` subprotocol (`ws-hub/client` does). `true` for the
+   * defaults, or options. Default: off (the wire protocol is then exactly v1).
+   */
+  recovery?: boolean | HubRecoveryOptions;
+}
+
+/** Options of message recovery. */
+export interface HubRecoveryOptions {
+  /** Messages kept per stream (older ones are trimmed). Default 300. */
+  historySize?: number;
+  /** How long a message stays recoverable, in milliseconds. Default 300000 (5 min). */
+  historyTtlMs?: number;
+  /**
+   * How long after a disconnect its session can be resumed, in milliseconds; at most
+   * `historyTtlMs`. Default 120000 (2 min).
+   */
+  sessionTtlMs?: number;
+}
+
+/** The parts of a `prom-client` `Registry` the hub uses (typed here so `prom-client` stays optional). */
+export interface HubMetricsRegistry {
+  readonly contentType: string;
+  metrics(): Promise<string>;
+  registerMetric(metric: any): void;
+  removeSingleMetric(name: string): void;
+}
+
+/** Options of the Prometheus metrics. */
+export interface HubMetricsOptions {
+  /** Registry to register on. Default: `prom-client`'s global `register` (the app's). */
+  registry?: HubMetricsRegistry;
+  /** Prefix of every metric name. Default `ws_hub_`. */
+  prefix?: string;
+  /** Export the event-loop delay (`<prefix>event_loop_delay_seconds`), sampled every 20 ms. Default true. */
+  eventLoopDelay?: boolean;
 }
 
 /** Implemented by a class given as `useClass`/`useExisting` to `forRootAsync`. */

@@ -3,7 +3,17 @@ import type {
   WsHubModuleExtras,
   WsHubModuleOptions,
 } from '../interfaces/options.interface.js';
-import { positiveInt as checkPositiveInt, show } from './validators.js';
+import {
+  resolveMetrics,
+  resolveRecovery,
+  type ResolvedMetricsOptions,
+  type ResolvedRecoveryOptions,
+} from './feature-options.js';
+import { WsHubOptionsError } from './options.error.js';
+import { bool, positiveInt } from './option-checks.js';
+import { show } from './validators.js';
+
+export { WsHubOptionsError };
 import {
   DEFAULT_AUTHENTICATE_TIMEOUT_MS,
   DEFAULT_MAX_ROOMS_PER_CLIENT,
@@ -36,23 +46,19 @@ export type ResolvedHubOptions = Required<
     | 'slowConsumer'
     | 'maxRoomsPerClient'
     | 'authenticateTimeoutMs'
+    | 'authFailure'
   >
 > &
   Pick<
     WsHubModuleOptions,
     'authenticate' | 'allowedOrigins' | 'clientIp' | 'authorizeJoin' | 'adapter' | 'redis'
-  > & { rateLimit: Required<HubRateLimitOptions> | false };
-
-/** Thrown at startup for an option that cannot work; the message names the option. */
-export class WsHubOptionsError extends Error {
-  constructor(
-    readonly option: string,
-    problem: string,
-  ) {
-    super(`WsHubModule: option "${option}" ${problem}`);
-    this.name = 'WsHubOptionsError';
-  }
-}
+  > & {
+    rateLimit: Required<HubRateLimitOptions> | false;
+    /** Resolved recovery options, or false when off. */
+    recovery: ResolvedRecoveryOptions | false;
+    /** Resolved metrics options, or false when off. */
+    metrics: ResolvedMetricsOptions | false;
+  };
 
 /**
  * Every option name, checked by the compiler against `WsHubModuleOptions` both ways, so a new
@@ -70,6 +76,7 @@ const OPTION_KEYS: Record<keyof WsHubModuleOptions | keyof WsHubModuleExtras, tr
   authenticateTimeoutMs: true,
   allowedOrigins: true,
   allowMissingOrigin: true,
+  authFailure: true,
   maxConnections: true,
   maxConnectionsPerIp: true,
   clientIp: true,
@@ -81,26 +88,14 @@ const OPTION_KEYS: Record<keyof WsHubModuleOptions | keyof WsHubModuleExtras, tr
   maxRoomsPerClient: true,
   adapter: true,
   redis: true,
+  metrics: true,
+  recovery: true,
   isGlobal: true,
 };
-
-function positiveInt(name: string, value: unknown, fallback: number, unit: string): number {
-  return checkPositiveInt(value, fallback, unit, (problem) => {
-    throw new WsHubOptionsError(name, problem);
-  });
-}
 
 function optionalLimit(name: string, value: unknown): number {
   if (value === undefined || value === null || value === Infinity) return Infinity;
   return positiveInt(name, value, Infinity, 'connections');
-}
-
-function bool(name: string, value: unknown, fallback: boolean): boolean {
-  if (value === undefined || value === null) return fallback;
-  if (typeof value !== 'boolean') {
-    throw new WsHubOptionsError(name, `must be a boolean, got ${show(value)}`);
-  }
-  return value;
 }
 
 function fnOrClass(name: string, value: unknown, method: string): void {
@@ -162,6 +157,12 @@ export function resolveHubOptions(options: WsHubModuleOptions | undefined): Reso
       `must be "drop" or "close", got ${show(o.slowConsumer)}`,
     );
   }
+  if (o.authFailure !== undefined && o.authFailure !== 'http' && o.authFailure !== 'close') {
+    throw new WsHubOptionsError(
+      'authFailure',
+      `must be "http" or "close", got ${show(o.authFailure)}`,
+    );
+  }
   if (o.allowedOrigins !== undefined) {
     if (!Array.isArray(o.allowedOrigins) || o.allowedOrigins.some((x) => typeof x !== 'string')) {
       throw new WsHubOptionsError('allowedOrigins', 'must be an array of origin strings');
@@ -184,6 +185,8 @@ export function resolveHubOptions(options: WsHubModuleOptions | undefined): Reso
   ) {
     throw new WsHubOptionsError('redis', 'needs a url or a client');
   }
+  const metrics = resolveMetrics(o.metrics);
+  const recovery = resolveRecovery(o.recovery);
 
   return {
     path,
@@ -222,6 +225,7 @@ export function resolveHubOptions(options: WsHubModuleOptions | undefined): Reso
     ),
     allowedOrigins: o.allowedOrigins,
     allowMissingOrigin: bool('allowMissingOrigin', o.allowMissingOrigin, true),
+    authFailure: o.authFailure ?? 'http',
     maxConnections: optionalLimit('maxConnections', o.maxConnections),
     maxConnectionsPerIp: optionalLimit('maxConnectionsPerIp', o.maxConnectionsPerIp),
     clientIp: o.clientIp,
@@ -248,5 +252,7 @@ export function resolveHubOptions(options: WsHubModuleOptions | undefined): Reso
     ),
     adapter: o.adapter,
     redis: o.redis,
+    metrics,
+    recovery,
   };
 }

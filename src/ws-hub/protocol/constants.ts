@@ -7,6 +7,11 @@
 export const PROTOCOL_VERSION = 1;
 /** Subprotocol a browser offers next to `bearer.<token>` so the server has one to echo back. */
 export const HUB_SUBPROTOCOL = 'ws-hub.v1';
+/**
+ * Subprotocol a client offers (next to `ws-hub.v1`) to ask for recovery: the server picks it
+ * when its `recovery` option is on, and the connection then speaks the recovery extension.
+ */
+export const RECOVERY_SUBPROTOCOL = 'ws-hub.recovery';
 /** Prefix of the subprotocol that carries a token from browsers, which cannot set headers. */
 export const BEARER_SUBPROTOCOL_PREFIX = 'bearer.';
 
@@ -16,6 +21,8 @@ export const ClientEvent = {
   PING: 'ping',
   JOIN: 'join',
   LEAVE: 'leave',
+  /** First frame of a connection that negotiated recovery: the session and positions to resume. */
+  RECOVER: 'recover',
 } as const;
 
 /** Events the server sends. */
@@ -45,6 +52,8 @@ export const CloseCode = {
   UNAUTHORIZED: 4401,
   /** Application code: origin refused (`authFailure: 'close'`); reason `forbidden origin`. */
   FORBIDDEN_ORIGIN: 4403,
+  /** Application code: the session was resumed by a newer connection; reason `session resumed`. */
+  SESSION_RESUMED: 4409,
 } as const;
 
 /** Codes carried by `{"event":"error","data":{"code":...}}` frames. */
@@ -79,5 +88,7 @@ export const DisconnectReason = {
   INVALID_FRAMES: 'invalid-frames',
   PAYLOAD_TOO_LARGE: 'payload-too-large',
   PROTOCOL_ERROR: 'protocol-error',
+  SESSION_RESUMED: 'session-resumed',
+  RECOVER_TIMEOUT: 'recover-timeout',
 } as const;
 export type DisconnectReason = (typeof DisconnectReason)[keyof typeof DisconnectReason] | string;

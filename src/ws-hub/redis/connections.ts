@@ -1,5 +1,21 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
+import { assertOptionalPeer, loadOptionalPeer } from '../optional-peer.js';
 import type { ResolvedRedisOptions } from './options.js';
+
+// ioredis is an optional peer dependency: never imported statically, so that apps without
+// Redis need not install it. Whoever loads the Redis adapter (`ws-hub/redis`, or the module's
+// `redis` option) fails here at once, with what to install, when it is missing.
+const FEATURE = "the Redis adapter ('ws-hub/redis', the module's \"redis\" option)";
+assertOptionalPeer('ioredis', FEATURE);
+
+/** The ioredis client class, loaded on first use. */
+export type RedisClass = typeof Redis;
+
+/** Loads ioredis (an async init path: no top-level await, CommonJS apps `require()` us). */
+export async function loadRedisClass(): Promise<RedisClass> {
+  const ioredis = await loadOptionalPeer<typeof import('ioredis')>('ioredis', FEATURE);
+  return ioredis.Redis;
+}
 
 export type Role = 'publisher' | 'subscriber';
 
@@ -53,8 +69,11 @@ export class RedisConnections {
     private readonly events: ConnectionEvents,
   ) {}
 
-  /** Creates (or, for a given client, duplicates) the connections; they connect at once. */
-  open(instanceId: string): { pub: Redis; sub: Redis } {
+  /**
+   * Creates (or, for a given client, duplicates) the connections; they connect at once.
+   * `RedisCtor` (from `loadRedisClass()`) is needed only without a given client.
+   */
+  open(instanceId: string, RedisCtor?: RedisClass): { pub: Redis; sub: Redis } {
     const o = this.options;
     const retryStrategy = (times: number): number =>
       Math.min(50 * 2 ** Math.min(times - 1, 16), o.reconnectMaxDelayMs) +
@@ -85,10 +104,15 @@ export class RedisConnections {
       sub = o.client.duplicate(subOptions);
       if (pub.status === 'wait') pub.connect().catch(() => undefined);
     } else {
+      if (!RedisCtor) throw new Error('RedisConnections.open: the ioredis class is needed');
       const extra = o.redisOptions ?? {};
-      pub = new Redis(o.url!, { ...extra, ...common, connectionName: `ws-hub-pub-${instanceId}` });
+      pub = new RedisCtor(o.url!, {
+        ...extra,
+        ...common,
+        connectionName: `ws-hub-pub-${instanceId}`,
+      });
       this.ownsPublisher = true;
-      sub = new Redis(o.url!, { ...extra, ...subOptions });
+      sub = new RedisCtor(o.url!, { ...extra, ...subOptions });
     }
     this.pub = pub;
     this.sub = sub;

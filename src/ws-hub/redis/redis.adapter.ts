@@ -10,7 +10,7 @@ import { hubLogger } from '../logger.js';
 import { errorText } from '../options/validators.js';
 import { ChannelNames, Subscriptions } from './channels.js';
 import { decodeMessage, encodeMessage, originPrefix } from './codec.js';
-import { RedisConnections, withTimeout, type Role } from './connections.js';
+import { loadRedisClass, RedisConnections, withTimeout, type Role } from './connections.js';
 import {
   resolveRedisOptions,
   type RedisHubAdapterOptions,
@@ -98,7 +98,10 @@ export class RedisHubAdapter implements HubAdapter {
     this.selfPrefix = originPrefix(this.selfId);
     this.subscriptions.want(this.names.all);
     this.subscriptions.want(this.names.instance(this.selfId));
-    const { pub, sub } = this.connections.open(this.selfId);
+    // ioredis, an optional peer, is loaded on first use (a given client brings its own).
+    const RedisCtor = o.client ? undefined : await loadRedisClass();
+    if (this.closed) return;
+    const { pub, sub } = this.connections.open(this.selfId, RedisCtor);
     this.pub = pub;
     this.sub = sub;
     this.subscriptions.attach(sub);

@@ -86,7 +86,7 @@ export class WsHubSocketAdapter extends WsAdapter {
     // one listener, so each frame is dispatched once (duplicate events are refused at startup).
     let map = client[kHandlers];
     if (!map) {
-      const handlers = (client[kHandlers] = map = new Map());
+      const merged = (client[kHandlers] = map = new Map());
       client.on('message', (data: Buffer, isBinary: boolean) => {
         const hubClient = client[kHubClient];
         const sink = client[kFrameSink];
@@ -94,7 +94,7 @@ export class WsHubSocketAdapter extends WsAdapter {
         if (hubClient === undefined || sink === undefined) return;
         // Last line of defence: nothing a frame causes may become an uncaughtException.
         try {
-          sink.handleFrame(hubClient, data, isBinary, handlers);
+          sink.handleFrame(hubClient, data, isBinary, merged);
         } catch (err) {
           hubLogger.error(`frame handling failed: ${errorText(err)}`);
         }

@@ -62,7 +62,10 @@ export class FakeSocket implements HubWebSocket {
 }
 
 /** A client on fake sockets; `sockets` lists every socket it created. */
-export function setup(options: HubClientOptions = {}, url = 'ws://hub.test/ws') {
+export function setup(
+  options: HubClientOptions = {},
+  url: string | (() => string) = 'ws://hub.test/ws',
+) {
   const sockets: FakeSocket[] = [];
   class WebSocket extends FakeSocket {
     constructor(u: string, protocols?: string | string[]) {

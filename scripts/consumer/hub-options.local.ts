@@ -1,0 +1,5 @@
+import type { WsHubModuleOptions } from 'ws-hub';
+
+export function hubOptions(): WsHubModuleOptions {
+  return { path: '/ws' };
+}

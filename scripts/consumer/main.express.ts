@@ -1,0 +1,11 @@
+import { NestFactory } from '@nestjs/core';
+import { AppModule } from './app.module.js';
+import { moduleSystem } from './module-system.js';
+
+async function bootstrap(): Promise<void> {
+  const app = await NestFactory.create(AppModule, { logger: ['error', 'warn'] });
+  app.enableShutdownHooks();
+  await app.listen(Number(process.env['PORT'] ?? 3000), '127.0.0.1');
+  console.log(`listening on ${await app.getUrl()} (express, ${moduleSystem()})`);
+}
+void bootstrap();

@@ -1,0 +1,328 @@
+import type { ClusterLink } from '../cluster/cluster-link.js';
+import type { ClientRegistry } from '../core/client-registry.js';
+import type { Closer } from '../core/closer.js';
+import { seenInReplay, type Delivery } from '../core/delivery.js';
+import { OutgoingFrame } from '../core/frame-writer.js';
+import type { HubClient } from '../core/hub-client.js';
+import type { HubStreams } from '../core/hub-streams.js';
+import type { Registrar } from '../core/registrar.js';
+import type { Rooms } from '../core/rooms.js';
+import type {
+  HistoryEntry,
+  RecoveryStore,
+  StreamHistory,
+} from '../interfaces/recovery.interface.js';
+import { hubLogger } from '../logger.js';
+import { errorText } from '../options/validators.js';
+import { CloseCode, DisconnectReason, ErrorCode } from '../protocol/constants.js';
+import { encodeError } from '../protocol/envelope.js';
+import { issueCredential, readCredential, type IssuedCredential } from './credentials.js';
+import type { MemoryHistory } from './memory-history.js';
+import { parseRecoverRequest, type RecoverRequest } from './recover-request.js';
+import {
+  ALL_STREAM,
+  clientStream,
+  entryKey,
+  roomStream,
+  userStream,
+  type Position,
+  type StreamPosition,
+} from '../protocol/streams.js';
+
+/** How long a connection that negotiated recovery may take to send its `recover` frame. */
+export const RECOVER_TIMEOUT_MS = 10_000;
+
+/** What a client is told of one stream in its welcome. */
+interface StreamState {
+  epoch: string;
+  offset: number;
+  /** Present for streams the client asked to recover. */
+  recovered?: boolean;
+}
+
+/**
+ * Message recovery: streams with offsets and epochs, bounded history, resumable sessions.
+ *
+ * On one instance (`history` given) a message is appended to its streams synchronously and the
+ * positioned frame goes out with the plain one. On a cluster the adapter appends and publishes
+ * in one step and hands the positioned message back to every instance, this one included, so
+ * that recovering clients see each stream in the order the store assigned.
+ */
+export class Recovery {
+  constructor(
+    private readonly store: RecoveryStore,
+    private readonly history: MemoryHistory | undefined,
+    private readonly registry: ClientRegistry,
+    private readonly rooms: Rooms,
+    private readonly delivery: Delivery,
+    private readonly closer: Closer,
+    private readonly registrar: Registrar,
+    private readonly link: ClusterLink,
+    private readonly streams: HubStreams,
+  ) {}
+
+  // ------------------------------------------------------------------ publishing
+
+  /** A broadcast to everyone or to rooms; returns how many clients of this instance got it. */
+  broadcast(
+    plain: OutgoingFrame,
+    rooms: string[] | undefined,
+    except: string[] | undefined,
+  ): number {
+    const names = rooms ? [...new Set(rooms)].map(roomStream) : [ALL_STREAM];
+    if (this.history) {
+      const { text, positions } = this.history.append(names, plain.text, except);
+      return this.delivery.broadcast(plain, rooms, except, new OutgoingFrame(text, positions));
+    }
+    const delivered = this.delivery.broadcast(plain, rooms, except, undefined);
+    this.link.publish({ type: 'broadcast', frame: plain.text, rooms, except, streams: names });
+    return delivered;
+  }
+
+  /** A message to one client; true when it is here or may be elsewhere. */
+  send(clientId: string, plain: OutgoingFrame): boolean {
+    const client = this.registry.get(clientId);
+    if (this.history) {
+      if (!client) return false;
+      const { text, positions } = this.history.append([clientStream(clientId)], plain.text);
+      this.delivery.message(client, plain, new OutgoingFrame(text, positions));
+      return true;
+    }
+    if (client) this.delivery.message(client, plain, undefined);
+    else if (!this.link.isRemoteClientId(clientId)) return false;
+    this.link.publish({
+      type: 'send',
+      clientId,
+      frame: plain.text,
+      streams: [clientStream(clientId)],
+    });
+    return true;
+  }
+
+  /** A message to every connection of a user; returns how many were here. */
+  toUser(userId: string, plain: OutgoingFrame): number {
+    if (this.history) {
+      const { text, positions } = this.history.append([userStream(userId)], plain.text);
+      return this.delivery.toUser(userId, plain, new OutgoingFrame(text, positions));
+    }
+    const n = this.delivery.toUser(userId, plain, undefined);
+    this.link.publish({ type: 'user', userId, frame: plain.text, streams: [userStream(userId)] });
+    return n;
+  }
+
+  // ----------------------------------------------------------- connection lifecycle
+
+  /** A client that negotiated recovery registered: hold its frames until its `recover`. */
+  attach(client: HubClient): void {
+    const timer = setTimeout(() => {
+      if (client.recovery?.awaiting) {
+        this.closer.close(
+          client,
+          CloseCode.POLICY_VIOLATION,
+          'recover frame expected',
+          DisconnectReason.RECOVER_TIMEOUT,
+        );
+      }
+    }, RECOVER_TIMEOUT_MS);
+    timer.unref();
+    client.recovery = { awaiting: true, held: [], seam: undefined, timer, hasSession: false };
+  }
+
+  /** A recovering client left: its session stays resumable for the session TTL. */
+  detach(client: HubClient): void {
+    const rec = client.recovery!;
+    clearTimeout(rec.timer);
+    rec.held = undefined;
+    if (rec.hasSession) this.store.release(client.id);
+  }
+
+  /** The position a recovering client starts from in a room it just joined. */
+  async joined(room: string): Promise<Position> {
+    const h = await this.store.read(roomStream(room), undefined);
+    return [h.top, h.epoch];
+  }
+
+  // ------------------------------------------------------------------ resuming
+
+  /**
+   * The `recover` frame: resumes the presented session (or starts a new one), restores the
+   * rooms, sends the welcome, replays what the client missed, then lets live frames through.
+   */
+  async recover(client: HubClient, data: unknown, id: string | number | undefined): Promise<void> {
+    const rec = client.recovery;
+    if (!rec?.awaiting) {
+      this.delivery.text(
+        client,
+        encodeError(ErrorCode.BAD_ENVELOPE, '"recover" is only the first frame', id),
+      );
+      return;
+    }
+    rec.awaiting = false;
+    clearTimeout(rec.timer);
+    rec.timer = undefined;
+    const parsed = parseRecoverRequest(data);
+    // A malformed request starts a fresh session rather than an error loop.
+    const request: RecoverRequest =
+      typeof parsed === 'string' ? { session: undefined, streams: new Map() } : parsed;
+    try {
+      const credential = await this.resumeOrCreate(client, request);
+      if (client.removed) return;
+      const resumed = credential.resumed;
+      const refused: string[] = [];
+      if (resumed) {
+        for (const name of request.streams.keys()) {
+          if (!name.startsWith('room:')) continue;
+          const room = name.slice(5);
+          try {
+            await this.rooms.requestJoin(client, room);
+          } catch {
+            refused.push(room);
+          }
+        }
+        if (client.removed) return;
+      }
+      const names = this.streamsOf(client);
+      const reads = await Promise.all(
+        names.map((name) => this.store.read(name, resumed ? request.streams.get(name) : undefined)),
+      );
+      if (client.removed) return;
+      const states: Record<string, StreamState> = {};
+      let recovered = resumed && refused.length === 0;
+      const complete: StreamHistory[] = [];
+      for (const h of reads) {
+        const asked = resumed && request.streams.has(h.stream);
+        const state: StreamState = { epoch: h.epoch, offset: h.top };
+        if (asked) {
+          state.recovered = h.complete;
+          if (h.complete) complete.push(h);
+          else recovered = false;
+        }
+        states[h.stream] = state;
+      }
+      // Streams asked for that this client may not read (another user's, a refused room).
+      if (resumed)
+        for (const name of request.streams.keys()) if (!(name in states)) recovered = false;
+      const extra: Record<string, unknown> = {
+        recovery: {
+          recovered,
+          session: credential.credential,
+          streams: states,
+          ...(refused.length ? { refusedRooms: refused } : {}),
+          ...(typeof parsed === 'string' ? { error: parsed } : {}),
+        },
+      };
+      this.delivery.text(client, this.registrar.welcomeFrame(client, extra, id));
+      this.replay(client, complete, request.streams);
+      this.release(client, reads);
+      this.registrar.announce(client);
+    } catch (err) {
+      // The store failed (Redis away): the client reconnects and tries again.
+      hubLogger.warn(`recovering client ${client.id} failed: ${errorText(err)}`);
+      this.closer.close(
+        client,
+        CloseCode.TRY_AGAIN_LATER,
+        'recovery unavailable',
+        DisconnectReason.RECOVER_TIMEOUT,
+      );
+    }
+  }
+
+  /** The streams a client is in: all, its own, its user's, its rooms'. */
+  private streamsOf(client: HubClient): string[] {
+    const names = [ALL_STREAM, clientStream(client.id)];
+    if (client.userId !== undefined) names.push(userStream(client.userId));
+    if (client.rooms) for (const room of client.rooms) names.push(roomStream(room));
+    return names;
+  }
+
+  private async resumeOrCreate(
+    client: HubClient,
+    request: RecoverRequest,
+  ): Promise<IssuedCredential & { resumed: boolean }> {
+    const presented = readCredential(request.session);
+    if (presented) {
+      const next = issueCredential(presented.clientId);
+      const outcome = await this.store.resumeSession(
+        presented.clientId,
+        client.userId,
+        presented.hash,
+        next.hash,
+      );
+      if (outcome === 'ok' && !client.removed) {
+        const old = this.registry.get(presented.clientId);
+        if (old && old !== client) {
+          // The previous connection of this session is still registered (a half-open socket
+          // the heartbeat has not caught yet): the newer one wins.
+          this.closer.close(
+            old,
+            CloseCode.SESSION_RESUMED,
+            'session resumed',
+            DisconnectReason.SESSION_RESUMED,
+          );
+        }
+        this.registry.rekey(client, presented.clientId);
+        client.recovery!.hasSession = true;
+        return { ...next, resumed: true };
+      }
+      // Never say why (an attacker probing credentials learns nothing); a fresh session follows.
+      hubLogger.debug(
+        `client ${client.id} presented a session that cannot be resumed (${outcome})`,
+      );
+    }
+    const fresh = issueCredential(client.id);
+    await this.store.createSession(client.id, client.userId, fresh.hash);
+    client.recovery!.hasSession = true;
+    return { ...fresh, resumed: false };
+  }
+
+  /**
+   * Sends the missed messages of the streams that could be recovered, each once (a multi-room
+   * broadcast is in several streams), in each stream's order, skipping what the client already
+   * had (a position at or below its own in any stream) and what excluded it.
+   */
+  private replay(
+    client: HubClient,
+    histories: StreamHistory[],
+    asked: Map<string, StreamPosition>,
+  ): void {
+    if (histories.length === 0) return;
+    const lists = histories.map((h) => h.entries);
+    const cursors = lists.map(() => 0);
+    const sent = new Set<string>();
+    for (;;) {
+      // The oldest head among the streams: each stream's own order is kept.
+      let pick = -1;
+      for (let i = 0; i < lists.length; i++) {
+        const e = lists[i][cursors[i]];
+        if (e !== undefined && (pick < 0 || e.at < lists[pick][cursors[pick]].at)) pick = i;
+      }
+      if (pick < 0) return;
+      const entry = lists[pick][cursors[pick]++];
+      const key = entryKey(entry.positions);
+      if (sent.has(key) || this.hadIt(entry, asked) || entry.except?.includes(client.id)) continue;
+      sent.add(key);
+      if (!this.delivery.text(client, entry.text)) return;
+    }
+  }
+
+  private hadIt(entry: HistoryEntry, asked: Map<string, StreamPosition>): boolean {
+    for (const stream in entry.positions) {
+      const mine = asked.get(stream);
+      const [offset, epoch] = entry.positions[stream];
+      if (mine !== undefined && mine.epoch === epoch && offset <= mine.offset) return true;
+    }
+    return false;
+  }
+
+  /** Lets the held live frames through (minus what the replay carried), then live ones. */
+  private release(client: HubClient, reads: StreamHistory[]): void {
+    const rec = client.recovery!;
+    const held = rec.held ?? [];
+    rec.held = undefined;
+    rec.seam = new Map(reads.map((h) => [h.stream, h.top]));
+    for (const h of held) {
+      if (rec.seam !== undefined && seenInReplay(rec, h.positions)) continue;
+      if (!this.delivery.message(client, undefined, h.frame)) return;
+    }
+  }
+}
