@@ -60,6 +60,16 @@ export class ClusterLink {
     this.call(() => this.adapter.userRemoved(userId));
   }
 
+  clientAdded(clientId: string): Promise<void> | undefined {
+    const adapter = this.adapter;
+    return adapter.clientAdded ? this.settle(() => adapter.clientAdded!(clientId)) : undefined;
+  }
+
+  clientRemoved(clientId: string): void {
+    const adapter = this.adapter;
+    if (adapter.clientRemoved) this.call(() => adapter.clientRemoved!(clientId));
+  }
+
   clusterOnline(): Promise<number> {
     return this.adapter.clusterOnline();
   }

@@ -134,7 +134,7 @@ export class Closer {
   private remove(client: HubClient, code: number, reason: string): void {
     if (client.removed) return;
     client.removed = true;
-    if (client.recovery !== undefined) this.onRemoved?.(client);
+    this.onRemoved?.(client);
     if (client.subscriptions) {
       for (const subscription of client.subscriptions) subscription.unsubscribe();
       client.subscriptions = undefined;

@@ -105,6 +105,13 @@ export class HubCore {
 
   /** Message recovery, when the `recovery` option is on. */
   readonly recovery: Recovery | undefined;
+  private sessionTimer: NodeJS.Timeout | undefined;
+
+  /** Stops recovery's timers and its store (at shutdown). */
+  async closeRecovery(): Promise<void> {
+    clearInterval(this.sessionTimer);
+    await this.recovery?.close();
+  }
 
   private createRecovery(adapter: HubAdapter, o: Required<HubRecoveryOptions>): Recovery {
     let store: RecoveryStore;
@@ -132,8 +139,15 @@ export class HubCore {
       this.link,
       this.streams,
     );
+    this.registrar.onRegistered = (client) => recovery.added(client);
     this.registrar.onRecoveringClient = (client) => recovery.attach(client);
-    this.closer.onRemoved = (client) => recovery.detach(client);
+    this.closer.onRemoved = (client) => recovery.removed(client);
+    // Sessions of connected clients must outlive a crash of this instance by sessionTtlMs only.
+    this.sessionTimer = setInterval(
+      () => recovery.touchSessions(),
+      Math.max(1_000, o.sessionTtlMs / 3),
+    );
+    this.sessionTimer.unref();
     this.adapterHost.recovery = recovery;
     this.dispatcher.coreHandlers.set(ClientEvent.RECOVER, (client, data, _event, id) =>
       recovery.recover(client, data, id),

@@ -288,6 +288,7 @@ export class HubService<Events extends Record<string, any> = Record<string, any>
     this.core.heartbeat.stop();
     const startMs = performance.now();
     const { clients, answered } = await this.closer.drain(this.options.shutdownTimeoutMs);
+    await this.core.closeRecovery();
     await this.link.close();
     hubLogger.log(
       `hub stopped: ${clients} clients closed with 1001, ${answered} answered, ` +

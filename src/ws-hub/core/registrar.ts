@@ -44,6 +44,7 @@ export class Registrar {
     }
     socket.on('pong', markAlive);
     this.heartbeat.add(client);
+    this.onRegistered?.(client);
     // A client that negotiated recovery gets its welcome (and counts as connected) once its
     // `recover` frame has been handled: its id may still change to a resumed session's.
     if (this.onRecoveringClient !== undefined && info.recovery) {
@@ -54,6 +55,9 @@ export class Registrar {
     this.announce(client);
     return client;
   }
+
+  /** Set when recovery is on: told of every registered client. */
+  onRegistered: ((client: HubClient) => void) | undefined;
 
   /** Set when recovery is on: takes over clients that negotiated it. */
   onRecoveringClient: ((client: HubClient) => void) | undefined;

@@ -75,6 +75,14 @@ export interface HubAdapter {
   userAdded(userId: string): void | Promise<void>;
   /** This instance lost its last connection of `userId`. */
   userRemoved(userId: string): void;
+  /**
+   * With recovery on: a client (`clientId`, possibly a resumed session's id of another
+   * instance) is now connected here, so `send`/`disconnect` for it must reach this instance
+   * (same contract as `roomAdded`). Optional: single-instance adapters need not implement it.
+   */
+  clientAdded?(clientId: string): void | Promise<void>;
+  /** With recovery on: that client left this instance. */
+  clientRemoved?(clientId: string): void;
   /** Connected clients across all live instances. */
   clusterOnline(): Promise<number>;
   /** Live instances, this one included. */

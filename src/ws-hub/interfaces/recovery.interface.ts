@@ -10,6 +10,11 @@ export interface HistoryEntry {
   at: number;
   /** Client ids that must not get it (the broadcast's `except`). */
   except?: string[];
+  /**
+   * The message's id across streams when its copies were appended separately (a multi-room
+   * broadcast over several Redis Cluster slots): the replay sends it once.
+   */
+  id?: string;
 }
 
 /** What a stream holds after a position. */

@@ -19,6 +19,7 @@ import { encodeError } from '../protocol/envelope.js';
 import { issueCredential, readCredential, type IssuedCredential } from './credentials.js';
 import type { MemoryHistory } from './memory-history.js';
 import { parseRecoverRequest, type RecoverRequest } from './recover-request.js';
+import { missedMessages } from './replay.js';
 import {
   ALL_STREAM,
   clientStream,
@@ -112,6 +113,24 @@ export class Recovery {
 
   // ----------------------------------------------------------- connection lifecycle
 
+  /** Any client registered while recovery is on: `send` to it goes through its stream's channel. */
+  added(client: HubClient): void {
+    void this.link.clientAdded(client.id);
+  }
+
+  /** Any client left. */
+  removed(client: HubClient): void {
+    this.link.clientRemoved(client.id);
+    if (client.recovery !== undefined) this.detach(client);
+  }
+
+  /** Keeps the sessions of this instance's recovering clients alive in the store. */
+  touchSessions(): void {
+    const ids: string[] = [];
+    for (const client of this.registry.list) if (client.recovery?.hasSession) ids.push(client.id);
+    if (ids.length) this.store.touch(ids);
+  }
+
   /** A client that negotiated recovery registered: hold its frames until its `recover`. */
   attach(client: HubClient): void {
     const timer = setTimeout(() => {
@@ -129,11 +148,15 @@ export class Recovery {
   }
 
   /** A recovering client left: its session stays resumable for the session TTL. */
-  detach(client: HubClient): void {
+  private detach(client: HubClient): void {
     const rec = client.recovery!;
     clearTimeout(rec.timer);
     rec.held = undefined;
     if (rec.hasSession) this.store.release(client.id);
+  }
+
+  close(): Promise<void> {
+    return this.store.close();
   }
 
   /** The position a recovering client starts from in a room it just joined. */
@@ -212,7 +235,9 @@ export class Recovery {
         },
       };
       this.delivery.text(client, this.registrar.welcomeFrame(client, extra, id));
-      this.replay(client, complete, request.streams);
+      for (const text of missedMessages(complete, request.streams, client.id)) {
+        if (!this.delivery.text(client, text)) break;
+      }
       this.release(client, reads);
       this.registrar.announce(client);
     } catch (err) {
@@ -260,7 +285,9 @@ export class Recovery {
             DisconnectReason.SESSION_RESUMED,
           );
         }
+        this.link.clientRemoved(client.id);
         this.registry.rekey(client, presented.clientId);
+        await this.link.clientAdded(presented.clientId);
         client.recovery!.hasSession = true;
         return { ...next, resumed: true };
       }
@@ -273,45 +300,6 @@ export class Recovery {
     await this.store.createSession(client.id, client.userId, fresh.hash);
     client.recovery!.hasSession = true;
     return { ...fresh, resumed: false };
-  }
-
-  /**
-   * Sends the missed messages of the streams that could be recovered, each once (a multi-room
-   * broadcast is in several streams), in each stream's order, skipping what the client already
-   * had (a position at or below its own in any stream) and what excluded it.
-   */
-  private replay(
-    client: HubClient,
-    histories: StreamHistory[],
-    asked: Map<string, StreamPosition>,
-  ): void {
-    if (histories.length === 0) return;
-    const lists = histories.map((h) => h.entries);
-    const cursors = lists.map(() => 0);
-    const sent = new Set<string>();
-    for (;;) {
-      // The oldest head among the streams: each stream's own order is kept.
-      let pick = -1;
-      for (let i = 0; i < lists.length; i++) {
-        const e = lists[i][cursors[i]];
-        if (e !== undefined && (pick < 0 || e.at < lists[pick][cursors[pick]].at)) pick = i;
-      }
-      if (pick < 0) return;
-      const entry = lists[pick][cursors[pick]++];
-      const key = entryKey(entry.positions);
-      if (sent.has(key) || this.hadIt(entry, asked) || entry.except?.includes(client.id)) continue;
-      sent.add(key);
-      if (!this.delivery.text(client, entry.text)) return;
-    }
-  }
-
-  private hadIt(entry: HistoryEntry, asked: Map<string, StreamPosition>): boolean {
-    for (const stream in entry.positions) {
-      const mine = asked.get(stream);
-      const [offset, epoch] = entry.positions[stream];
-      if (mine !== undefined && mine.epoch === epoch && offset <= mine.offset) return true;
-    }
-    return false;
   }
 
   /** Lets the held live frames through (minus what the replay carried), then live ones. */
