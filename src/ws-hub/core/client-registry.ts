@@ -55,7 +55,7 @@ export class ClientRegistry {
     this.byId.set(client.id, client);
     client.index = this.list.length;
     this.list.push(client);
-    this.countIp(client.remoteAddress, 1);
+    if (client.ip !== undefined) this.countIp(client.ip, 1);
     const userId = client.userId;
     if (userId === undefined) return false;
     let set = this.byUser.get(userId);
@@ -76,7 +76,7 @@ export class ClientRegistry {
       last.index = client.index;
     }
     client.index = -1;
-    this.countIp(client.remoteAddress, -1);
+    if (client.ip !== undefined) this.countIp(client.ip, -1);
     const userId = client.userId;
     if (userId === undefined) return false;
     const set = this.byUser.get(userId);

@@ -13,8 +13,11 @@ export type HubSocket = WebSocket & { [kHubClient]?: HubClient };
 
 /** What the handshake decided about a connection, handed to the registry. */
 export interface ConnectionInfo {
-  /** Client IP for per-IP limits (the socket address, or what `clientIp` returned). */
-  ip: string;
+  /**
+   * Client IP for per-IP limits (the socket address, or what `clientIp` returned); undefined
+   * when nothing needed it at the handshake (it is then read from the socket on demand).
+   */
+  ip: string | undefined;
   /** Set when `authenticate` accepted the handshake. */
   principal: HubPrincipal | undefined;
   /** Whether the client negotiated the `ws-hub.recovery` subprotocol. */
@@ -77,9 +80,20 @@ export class HubClient {
     public id: string,
     readonly socket: HubSocket,
     readonly connectedAt: number,
-    readonly remoteAddress: string,
+    /** The IP the handshake read, or undefined (see `ConnectionInfo.ip`). */
+    readonly ip: string | undefined,
     readonly principal: HubPrincipal | undefined,
   ) {}
+
+  /** Peer IP address: the handshake's, else the socket's (read once, on first use). */
+  get remoteAddress(): string {
+    return (this.peer ??=
+      this.ip ??
+      (this.socket as unknown as { _socket?: { remoteAddress?: string } })._socket?.remoteAddress ??
+      'unknown');
+  }
+
+  private peer: string | undefined;
 
   get userId(): string | undefined {
     return this.principal?.userId;

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { ClusterLink } from '../cluster/cluster-link.js';
 import type { ResolvedHubOptions } from '../options/resolve-options.js';
 import { formatClientId } from '../protocol/client-id.js';
@@ -7,6 +6,7 @@ import { encodeFrame } from '../protocol/envelope.js';
 import type { ClientRegistry } from './client-registry.js';
 import type { Delivery } from './delivery.js';
 import { frameSenderOf } from './frame-writer.js';
+import { randomId } from './random-id.js';
 import { markAlive, type HeartbeatScheduler } from './heartbeat.js';
 import { HubClient, kHubClient, type ConnectionInfo, type HubSocket } from './hub-client.js';
 import type { HubCounters } from './hub-counters.js';
@@ -27,7 +27,7 @@ export class Registrar {
 
   register(socket: HubSocket, info: ConnectionInfo): HubClient {
     const client = new HubClient(
-      formatClientId(this.instanceId, randomBytes(9).toString('base64url')),
+      formatClientId(this.instanceId, randomId()),
       socket,
       Date.now(),
       info.ip,

@@ -211,8 +211,14 @@ export class HubHandshake {
       (request as AcceptedRequest)[kRefused] = REFUSALS[status];
       done(true);
     };
-    const ip = clientIpOf(request, this.options.clientIp);
-    const pendingHere = this.pendingByIp.get(ip) ?? 0;
+    // The peer address costs a getpeername() syscall: read it only when something needs it.
+    const ip =
+      this.options.maxConnectionsPerIp !== Infinity ||
+      this.options.clientIp !== undefined ||
+      this.hub.authenticator !== undefined
+        ? clientIpOf(request, this.options.clientIp)
+        : undefined;
+    const pendingHere = ip === undefined ? 0 : (this.pendingByIp.get(ip) ?? 0);
     // Load limits first when a refusal costs an upgrade: a flood of refused handshakes is
     // answered 503/429 like any other once past the limits.
     const overLimit = (): boolean => {
@@ -220,7 +226,10 @@ export class HubHandshake {
         reject(503, 'Service Unavailable', { 'Retry-After': RETRY_AFTER_SECONDS });
         return true;
       }
-      if (this.hub.connectionsFromIp(ip) + pendingHere >= this.options.maxConnectionsPerIp) {
+      if (
+        ip !== undefined &&
+        this.hub.connectionsFromIp(ip) + pendingHere >= this.options.maxConnectionsPerIp
+      ) {
         reject(429, 'Too Many Requests', { 'Retry-After': RETRY_AFTER_SECONDS });
         return true;
       }
@@ -244,15 +253,16 @@ export class HubHandshake {
     }
     // Counted as pending while `authenticate` runs, so a burst of slow handshakes cannot
     // overshoot the connection limits.
+    const peer = ip!; // read above: authenticate is set
     this.pending++;
-    this.pendingByIp.set(ip, pendingHere + 1);
+    this.pendingByIp.set(peer, pendingHere + 1);
     const settle = (): void => {
       this.pending--;
-      const n = (this.pendingByIp.get(ip) ?? 1) - 1;
-      if (n <= 0) this.pendingByIp.delete(ip);
-      else this.pendingByIp.set(ip, n);
+      const n = (this.pendingByIp.get(peer) ?? 1) - 1;
+      if (n <= 0) this.pendingByIp.delete(peer);
+      else this.pendingByIp.set(peer, n);
     };
-    const context: HubHandshakeContext = { ...extractToken(request), remoteAddress: ip };
+    const context: HubHandshakeContext = { ...extractToken(request), remoteAddress: peer };
     // A hanging `authenticate` would hold its pending slot (and the upgrade socket) forever.
     let finished = false;
     const timer = setTimeout(() => {

@@ -139,7 +139,13 @@ export class WsGateway
       socket[kFrameSink] = this.hub.core;
       const accepted = (request as AcceptedRequest | undefined)?.[kHandshake];
       this.hub.core.register(socket, {
-        ip: accepted?.ip ?? (request ? clientIpOf(request, this.options.clientIp) : 'unknown'),
+        // The handshake read the IP if anything needed it; without a handshake (an app's own
+        // adapter), read it now.
+        ip: accepted
+          ? accepted.ip
+          : request
+            ? clientIpOf(request, this.options.clientIp)
+            : undefined,
         principal: accepted?.principal,
         recovery: socket.protocol === RECOVERY_SUBPROTOCOL && this.hub.core.recovery !== undefined,
       });
