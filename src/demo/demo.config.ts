@@ -108,6 +108,15 @@ export class DemoConfig {
         options.rateLimit = { messagesPerSecond: Number(match[1]), burst: Number(match[2]) };
       }
     }
+    if (env.HUB_RECOVERY) {
+      if (env.HUB_RECOVERY !== 'on' && env.HUB_RECOVERY !== 'off') {
+        throw new DemoConfigError(
+          'HUB_RECOVERY',
+          `must be "on" or "off", got "${env.HUB_RECOVERY}"`,
+        );
+      }
+      if (env.HUB_RECOVERY === 'on') options.recovery = true;
+    }
     const tokens = this.authTokens();
     if (tokens) {
       options.authenticate = (_request, { token }): HubPrincipal | null => {

@@ -195,6 +195,29 @@ describe('demo app HTTP endpoints', () => {
     expect(stats.rejectedHandshakes).toMatchObject({ '401': 1, '403': 1, '503': 1 });
   });
 
+  it('turns message recovery on with HUB_RECOVERY=on', async () => {
+    const protocols = ['ws-hub.v1', 'ws-hub.recovery'];
+    const plain = await startDemo();
+    app = plain.app;
+    const v1 = await TestClient.welcomed(`${plain.ws}/ws`, { protocols });
+    clients.push(v1);
+    expect(v1.ws.protocol).toBe('ws-hub.v1');
+    expect(v1.frames[0].data.recovery).toBeUndefined();
+    await app.close();
+
+    const demo = await startDemo({ HUB_RECOVERY: 'on' });
+    app = demo.app;
+    const c = await TestClient.connect(`${demo.ws}/ws`, { protocols });
+    clients.push(c);
+    expect(c.ws.protocol).toBe('ws-hub.recovery');
+    c.send({ event: 'recover', data: {} });
+    const welcome = await c.next((f) => f.event === 'welcome');
+    expect(welcome.data.recovery).toMatchObject({ recovered: false, session: expect.any(String) });
+    await expect(startDemo({ HUB_RECOVERY: 'yes' })).rejects.toThrow(
+      'demo: environment variable HUB_RECOVERY must be "on" or "off", got "yes"',
+    );
+  });
+
   it('rejects malformed security environment values at startup', async () => {
     await expect(startDemo({ HUB_RATE_LIMIT: 'fast' })).rejects.toThrow(/HUB_RATE_LIMIT/);
     await expect(startDemo({ HUB_SLOW_CONSUMER: 'ignore' })).rejects.toThrow(/HUB_SLOW_CONSUMER/);

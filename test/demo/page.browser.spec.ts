@@ -3,6 +3,8 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sleep } from '../helpers/client.js';
 import { startDemo } from '../helpers/demo.js';
+import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
 // The page functions below run in the browser, where `document` is the DOM's.
 declare const document: any;
@@ -30,9 +32,11 @@ describe.skipIf(!hasChromium)('demo web page in headless Chromium', () => {
   }, 30_000);
   afterAll(async () => browser?.close());
   let contexts: BrowserContext[] = [];
+  let proxies: TcpProxy[] = [];
   afterEach(async () => {
     // pages first: a page left open keeps reconnecting (and polling /stats) while its server stops
     await Promise.all(contexts.splice(0).map((c) => c.close()));
+    await Promise.all(proxies.splice(0).map((p) => p.close()));
     await Promise.all(demos.splice(0).map((d) => d.app.close().catch(() => undefined)));
     expect(pageErrors).toEqual([]);
     pageErrors = [];
@@ -174,6 +178,134 @@ describe.skipIf(!hasChromium)('demo web page in headless Chromium', () => {
     expect(await response.json()).toEqual({ delivered: 1 });
     await logHas(page, 'to room lobby from the server: “after the restart”');
     expect(reconnectMs).toBeLessThan(6000);
+  }, 60_000);
+
+  const post = (base: string, text: string, rooms?: string[]) =>
+    fetch(`${base}/broadcast`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ data: { text, room: rooms?.[0] }, rooms }),
+    }).then((r) => r.json() as Promise<{ delivered: number }>);
+  const replayedLines = (page: Page) =>
+    page.$$eval('#log li[data-tag="replayed"] .text', (lines) =>
+      lines.map((l: any) => l.textContent),
+    );
+
+  it('with HUB_RECOVERY=on, recovers the messages missed while its connection was cut', async () => {
+    const d = await demo({ HUB_RECOVERY: 'on' });
+    // The page reaches the demo through a TCP proxy the test cuts without any close frame.
+    const proxy = await startTcpProxy(d.port);
+    proxies.push(proxy);
+    const page = await open(`http://127.0.0.1:${proxy.port}/`);
+    await state(page, 'open');
+    expect(await page.textContent('#recovery')).toBe('on · new session');
+    const id = await page.textContent('#clientId');
+    await page.press('#room', 'Enter');
+    await page.waitForSelector('.chip[data-room="lobby"][data-status="joined"]');
+
+    // half-open: the server still writes to the page's socket, nothing arrives
+    proxy.freeze();
+    expect(await post(d.base, 'missed one')).toEqual({ delivered: 1 });
+    expect(await post(d.base, 'missed two', ['lobby'])).toEqual({ delivered: 1 });
+    expect(await post(d.base, 'missed three')).toEqual({ delivered: 1 });
+    proxy.cut();
+    proxy.thaw();
+
+    await logHas(page, 'session resumed: recovered 3 missed messages', 15_000);
+    await state(page, 'open');
+    expect(await page.textContent('#recovery')).toBe('recovered 3 missed messages');
+    expect(await page.getAttribute('#recovery', 'data-recovered')).toBe('true');
+    expect(await page.textContent('#clientId')).toBe(id);
+    expect(await page.textContent('#state-detail')).toContain('Session resumed');
+    await logHas(page, 'lobby restored with the session');
+    expect(await replayedLines(page)).toEqual([
+      'to everyone from the server: “missed one” (missed while disconnected)',
+      'to room lobby from the server: “missed two” (missed while disconnected)',
+      'to everyone from the server: “missed three” (missed while disconnected)',
+    ]);
+    expect(await page.$$eval('#log .tag.replayed', (tags) => tags.length)).toBe(3);
+
+    // then live, not marked, and nothing twice
+    expect(await post(d.base, 'live again', ['lobby'])).toEqual({ delivered: 1 });
+    await logHas(page, 'to room lobby from the server: “live again”');
+    const log = (await page.textContent('#log'))!;
+    for (const text of ['missed one', 'missed two', 'missed three', 'live again'])
+      expect(log.split(text).length - 1, text).toBe(1);
+    expect(await replayedLines(page)).toHaveLength(3);
+    await page.screenshot({ path: '/tmp/ws-hub-demo-recovered.png', fullPage: true });
+  }, 60_000);
+
+  it('with HUB_RECOVERY=on, says "not recovered: refetch" after a restart of its only instance', async () => {
+    const first = await demo({ HUB_RECOVERY: 'on' });
+    const page = await open(`${first.base}/`);
+    await state(page, 'open');
+    const firstId = await page.textContent('#clientId');
+    await page.press('#room', 'Enter');
+    await page.waitForSelector('.chip[data-room="lobby"][data-status="joined"]');
+
+    await first.app.close();
+    demos = demos.filter((d) => d !== first);
+    await state(page, 'reconnecting');
+    const second = await demo({ HUB_RECOVERY: 'on' }, first.port);
+    await logHas(page, 'not recovered: refetch', 15_000);
+    await state(page, 'open');
+    expect(await page.textContent('#recovery')).toBe('not recovered: refetch');
+    expect(await page.getAttribute('#recovery', 'data-recovered')).toBe('false');
+    expect(await page.textContent('#clientId')).not.toBe(firstId);
+    expect(await page.textContent('#state-detail')).toContain('Not recovered');
+    await logHas(page, 'rejoined lobby');
+    await page.waitForSelector('.chip[data-room="lobby"][data-status="joined"]');
+    // the rejoined room works on the new instance (the rejoin may still be on its way)
+    let delivered = 0;
+    for (let i = 0; i < 50 && delivered === 0; i++) {
+      delivered = (await post(second.base, 'after the restart', ['lobby'])).delivered;
+      if (!delivered) await sleep(100);
+    }
+    await logHas(page, '“after the restart”');
+    expect(await replayedLines(page)).toEqual([]);
+    await page.screenshot({ path: '/tmp/ws-hub-demo-not-recovered.png', fullPage: true });
+  }, 60_000);
+
+  // History in Redis survives an instance: the page resumes on the restarted one.
+  it('with HUB_RECOVERY=on on a Redis cluster, recovers what was broadcast while its instance restarted', async () => {
+    let redis: RedisServer | undefined;
+    try {
+      redis = await startRedisServer();
+      const env = { HUB_RECOVERY: 'on', REDIS_URL: redis.url };
+      const a = await demo(env);
+      const b = await demo(env);
+      const page = await open(`${a.base}/`);
+      await state(page, 'open');
+      const id = await page.textContent('#clientId');
+      await page.press('#room', 'Enter');
+      await page.waitForSelector('.chip[data-room="lobby"][data-status="joined"]');
+
+      await a.app.close();
+      demos = demos.filter((d) => d !== a);
+      await state(page, 'reconnecting');
+      // from the other instance, while the page's instance is down
+      expect(await post(b.base, 'missed one')).toEqual({ delivered: 0 });
+      expect(await post(b.base, 'missed two', ['lobby'])).toEqual({ delivered: 0 });
+      expect(await post(b.base, 'missed three')).toEqual({ delivered: 0 });
+      await demo(env, a.port);
+
+      await logHas(page, 'session resumed: recovered 3 missed messages', 15_000);
+      expect(await page.textContent('#recovery')).toBe('recovered 3 missed messages');
+      expect(await page.textContent('#clientId')).toBe(id);
+      expect(await replayedLines(page)).toEqual([
+        'to everyone from the server: “missed one” (missed while disconnected)',
+        'to room lobby from the server: “missed two” (missed while disconnected)',
+        'to everyone from the server: “missed three” (missed while disconnected)',
+      ]);
+      expect(await post(b.base, 'live from b', ['lobby'])).toEqual({ delivered: 0 });
+      await logHas(page, 'to room lobby from the server: “live from b”');
+      expect(await replayedLines(page)).toHaveLength(3);
+      await page.screenshot({ path: '/tmp/ws-hub-demo-cluster-recovered.png', fullPage: true });
+    } finally {
+      await Promise.all(contexts.splice(0).map((c) => c.close()));
+      await Promise.all(demos.splice(0).map((d) => d.app.close().catch(() => undefined)));
+      await redis?.stop();
+    }
   }, 60_000);
 
   it('shows a wrong token as refused (HUB_AUTH_FAILURE=close) and stops retrying', async () => {

@@ -22,6 +22,8 @@ const rooms = new Map();
 let queued = 0;
 let retry; // { at, attempt, unreachable } while reconnecting
 let countdownTimer;
+/** After a resumed reconnect: the missed messages replayed so far, and the log line counting them. */
+let recovery; // { count, line }
 
 // ---------------------------------------------------------------------------------------------
 // Text
@@ -102,6 +104,9 @@ const TAGS = {
   retry: ['connection', 'retrying'],
   room: ['room', 'room'],
   broadcast: ['broadcast', 'broadcast'],
+  replayed: ['broadcast', 'replayed'],
+  recovered: ['connection', 'recovered'],
+  lost: ['connection', 'not recovered'],
   message: ['message', 'ack'],
   queued: ['message', 'queued'],
   error: ['error', 'error'],
@@ -113,7 +118,10 @@ function clock() {
   return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
 }
 
-/** Adds a line; a `retry` line replaces the previous one when it is the last, to keep it short. */
+/**
+ * Adds a line; a `retry` line replaces the previous one when it is the last, to keep it short.
+ * Returns the line's text element.
+ */
 function log(tag, text) {
   const list = $('log');
   const [group, label] = TAGS[tag];
@@ -135,6 +143,7 @@ function log(tag, text) {
   body.textContent = text;
   while (list.children.length > 300) list.firstElementChild.remove();
   if (atBottom) list.scrollTop = list.scrollHeight;
+  return body;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -249,6 +258,44 @@ function renderWelcome(welcome) {
   $('userId').textContent = welcome ? (welcome.userId ?? 'anonymous') : '-';
 }
 
+function missed(count) {
+  return `recovered ${count} missed message${count === 1 ? '' : 's'}`;
+}
+
+/**
+ * What message recovery did on this open (`recovered` is undefined on a server without it):
+ * a reconnect either got back every missed message (replayed next, counted as they come) or
+ * the app must refetch its state.
+ */
+function renderRecovery(recovered, reconnect) {
+  const out = $('recovery');
+  recovery = undefined;
+  out.dataset.recovered = String(recovered);
+  if (recovered === undefined) {
+    out.textContent = 'off on this server';
+  } else if (!reconnect) {
+    out.textContent = 'on · new session';
+  } else if (recovered) {
+    recovery = { count: 0, line: log('recovered', `session resumed: ${missed(0)}`) };
+    out.textContent = missed(0);
+  } else {
+    out.textContent = 'not recovered: refetch';
+    log(
+      'lost',
+      'not recovered: refetch (the session expired or the server lost its history:' +
+        ' messages sent while disconnected are gone)',
+    );
+  }
+}
+
+/** A missed message replayed after a resumed reconnect. */
+function countReplayed() {
+  if (!recovery) return;
+  recovery.count++;
+  recovery.line.textContent = `session resumed: ${missed(recovery.count)}`;
+  $('recovery').textContent = missed(recovery.count);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Connection
 
@@ -258,14 +305,30 @@ function onState(change) {
   if (change.state === 'open') {
     const { welcome } = change;
     renderWelcome(welcome);
-    setStatus('ok', 'open', [['Open']], `Connected as ${welcome.userId ?? 'an anonymous user'}.`);
+    const as = `Connected as ${welcome.userId ?? 'an anonymous user'}.`;
+    setStatus(
+      'ok',
+      'open',
+      [['Open']],
+      hadOpen && change.recovered === true
+        ? `${as} Session resumed: the messages missed meanwhile are replayed.`
+        : hadOpen && change.recovered === false
+          ? `${as} Not recovered: messages sent while disconnected are lost; refetch.`
+          : as,
+    );
     log('connect', `${hadOpen ? 'reconnected' : 'connected'} as ${welcome.clientId}`);
+    renderRecovery(change.recovered, hadOpen);
+    // Rooms come back with a resumed session; otherwise the client rejoins them.
+    const streams = welcome.recovery?.streams ?? {};
     const rejoined = [];
+    const restored = [];
     for (const room of client.rooms) {
-      if (rooms.get(room) === 'rejoining') rejoined.push(room);
+      if (rooms.get(room) === 'rejoining')
+        (`room:${room}` in streams ? restored : rejoined).push(room);
       rooms.set(room, 'joined');
     }
     if (rejoined.length) log('room', `rejoined ${rejoined.join(', ')}`);
+    if (restored.length) log('room', `${restored.join(', ')} restored with the session`);
     hadOpen = true;
     refreshStats();
   } else if (change.state === 'reconnecting') {
@@ -365,7 +428,11 @@ function connect() {
   c.onState(mine(onState));
   c.on(
     'broadcast',
-    mine((data) => log('broadcast', describeBroadcast(data))),
+    mine((data, replayed) => {
+      if (!replayed) return log('broadcast', describeBroadcast(data));
+      countReplayed();
+      log('replayed', `${describeBroadcast(data)} (missed while disconnected)`);
+    }),
   );
   c.on(
     'error',
@@ -383,6 +450,7 @@ function connect() {
   );
   setStatus('wait', 'connecting', [['Connecting…']], `Opening a WebSocket to ${endpoint}…`);
   renderWelcome(undefined);
+  $('recovery').textContent = '-';
   for (const room of carried) joinRoom(room, true);
   renderControls();
 }

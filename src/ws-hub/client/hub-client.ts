@@ -1,15 +1,21 @@
 // The socket's on* handlers, not addEventListener: they fit both the DOM's and ws's types
 // structurally, and detach in one assignment.
 /* oxlint-disable unicorn/prefer-add-event-listener */
-import { BEARER_SUBPROTOCOL_PREFIX, HUB_SUBPROTOCOL } from '../protocol/constants.js';
+import {
+  BEARER_SUBPROTOCOL_PREFIX,
+  HUB_SUBPROTOCOL,
+  RECOVERY_SUBPROTOCOL,
+} from '../protocol/constants.js';
 import { backoffDelay, RECONNECT_DEFAULTS } from './backoff.js';
 import { CLIENT_TIMEOUT_CODE, closePolicy, type HubClosePolicy } from './close-policy.js';
 import { HubDisconnectedError, HubQueueFullError, HubRequestError } from './errors.js';
 import { createOutbox } from './outbox.js';
+import { createPositions } from './positions.js';
 import { createRequestTracker, type HubFrame } from './request-tracker.js';
 import type {
   HubClientOptions,
   HubEventMap,
+  HubPosition,
   HubState,
   HubStateChange,
   HubTimers,
@@ -68,6 +74,10 @@ export function createHubClient<
   const tracker = createRequestTracker(timers);
   const listeners = new Map<string | symbol, Set<Listener>>();
   const rooms = new Set<string>();
+  const positions = createPositions();
+  const protocols =
+    options.recovery === false ? [HUB_SUBPROTOCOL] : [HUB_SUBPROTOCOL, RECOVERY_SUBPROTOCOL];
+  let recovered: boolean | undefined;
   let state: HubState = 'connecting';
   let socket: HubWebSocket | undefined;
   let welcome: HubWelcome | undefined;
@@ -125,7 +135,7 @@ export function createHubClient<
     try {
       s = new Socket(
         typeof url === 'function' ? url() : url,
-        token ? [HUB_SUBPROTOCOL, BEARER_SUBPROTOCOL_PREFIX + token] : [HUB_SUBPROTOCOL],
+        token ? [...protocols, BEARER_SUBPROTOCOL_PREFIX + token] : protocols,
       );
     } catch (error) {
       // Reported in a microtask, so that listeners added right after createHubClient see it.
@@ -138,6 +148,14 @@ export function createHubClient<
     s.onerror = () => {};
     s.onclose = (event: { code: number; reason: string }) => down(event.code, event.reason);
     s.onmessage = (event: { data: unknown }) => receive(event.data);
+    // On a recovery connection the server waits for the session and positions to resume.
+    s.onopen = () => {
+      if (s.protocol !== RECOVERY_SUBPROTOCOL) return;
+      const streams = ['all', ...[...rooms].map((room) => 'room:' + room)];
+      if (welcome) streams.push('client:' + welcome.clientId);
+      if (welcome?.userId !== undefined) streams.push('user:' + welcome.userId);
+      s.send(JSON.stringify({ event: 'recover', data: positions.request(streams) }));
+    };
     connectTimer = set(() => kill('connect timeout'), connectTimeoutMs);
   }
 
@@ -148,7 +166,7 @@ export function createHubClient<
     policy = closePolicy(code),
   ): HubWebSocket | undefined {
     const s = socket;
-    if (s) s.onmessage = s.onclose = null;
+    if (s) s.onmessage = s.onclose = s.onopen = null;
     socket = undefined;
     clear(retryTimer, connectTimer, stableTimer, pingTimer, pongTimer);
     pongTimer = undefined;
@@ -183,7 +201,7 @@ export function createHubClient<
   }
 
   function receive(raw: unknown): void {
-    let frame: HubFrame;
+    let frame: HubFrame & { pos?: Record<string, HubPosition> };
     try {
       frame = JSON.parse(raw as string);
     } catch {
@@ -194,13 +212,32 @@ export function createHubClient<
     pongTimer = undefined;
     if (state !== 'open') {
       if (frame.event === 'welcome') opened(frame.data);
-    } else if (!tracker.settle(frame) && (frame.event === 'error' || frame.id === undefined)) {
+      return;
+    }
+    if (frame.pos) {
+      // A positioned push (recovery connections only): `replayed` tells a missed message.
+      return emit(frame.event, frame.data, positions.frame(frame.pos));
+    }
+    if (frame.event === 'joined' && frame.data?.pos)
+      positions.room('room:' + frame.data.room, frame.data.pos);
+    if (!tracker.settle(frame) && (frame.event === 'error' || frame.id === undefined)) {
       emit(frame.event, frame.data);
     }
   }
 
   function opened(data: HubWelcome): void {
     clear(connectTimer);
+    // The credential stays here: apps log welcomes and state changes.
+    const recovery =
+      socket!.protocol === RECOVERY_SUBPROTOCOL
+        ? (data.recovery ?? { streams: {}, recovered: false })
+        : undefined;
+    positions.welcome(recovery);
+    if (recovery) delete (recovery as { session?: string }).session;
+    const restored = recovery?.streams ?? {};
+    const refused = recovery?.refusedRooms ?? [];
+    recovered =
+      recovery && recovery.recovered && [...rooms].every((room) => 'room:' + room in restored);
     welcome = data;
     failures = 0;
     state = 'open';
@@ -214,18 +251,43 @@ export function createHubClient<
       }
     };
     if (every > 0) pingTimer = set(beat, every);
+    // A resumed session has its rooms back: rejoin only the others (all of them on plain v1).
+    const failed: [string, Error][] = [];
     for (const room of rooms) {
-      rpc('join', { room }).catch((error) => {
+      if ('room:' + room in restored) continue;
+      if (refused.includes(room)) {
+        rooms.delete(room);
+        failed.push([room, new HubRequestError('FORBIDDEN', `room ${room} refused on resume`)]);
+        continue;
+      }
+      join(room).catch((error) => {
         if (error instanceof HubDisconnectedError) return; // retried on the next connection
         if (error instanceof HubRequestError) rooms.delete(room);
         emit(REJOIN, room, error);
       });
     }
+    // Rooms left while the `recover` frame was on its way.
+    for (const stream in restored) {
+      const room = stream.slice(5);
+      if (stream.startsWith('room:') && !rooms.has(room)) {
+        positions.room(stream);
+        rpc('leave', { room }).catch(() => {});
+      }
+    }
     for (const item of outbox.drain()) {
       socket!.send(item.frame);
       if (item.id !== undefined) tracker.markSent(item.id);
     }
-    change({ state: 'open', welcome: data });
+    change({ state: 'open', welcome: data, recovered });
+    for (const [room, error] of failed) emit(REJOIN, room, error);
+  }
+
+  /** A join request; frames of the room's stream count from now on. */
+  function join(room: string): Promise<any> {
+    const done = positions.joining('room:' + room);
+    const reply = rpc('join', { room });
+    reply.then(done, done);
+    return reply;
   }
 
   /** Sends or queues a frame; returns the error when it can do neither. */
@@ -264,7 +326,9 @@ export function createHubClient<
     get rooms() {
       return new Set(rooms);
     },
-    recovered: undefined,
+    get recovered() {
+      return recovered;
+    },
     onState: (fn) => listen(STATE, fn),
     on: (event: string, fn: Listener) => listen(event, fn),
     onRejoinError: (fn) => listen(REJOIN, fn),
@@ -275,12 +339,13 @@ export function createHubClient<
     },
     request: (event, data, opts) => rpc(event, data, opts?.timeoutMs),
     join: (room) =>
-      rpc('join', { room }).then((reply) => {
+      join(room).then((reply) => {
         rooms.add(room);
         return reply;
       }),
     leave(room) {
       rooms.delete(room);
+      positions.room('room:' + room);
       // A new connection has no membership to drop: nothing to tell the server.
       return state === 'open' ? rpc('leave', { room }) : Promise.resolve({ room });
     },

@@ -1,5 +1,6 @@
 /**
- * `ws-hub/client`: a browser and Node client for the ws-hub wire protocol v1. No dependencies;
+ * `ws-hub/client`: a browser and Node client for the ws-hub wire protocol v1 and its
+ * recovery extension (session resume, missed messages). No dependencies;
  * runs on the global `WebSocket` or one passed as `options.WebSocket` (e.g. from `ws`).
  */
 export { createHubClient } from './hub-client.js';
@@ -23,6 +24,7 @@ export type {
   HubCloseCause,
   HubErrorData,
   HubEventMap,
+  HubPosition,
   HubReconnectOptions,
   HubRequestOptions,
   HubRoomReply,
@@ -32,5 +34,6 @@ export type {
   HubWebSocket,
   HubWebSocketConstructor,
   HubWelcome,
+  HubWelcomeRecovery,
   WsHubClient,
 } from './types.js';

@@ -12,6 +12,10 @@ export interface HubWebSocket {
   onmessage: ((event: any) => void) | null;
   onclose: ((event: any) => void) | null;
   onerror: ((event: any) => void) | null;
+  /** Needed for recovery: the client sends its `recover` frame once open. */
+  onopen?: ((event: any) => void) | null;
+  /** The subprotocol the server picked (`ws-hub.recovery` turns recovery on). */
+  readonly protocol?: string;
 }
 
 /** A WebSocket constructor: the global `WebSocket`, or `WebSocket` from the `ws` package. */
@@ -33,7 +37,22 @@ export interface HubWelcome {
   pingIntervalMs: number;
   protocol: number;
   maxPayloadBytes: number;
+  /** On a connection that negotiated recovery: what was recovered (the credential is kept apart). */
+  recovery?: HubWelcomeRecovery;
   [key: string]: unknown;
+}
+
+/** A position in a stream as frames carry it: `[offset, epoch]`. */
+export type HubPosition = [offset: number, epoch: string];
+
+/** The welcome's `recovery` on a connection that negotiated it (its `session` is not exposed). */
+export interface HubWelcomeRecovery {
+  /** The session was resumed and nothing was missing in any stream the client presented. */
+  recovered: boolean;
+  /** Every stream the connection is in: its epoch, newest offset, and for those presented whether they were recovered. */
+  streams: Record<string, { epoch: string; offset: number; recovered?: boolean }>;
+  /** Rooms of the resumed session that `authorizeJoin` refused. */
+  refusedRooms?: string[];
 }
 
 /** The `data` of an `error` frame. */
@@ -71,7 +90,12 @@ export type HubCloseCause =
 /** What `onState` listeners receive on every change. */
 export type HubStateChange =
   | { state: 'connecting' }
-  | { state: 'open'; welcome: HubWelcome }
+  | {
+      state: 'open';
+      welcome: HubWelcome;
+      /** As `client.recovered`: whether this open recovered everything missed (recovery servers only). */
+      recovered: boolean | undefined;
+    }
   | {
       state: 'reconnecting';
       /** 1 for the first retry after a drop, then 2, 3, ... until a stable connection. */
@@ -128,6 +152,11 @@ export interface HubClientOptions {
   pingIntervalMs?: number;
   /** With no frame this long after a ping, the connection is dead. Default 10 000. */
   pongTimeoutMs?: number;
+  /**
+   * Resume the session and receive missed messages after a reconnect, when the server has
+   * `recovery` on (offers `ws-hub.recovery` next to `ws-hub.v1`). Default true.
+   */
+  recovery?: boolean;
   /** Injectable for tests. */
   timers?: HubTimers;
   /** Injectable for tests. Default `Math.random`. */
@@ -141,6 +170,8 @@ export interface HubRequestOptions {
 /** Reply data of `join` and `leave`. */
 export interface HubRoomReply {
   room: string;
+  /** On a recovery connection: where the client starts in the room's stream. */
+  pos?: HubPosition;
 }
 
 /** The client returned by `createHubClient`. */
@@ -154,14 +185,24 @@ export interface WsHubClient<
   readonly welcome: HubWelcome | undefined;
   /** Rooms joined; rejoined after every reconnect. */
   readonly rooms: ReadonlySet<string>;
-  /** Reserved for session resume; always `undefined` for now. */
+  /**
+   * On a server with recovery: after each open, whether the session was resumed with every
+   * missed message (they follow, passed to listeners with `replayed` true); `false` means the
+   * app should refetch its state. `undefined` on servers without recovery.
+   */
   readonly recovered: boolean | undefined;
   /** Every state change; returns an unsubscribe function. */
   onState(listener: (change: HubStateChange) => void): () => void;
   /** Error frames that answer no pending request. */
   on(event: 'error', listener: (error: HubErrorData) => void): () => void;
-  /** Server pushes. */
-  on<E extends keyof S & string>(event: E, listener: (data: S[E]) => void): () => void;
+  /**
+   * Server pushes. On a recovery connection `replayed` says whether the message is one missed
+   * while disconnected, replayed after a resume (`undefined` on plain v1).
+   */
+  on<E extends keyof S & string>(
+    event: E,
+    listener: (data: S[E], replayed?: boolean) => void,
+  ): () => void;
   /** A room the client could not rejoin after a reconnect (refused rooms are forgotten). */
   onRejoinError(listener: (room: string, error: Error) => void): () => void;
   /** A `send`/`request` refused because the queue was full. */

@@ -8,6 +8,8 @@ import type { Positions } from '../protocol/streams.js';
 import type { Rooms } from './rooms.js';
 
 const OPEN = 1; // WebSocket.OPEN, inlined for the hot loop
+/** Frames written under one cork by `texts()`. */
+const CORK_CHUNK = 64;
 /** Frames held at most for one client while its session is resumed; past it, 1013. */
 export const MAX_HELD_FRAMES = 10_000;
 
@@ -26,7 +28,34 @@ export class Delivery {
     private readonly closer: Closer,
     private readonly maxBufferedBytes: number,
     private readonly slowConsumer: 'drop' | 'close',
+    /** `coalesceWrites`: cork sockets written to until the current operation ends. */
+    private readonly coalesce = false,
   ) {}
+
+  private readonly corked: HubClient[] = [];
+  private readonly uncorkAll = (): void => {
+    const corked = this.corked;
+    for (let i = 0; i < corked.length; i++) {
+      const client = corked[i];
+      client.corked = false;
+      (client.socket as unknown as { _socket?: { uncork(): void } })._socket?.uncork();
+    }
+    corked.length = 0;
+  };
+
+  /**
+   * Corks a client's TCP socket until the current operation ends (a process.nextTick), so that
+   * several frames written to it meanwhile (a burst of broadcasts, a replay) leave in one
+   * write instead of one each.
+   */
+  private cork(client: HubClient): void {
+    if (client.corked) return;
+    const tcp = (client.socket as unknown as { _socket?: { cork(): void } })._socket;
+    if (tcp === undefined) return;
+    tcp.cork();
+    client.corked = true;
+    if (this.corked.push(client) === 1) process.nextTick(this.uncorkAll);
+  }
 
   /** Writes one frame to one client; false when it was not admitted. */
   text(client: HubClient, text: string): boolean {
@@ -34,6 +63,27 @@ export class Delivery {
     client.socket.send(text);
     this.counters.delivered++;
     return true;
+  }
+
+  /**
+   * Writes frames to one client back to back (a replay) in as few writes as the socket allows;
+   * stops at the first one not admitted. Returns how many went out.
+   */
+  texts(client: HubClient, texts: string[]): number {
+    const tcp = (client.socket as unknown as { _socket?: { cork(): void; uncork(): void } })
+      ._socket;
+    let n = 0;
+    // In chunks: corked bytes count in bufferedAmount, which the slow-consumer check reads.
+    while (n < texts.length) {
+      tcp?.cork();
+      try {
+        const end = Math.min(texts.length, n + CORK_CHUNK);
+        for (; n < end; n++) if (!this.text(client, texts[n])) return n;
+      } finally {
+        tcp?.uncork();
+      }
+    }
+    return n;
   }
 
   /**
@@ -105,6 +155,7 @@ export class Delivery {
         if (socket.readyState !== OPEN) continue;
         if (socket.bufferedAmount > maxBuffered && !this.admit(client)) continue;
         if (out !== plain && !this.acceptPositioned(client, out)) continue;
+        if (this.coalesce) this.cork(client);
         writeFrame(socket, client.frameSender, out);
         delivered++;
       }
@@ -119,6 +170,7 @@ export class Delivery {
         const out = client.recovery === undefined ? plain : positioned;
         if (out === undefined || !this.admit(client)) continue;
         if (out !== plain && !this.acceptPositioned(client, out)) continue;
+        if (this.coalesce) this.cork(client);
         writeFrame(client.socket, client.frameSender, out);
         delivered++;
       }

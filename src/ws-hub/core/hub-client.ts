@@ -72,6 +72,8 @@ export class HubClient {
   subscriptions: Set<Subscription> | undefined;
   /** Where pre-built frames can be written, or undefined to go through `send()`. */
   frameSender: FrameSender | undefined;
+  /** Whether its TCP socket is corked until the current operation ends (`coalesceWrites`). */
+  corked = false;
   /** Set when the client negotiated recovery: it gets positioned frames. */
   recovery: ClientRecovery | undefined;
 

@@ -78,6 +78,7 @@ export class HubCore {
       this.closer,
       options.maxBufferedBytes,
       options.slowConsumer,
+      options.coalesceWrites,
     );
     this.registrar = new Registrar(
       this.counters,

@@ -47,6 +47,7 @@ export type ResolvedHubOptions = Required<
     | 'maxRoomsPerClient'
     | 'authenticateTimeoutMs'
     | 'authFailure'
+    | 'coalesceWrites'
   >
 > &
   Pick<
@@ -89,6 +90,7 @@ const OPTION_KEYS: Record<keyof WsHubModuleOptions | keyof WsHubModuleExtras, tr
   adapter: true,
   redis: true,
   metrics: true,
+  coalesceWrites: true,
   recovery: true,
   isGlobal: true,
 };
@@ -253,6 +255,7 @@ export function resolveHubOptions(options: WsHubModuleOptions | undefined): Reso
     adapter: o.adapter,
     redis: o.redis,
     metrics,
+    coalesceWrites: bool('coalesceWrites', o.coalesceWrites, true),
     recovery,
   };
 }

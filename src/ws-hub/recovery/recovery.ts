@@ -235,9 +235,7 @@ export class Recovery {
         },
       };
       this.delivery.text(client, this.registrar.welcomeFrame(client, extra, id));
-      for (const text of missedMessages(complete, request.streams, client.id)) {
-        if (!this.delivery.text(client, text)) break;
-      }
+      this.delivery.texts(client, missedMessages(complete, request.streams, client.id));
       this.release(client, reads);
       this.registrar.announce(client);
     } catch (err) {

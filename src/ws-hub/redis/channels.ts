@@ -4,28 +4,50 @@ import { instanceOfClientId } from '../protocol/client-id.js';
 /** Channels subscribed to in one SUBSCRIBE command when (re)subscribing everything. */
 export const SUBSCRIBE_BATCH = 500;
 
-/** The channel names of one key prefix (the README's "Scaling out with Redis" explains them). */
+/**
+ * The channel names of one key prefix (the README's "Scaling out with Redis" explains them).
+ *
+ * With recovery on (`streams`), every channel is a stream's: `{<prefix>:<stream>}` (`{hub:all}`,
+ * `{hub:room:lobby}`, `{hub:user:u1}`, `{hub:client:<id>}`), a Redis Cluster hash tag that the
+ * stream's keys (`<channel>:m`, `<channel>:h`, `<channel>:s`, see `StreamKeys`) share, so a
+ * stream's keys and its channel always live in one slot; `send` and `disconnect` then go to
+ * the client's own channel, which follows a resumed session to whichever instance holds it.
+ */
 export class ChannelNames {
   /** Broadcasts to everyone; every instance subscribes. */
   readonly all: string;
 
-  constructor(private readonly prefix: string) {
-    this.all = `${prefix}:all`;
+  constructor(
+    private readonly prefix: string,
+    /** Recovery on: stream channels, hash-tagged. */
+    readonly streams = false,
+  ) {
+    this.all = this.stream('all');
+  }
+
+  /** The channel of a stream (`all`, `room:<r>`, `user:<u>`, `client:<id>`). */
+  stream(name: string): string {
+    return this.streams ? `{${this.prefix}:${name}}` : `${this.prefix}:${name}`;
   }
 
   /** Broadcasts to a room; subscribed while this instance has members in it. */
   room(room: string): string {
-    return `${this.prefix}:room:${room}`;
+    return this.stream('room:' + room);
   }
 
   /** `sendToUser` / `disconnectUser`; subscribed while the user has a connection here. */
   user(userId: string): string {
-    return `${this.prefix}:user:${userId}`;
+    return this.stream('user:' + userId);
   }
 
   /** `send` / `disconnect` to one client, read by the instance that holds it only. */
   instance(instanceId: string): string {
     return `${this.prefix}:inst:${instanceId}`;
+  }
+
+  /** With recovery: `send` / `disconnect` to one client, read where it is connected now. */
+  client(clientId: string): string {
+    return this.stream('client:' + clientId);
   }
 
   /** Where a message is published; none for a client id no instance can own. */
@@ -40,7 +62,8 @@ export class ChannelNames {
       case 'send':
       case 'disconnect': {
         const instanceId = instanceOfClientId(message.clientId);
-        return instanceId === undefined ? [] : [this.instance(instanceId)];
+        if (instanceId === undefined) return [];
+        return [this.streams ? this.client(message.clientId) : this.instance(instanceId)];
       }
       case 'user':
       case 'disconnect-user':
@@ -63,6 +86,7 @@ export interface Subscriber {
  */
 export class Subscriptions {
   private readonly wanted = new Set<string>();
+  private readonly holders = new Map<string, number>();
   private sub: Subscriber | undefined;
 
   constructor(private readonly onFailed: (err: unknown) => void) {}
@@ -87,6 +111,28 @@ export class Subscriptions {
     if (sub?.status === 'ready') sub.subscribe(channel).catch(this.onFailed);
   }
 
+  /**
+   * `want` counted per holder: a client channel is wanted while any local connection holds it
+   * (a resumed session's id may briefly be here twice).
+   */
+  hold(channel: string): void {
+    const n = this.holders.get(channel) ?? 0;
+    this.holders.set(channel, n + 1);
+    if (n === 0) this.want(channel);
+  }
+
+  /** Undoes one `hold`; the last one unwants the channel. */
+  release(channel: string): void {
+    const n = this.holders.get(channel);
+    if (n === undefined) return;
+    if (n > 1) {
+      this.holders.set(channel, n - 1);
+    } else {
+      this.holders.delete(channel);
+      this.unwant(channel);
+    }
+  }
+
   unwant(channel: string): void {
     if (!this.wanted.delete(channel)) return;
     const sub = this.sub;
@@ -105,5 +151,6 @@ export class Subscriptions {
 
   clear(): void {
     this.wanted.clear();
+    this.holders.clear();
   }
 }

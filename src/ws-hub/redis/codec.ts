@@ -1,4 +1,5 @@
 import type { HubAdapterMessage } from '../interfaces/cluster-adapter.interface.js';
+import type { Positions } from '../protocol/streams.js';
 
 /**
  * Wire format of a message on a Redis channel:
@@ -16,7 +17,13 @@ import type { HubAdapterMessage } from '../interfaces/cluster-adapter.interface.
  * with a `startsWith`, without parsing), `s` per-origin sequence number (ordering and
  * de-duplication), `t` type (`b` broadcast, `s` send, `u` user, `d` disconnect, `D`
  * disconnect-user), `r` rooms, `x` except, `c` client id, `u` user id, `k` close code, `m`
- * close reason.
+ * close reason, `p` (recovery) where the positions start.
+ *
+ * With recovery on, a recorded message (broadcast, send, user) crosses as the positioned frame:
+ * the publish script puts `,"pos":{...}}` in place of the plain frame's last `}`, and `p` is
+ * the plain frame's length minus one (the index of `,"pos"`), so a receiver gets the plain
+ * frame back as `text.slice(0, p) + '}'` and the positions from the rest, without parsing the
+ * frame.
  */
 interface WireHeader {
   o: string;
@@ -28,6 +35,7 @@ interface WireHeader {
   u?: string;
   k?: number;
   m?: string;
+  p?: number;
 }
 
 /** A message as a receiver decoded it. */
@@ -42,27 +50,16 @@ export function originPrefix(origin: string): string {
   return `{"o":${JSON.stringify(origin)},`;
 }
 
+/** Marks where the positions start in a positioned frame. */
+export const POS_MARK = ',"pos":';
+
 /** Encodes a message once; the same string is published to every channel that needs it. */
 export function encodeMessage(origin: string, seq: number, message: HubAdapterMessage): string {
   switch (message.type) {
-    case 'broadcast': {
-      const h: WireHeader = { o: origin, s: seq, t: 'b' };
-      if (message.rooms) h.r = message.rooms;
-      if (message.except && message.except.length) h.x = message.except;
-      return JSON.stringify(h) + '\n' + message.frame;
-    }
+    case 'broadcast':
     case 'send':
-      return (
-        JSON.stringify({ o: origin, s: seq, t: 's', c: message.clientId } satisfies WireHeader) +
-        '\n' +
-        message.frame
-      );
     case 'user':
-      return (
-        JSON.stringify({ o: origin, s: seq, t: 'u', u: message.userId } satisfies WireHeader) +
-        '\n' +
-        message.frame
-      );
+      return encodeHeader(origin, seq, message) + '\n' + message.frame;
     case 'disconnect':
       return JSON.stringify({
         o: origin,
@@ -84,6 +81,53 @@ export function encodeMessage(origin: string, seq: number, message: HubAdapterMe
   }
 }
 
+/**
+ * The header of a message with a frame; with `positioned`, the header of its positioned form
+ * (the publish script appends a newline and the positioned frame to it).
+ */
+export function encodeHeader(
+  origin: string,
+  seq: number,
+  message: Extract<HubAdapterMessage, { frame: string }>,
+  positioned = false,
+): string {
+  let h: WireHeader;
+  switch (message.type) {
+    case 'broadcast':
+      h = { o: origin, s: seq, t: 'b' };
+      if (message.rooms) h.r = message.rooms;
+      if (message.except && message.except.length) h.x = message.except;
+      break;
+    case 'send':
+      h = { o: origin, s: seq, t: 's', c: message.clientId };
+      break;
+    case 'user':
+      h = { o: origin, s: seq, t: 'u', u: message.userId };
+      break;
+  }
+  if (positioned) h.p = message.frame.length - 1;
+  return JSON.stringify(h);
+}
+
+/**
+ * Splits a positioned frame at `p` (where `,"pos":` starts): the plain frame and the positions;
+ * undefined when it is not one.
+ */
+export function splitPositioned(
+  text: string,
+  p: number,
+): { plain: string; positions: Positions } | undefined {
+  if (!Number.isSafeInteger(p) || p < 1 || !text.startsWith(POS_MARK, p)) return undefined;
+  try {
+    const positions = JSON.parse(text.slice(p + POS_MARK.length, -1)) as unknown;
+    if (typeof positions !== 'object' || positions === null || Array.isArray(positions))
+      return undefined;
+    return { plain: text.slice(0, p) + '}', positions: positions as Positions };
+  } catch {
+    return undefined;
+  }
+}
+
 const isString = (v: unknown): v is string => typeof v === 'string';
 const isStringList = (v: unknown): v is string[] => Array.isArray(v) && v.every(isString);
 
@@ -98,7 +142,14 @@ export function decodeMessage(payload: string): DecodedMessage | undefined {
   }
   if (typeof h !== 'object' || h === null || !isString(h.o) || typeof h.s !== 'number')
     return undefined;
-  const frame = nl < 0 ? undefined : payload.slice(nl + 1);
+  let frame = nl < 0 ? undefined : payload.slice(nl + 1);
+  let positioned: { text: string; positions: Positions } | undefined;
+  if (h.p !== undefined && frame !== undefined) {
+    const split = splitPositioned(frame, h.p);
+    if (!split) return undefined;
+    positioned = { text: frame, positions: split.positions };
+    frame = split.plain;
+  }
   let message: HubAdapterMessage;
   switch (h.t) {
     case 'b':
@@ -135,5 +186,6 @@ export function decodeMessage(payload: string): DecodedMessage | undefined {
     default:
       return undefined;
   }
+  if (positioned && 'frame' in message) message.positioned = positioned;
   return { origin: h.o, seq: h.s, message };
 }

@@ -12,7 +12,7 @@ import { RedisHubAdapter } from './redis.adapter.js';
 
 export { RedisHubAdapter };
 export type { RedisHubAdapterOptions } from './options.js';
-export type { RedisHubAdapterStats } from './redis.adapter.js';
+export type { RedisHubAdapterStats } from './stats.js';
 
 /** A `RedisHubAdapter` to give as the module's `adapter` option. */
 export function createRedisHubAdapter(options: RedisHubAdapterOptions): RedisHubAdapter {

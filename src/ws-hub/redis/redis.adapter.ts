@@ -4,12 +4,16 @@ import type {
   HubAdapterHost,
   HubAdapterMessage,
   HubInstanceInfo,
+  HubRecoveryStoreOptions,
+  Recorded,
 } from '../interfaces/cluster-adapter.interface.js';
+import type { RecoveryStore } from '../interfaces/recovery.interface.js';
 import type { HubRedisOptions } from '../interfaces/options.interface.js';
 import { hubLogger } from '../logger.js';
 import { errorText } from '../options/validators.js';
 import { ChannelNames, Subscriptions } from './channels.js';
-import { decodeMessage, encodeMessage, originPrefix } from './codec.js';
+import { encodeHeader, encodeMessage } from './codec.js';
+import { Inbox } from './inbox.js';
 import { loadRedisClass, RedisConnections, withTimeout, type Role } from './connections.js';
 import {
   resolveRedisOptions,
@@ -18,41 +22,26 @@ import {
 } from './options.js';
 import { describeTarget, OutageLog, secretsOf } from './outage.js';
 import { Presence, presenceKeys, totalOnline } from './presence.js';
-import { EVAL_REFUSED, MULTI_PUBLISH } from './scripts.js';
+import { PlainPublisher } from './plain-publisher.js';
+import type { Recorder } from './recorder.js';
+import type { RedisRecoveryStore } from './recovery-store.js';
+import { createRedisRecovery } from './recovery-setup.js';
 import { SequenceFilter } from './sequence-filter.js';
+import { adapterStats, type RedisHubAdapterStats } from './stats.js';
 
 export type { RedisHubAdapterOptions } from './options.js';
 
-/** Counters of the Redis adapter (see `RedisHubAdapter.stats()`). */
-export interface RedisHubAdapterStats {
-  /** Messages published to Redis and acknowledged. */
-  published: number;
-  /** Messages that could not be published (Redis unreachable or an error reply); lost for other instances. */
-  publishFailures: number;
-  /** Messages from other instances applied to this instance's clients. */
-  received: number;
-  /** Extra copies of a multi-room broadcast, dropped so that each client gets it once. */
-  duplicates: number;
-  /** Payloads that were not ws-hub messages (ignored). */
-  malformed: number;
-  /** Times a connection to Redis was re-established after having been lost. */
-  reconnects: number;
-  /** Channels this instance wants to be subscribed to. */
-  subscriptions: number;
-  /** Whether both connections are up and no failure is outstanding. */
-  connected: boolean;
-}
-
 /**
  * Cross-instance adapter on Redis pub/sub (ioredis). How it works (channels, delivery and
- * de-duplication, presence, faults) is told once, in the README's "Scaling out with Redis".
- * This class wires the parts: connections, channels and subscriptions, the wire codec, the
- * sequence filter, presence and the outage log.
+ * de-duplication, presence, recovery, faults) is told once, in the README's "Scaling out with
+ * Redis". This class wires the parts: connections, channels and subscriptions, the wire codec,
+ * the inbox and its sequence filter, presence, the outage log and, with recovery, the
+ * recorder (publish scripts) and the recovery store (history reads, sessions).
  */
 export class RedisHubAdapter implements HubAdapter {
   readonly distributed = true;
   private readonly options: ResolvedRedisOptions;
-  private readonly names: ChannelNames;
+  private names: ChannelNames;
   private readonly subscriptions: Subscriptions;
   private readonly filter = new SequenceFilter();
   private readonly outage: OutageLog;
@@ -60,31 +49,35 @@ export class RedisHubAdapter implements HubAdapter {
 
   private host: HubAdapterHost | undefined;
   private presence: Presence | undefined;
+  private inbox: Inbox | undefined;
+  private recorder: Recorder | undefined;
+  private store: RedisRecoveryStore | undefined;
   private selfId = '';
-  private selfPrefix = '\0';
   private pub: Redis | undefined;
   private sub: Redis | undefined;
+  private subGeneration = 0;
+  private presenceAtMs = 0;
   private closed = false;
   private seq = 0;
   private heartbeatTimer: NodeJS.Timeout | undefined;
-  private useScriptForRooms = true;
-  private readonly counters = {
-    published: 0,
-    publishFailures: 0,
-    received: 0,
-    duplicates: 0,
-    malformed: 0,
-  };
+  private readonly plain: PlainPublisher;
+  private readonly counters = { received: 0, duplicates: 0, malformed: 0 };
 
   constructor(options: RedisHubAdapterOptions | HubRedisOptions) {
     this.options = resolveRedisOptions(options);
     this.names = new ChannelNames(this.options.keyPrefix);
     this.outage = new OutageLog(describeTarget(this.options), secretsOf(this.options));
     this.subscriptions = new Subscriptions(this.onSubscribeFailed);
+    this.plain = new PlainPublisher(
+      (what, err) => this.noteFailure(what, err),
+      (err) => this.outage.redact(err),
+    );
     this.connections = new RedisConnections(this.options, {
       ready: (role) => this.onReady(role),
       failure: (what, err) => this.noteFailure(what, err),
-      message: this.onMessage,
+      message: (_channel, payload) => {
+        if (!this.closed) this.inbox?.receive(payload);
+      },
     });
   }
 
@@ -95,7 +88,8 @@ export class RedisHubAdapter implements HubAdapter {
     const o = this.options;
     this.host = host;
     this.selfId = host.instanceId;
-    this.selfPrefix = originPrefix(this.selfId);
+    this.presenceAtMs = Date.now();
+    this.inbox = new Inbox(this.selfId, this.filter, this.recorder, this.counters, this.apply);
     this.subscriptions.want(this.names.all);
     this.subscriptions.want(this.names.instance(this.selfId));
     // ioredis, an optional peer, is loaded on first use (a given client brings its own).
@@ -105,6 +99,7 @@ export class RedisHubAdapter implements HubAdapter {
     this.pub = pub;
     this.sub = sub;
     this.subscriptions.attach(sub);
+    this.recorder?.start();
     const presence = new Presence({
       pub,
       host,
@@ -113,6 +108,7 @@ export class RedisHubAdapter implements HubAdapter {
       commandTimeoutMs: o.commandTimeoutMs,
       onFailure: (what, err) => this.noteFailure(what, err),
       onRefreshed: (live) => {
+        this.presenceAtMs = Date.now();
         this.filter.forgetSilent(live, o.instanceTimeoutMs);
         this.recovered();
       },
@@ -129,7 +125,7 @@ export class RedisHubAdapter implements HubAdapter {
       // Registered and subscribed before the app starts taking connections.
       await Promise.all([presence.heartbeat(), this.settled()]);
       hubLogger.log(
-        `Redis adapter connected to ${this.outage.target} (prefix "${o.keyPrefix}", instance ${this.selfId})`,
+        `Redis adapter connected to ${this.outage.target} (prefix "${o.keyPrefix}", instance ${this.selfId}${this.recorder ? ', recovery on' : ''})`,
       );
     }
     if (!this.closed) {
@@ -138,32 +134,39 @@ export class RedisHubAdapter implements HubAdapter {
     }
   }
 
+  /**
+   * With recovery on, the core asks for the store before `init`: from then on channels are the
+   * streams' (hash-tagged) and recorded messages go through the publish script.
+   */
+  recoveryStore(options: HubRecoveryStoreOptions): RecoveryStore {
+    if (this.store) return this.store;
+    if (this.host) throw new Error('RedisHubAdapter: recoveryStore() must come before init()');
+    this.names = new ChannelNames(this.options.keyPrefix, true);
+    const parts = createRedisRecovery(this.names, options, this.options.commandTimeoutMs, {
+      pub: () => this.pub,
+      subscriberReady: () => this.sub?.status === 'ready',
+      subscriberGeneration: () => this.subGeneration,
+      apply: (message) => this.apply(message, this.selfId),
+      onFailed: (what, err) => this.noteFailure(what, err),
+    });
+    this.recorder = parts.recorder;
+    this.store = parts.store;
+    return this.store;
+  }
+
   publish(message: HubAdapterMessage): void {
-    const pub = this.pub;
-    if (this.closed || !pub) return;
-    const channels = this.names.for(message);
-    if (channels.length === 0) return;
-    if (pub.status !== 'ready') {
-      this.counters.publishFailures++;
-      this.noteFailure('publish', 'not connected');
+    if (this.closed) return;
+    const streams = (message as Recorded).streams;
+    if (this.recorder && streams && streams.length && 'frame' in message) {
+      const seq = ++this.seq;
+      this.recorder.record(seq, encodeHeader(this.selfId, seq, message, true), message, streams);
       return;
     }
-    const payload = encodeMessage(this.selfId, ++this.seq, message);
-    try {
-      if (channels.length === 1) {
-        pub.publish(channels[0], payload).then(this.onPublished, this.onPublishFailed);
-      } else if (this.useScriptForRooms) {
-        pub
-          .eval(MULTI_PUBLISH, 0, payload, ...channels)
-          .then(this.onPublished, this.onMultiPublishFailed);
-      } else {
-        Promise.all(channels.map((c) => pub.publish(c, payload))).then(
-          this.onPublished,
-          this.onPublishFailed,
-        );
-      }
-    } catch (err) {
-      this.onPublishFailed(err);
+    const pub = this.pub;
+    if (!pub) return;
+    const channels = this.names.for(message);
+    if (channels.length > 0) {
+      this.plain.publish(pub, channels, encodeMessage(this.selfId, ++this.seq, message));
     }
   }
 
@@ -185,6 +188,17 @@ export class RedisHubAdapter implements HubAdapter {
     this.unwant(this.names.user(userId));
   }
 
+  /** With recovery: `send`/`disconnect` for this client now reach this instance. */
+  clientAdded(clientId: string): Promise<void> | undefined {
+    if (!this.recorder || this.closed) return undefined;
+    this.subscriptions.hold(this.names.client(clientId));
+    return this.settled();
+  }
+
+  clientRemoved(clientId: string): void {
+    if (this.recorder && !this.closed) this.subscriptions.release(this.names.client(clientId));
+  }
+
   async clusterOnline(): Promise<number> {
     return totalOnline(await this.instances());
   }
@@ -198,6 +212,7 @@ export class RedisHubAdapter implements HubAdapter {
     this.closed = true;
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     this.heartbeatTimer = undefined;
+    this.recorder?.stop();
     this.connections.stop();
     await this.presence?.leave();
     await this.connections.close();
@@ -207,14 +222,23 @@ export class RedisHubAdapter implements HubAdapter {
 
   // --------------------------------------------------------------- extra public API
 
-  /** Counters for monitoring and tests. */
+  /** Counters for monitoring and tests (history counters with recovery on). */
   stats(): RedisHubAdapterStats {
-    return {
-      ...this.counters,
-      reconnects: this.connections.reconnects,
-      subscriptions: this.subscriptions.size,
-      connected: !this.outage.active && this.connections.bothReady(),
-    };
+    const r = this.recorder?.stats();
+    return adapterStats(
+      {
+        published: this.plain.published + (r?.historyWrites ?? 0),
+        publishFailures: this.plain.failures + (r?.historyFailures ?? 0),
+        ...this.counters,
+      },
+      {
+        reconnects: this.connections.reconnects,
+        subscriptions: this.subscriptions.size,
+        connected: !this.outage.active && this.connections.bothReady(),
+        presenceAgeMs: this.host ? Date.now() - this.presenceAtMs : undefined,
+        recorder: r,
+      },
+    );
   }
 
   /**
@@ -228,20 +252,9 @@ export class RedisHubAdapter implements HubAdapter {
     await withTimeout(sub.ping(), this.options.commandTimeoutMs).catch(() => undefined);
   }
 
-  /** Channel names, for tools and tests. */
-  channels(): {
-    all: string;
-    room(room: string): string;
-    user(userId: string): string;
-    instance(id: string): string;
-  } {
-    const names = this.names;
-    return {
-      all: names.all,
-      room: (r) => names.room(r),
-      user: (u) => names.user(u),
-      instance: (i) => names.instance(i),
-    };
+  /** Channel names, for tools and tests (`client` is a stream channel: recovery on). */
+  channels(): Pick<ChannelNames, 'all' | 'room' | 'user' | 'instance' | 'client' | 'stream'> {
+    return this.names;
   }
 
   // ---------------------------------------------------------------------- internals
@@ -255,14 +268,20 @@ export class RedisHubAdapter implements HubAdapter {
   }
 
   private onReady(role: Role): void {
-    if (role === 'subscriber') this.subscriptions.subscribeAll();
-    else if (this.heartbeatTimer) void this.presence?.heartbeat(); // re-register presence at once
+    if (role === 'subscriber') {
+      this.subGeneration++;
+      this.subscriptions.subscribeAll();
+    } else {
+      this.recorder?.flushGaps(); // first thing: mark what was lost while Redis was away
+      if (this.heartbeatTimer) void this.presence?.heartbeat(); // re-register presence at once
+    }
     this.recovered();
   }
 
   private tick(): void {
     if (this.closed) return;
     void this.presence?.heartbeat();
+    this.recorder?.flushGaps();
     // A PING on the subscriber lets socketTimeout detect a half-open connection.
     if (this.sub?.status === 'ready') this.sub.ping().catch(() => undefined);
   }
@@ -275,47 +294,12 @@ export class RedisHubAdapter implements HubAdapter {
     if (!this.closed && this.connections.bothReady()) this.outage.recovered();
   }
 
-  private readonly onMessage = (_channel: string, payload: string): void => {
-    // Own messages: the hub delivered them locally already.
-    if (this.closed || payload.startsWith(this.selfPrefix)) return;
-    const decoded = decodeMessage(payload);
-    if (!decoded) {
-      this.counters.malformed++;
-      return;
-    }
-    if (!this.filter.accept(decoded.origin, decoded.seq)) {
-      this.counters.duplicates++;
-      return;
-    }
-    this.counters.received++;
+  private readonly apply = (message: HubAdapterMessage, origin: string): void => {
     try {
-      this.host?.applyRemote(decoded.message);
+      this.host?.applyRemote(message);
     } catch (err) {
-      hubLogger.error(
-        `applying a message from instance ${decoded.origin} failed: ${errorText(err)}`,
-      );
+      hubLogger.error(`applying a message from instance ${origin} failed: ${errorText(err)}`);
     }
-  };
-
-  private readonly onPublished = (): void => {
-    this.counters.published++;
-  };
-
-  private readonly onPublishFailed = (err: unknown): void => {
-    this.counters.publishFailures++;
-    this.noteFailure('publish', err);
-  };
-
-  private readonly onMultiPublishFailed = (err: unknown): void => {
-    if (this.useScriptForRooms && EVAL_REFUSED.test(errorText(err))) {
-      // EVAL refused for good: publish room by room from now on. Transient errors (OOM, BUSY,
-      // LOADING...) are only counted.
-      this.useScriptForRooms = false;
-      hubLogger.warn(
-        `Redis refused EVAL (${this.outage.redact(err)}); multi-room broadcasts now use one PUBLISH per room`,
-      );
-    }
-    this.onPublishFailed(err);
   };
 
   private readonly onSubscribeFailed = (err: unknown): void => {

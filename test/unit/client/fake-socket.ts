@@ -18,6 +18,9 @@ export class FakeSocket implements HubWebSocket {
   /** Frames the client sent, parsed. */
   readonly sent: any[] = [];
   closedWith?: { code?: number; reason?: string };
+  /** The subprotocol the server picked; set by `open()`. */
+  protocol = '';
+  onopen: ((event: any) => void) | null = null;
   onmessage: ((event: any) => void) | null = null;
   onclose: ((event: any) => void) | null = null;
   onerror: ((event: any) => void) | null = null;
@@ -33,6 +36,12 @@ export class FakeSocket implements HubWebSocket {
 
   close(code?: number, reason?: string): void {
     this.closedWith = { code, reason };
+  }
+
+  /** The handshake completes; the server picked `protocol` (`ws-hub.recovery`: recovery on). */
+  open(protocol = 'ws-hub.v1'): void {
+    this.protocol = protocol;
+    this.onopen?.({});
   }
 
   /** The server sends a frame. */

@@ -9,14 +9,14 @@ afterEach(() => {
 });
 
 describe('connecting and opening', () => {
-  it('connects at once, offering ws-hub.v1 (and the bearer token)', () => {
+  it('connects at once, offering ws-hub.v1, ws-hub.recovery (and the bearer token)', () => {
     const plain = setup();
     expect(plain.client.state).toBe('connecting');
     expect(plain.sockets).toHaveLength(1);
     expect(plain.socket.url).toBe('ws://hub.test/ws');
-    expect(plain.socket.protocols).toEqual(['ws-hub.v1']);
+    expect(plain.socket.protocols).toEqual(['ws-hub.v1', 'ws-hub.recovery']);
     const withToken = setup({ token: 'abc' });
-    expect(withToken.socket.protocols).toEqual(['ws-hub.v1', 'bearer.abc']);
+    expect(withToken.socket.protocols).toEqual(['ws-hub.v1', 'ws-hub.recovery', 'bearer.abc']);
   });
 
   it('is open once the welcome arrives, with its data', () => {
@@ -39,12 +39,12 @@ describe('connecting and opening', () => {
     const getToken = vi.fn(async () => `t${++n}`);
     const h = setup({ getToken });
     await flush();
-    expect(h.socket.protocols).toEqual(['ws-hub.v1', 'bearer.t1']);
+    expect(h.socket.protocols).toEqual(['ws-hub.v1', 'ws-hub.recovery', 'bearer.t1']);
     h.socket.drop(1006);
     await vi.advanceTimersByTimeAsync(250);
     expect(getToken).toHaveBeenCalledTimes(2);
     expect(h.sockets).toHaveLength(2);
-    expect(h.socket.protocols).toEqual(['ws-hub.v1', 'bearer.t2']);
+    expect(h.socket.protocols).toEqual(['ws-hub.v1', 'ws-hub.recovery', 'bearer.t2']);
   });
 
   it('retries when getToken fails, reporting the cause', async () => {
@@ -58,7 +58,7 @@ describe('connecting and opening', () => {
     expect(h.lastChange).toMatchObject({ state: 'reconnecting', cause: 'token', attempt: 1 });
     expect(h.lastChange).toMatchObject({ reason: expect.stringContaining('auth server down') });
     await vi.advanceTimersByTimeAsync(250);
-    expect(h.socket.protocols).toEqual(['ws-hub.v1', 'bearer.ok']);
+    expect(h.socket.protocols).toEqual(['ws-hub.v1', 'ws-hub.recovery', 'bearer.ok']);
   });
 
   it('stops when the WebSocket constructor throws (bad URL)', async () => {

@@ -51,6 +51,7 @@ const DEFAULTS = {
   redis: undefined,
   metrics: false,
   recovery: false,
+  coalesceWrites: true,
 };
 
 /** Options that take a positive integer, with the unit their error message names. */

@@ -50,6 +50,33 @@ describe('ChannelNames', () => {
   });
 });
 
+describe('ChannelNames with recovery (stream channels)', () => {
+  const names = new ChannelNames('hub', true);
+
+  it("names each stream's channel as a hash tag its keys can share", () => {
+    expect(names.all).toBe('{hub:all}');
+    expect(names.room('lobby')).toBe('{hub:room:lobby}');
+    expect(names.user('alice')).toBe('{hub:user:alice}');
+    expect(names.client('i7.xyz')).toBe('{hub:client:i7.xyz}');
+    expect(names.stream('room:a}b')).toBe('{hub:room:a}b}');
+    expect(names.instance('i1')).toBe('hub:inst:i1'); // unchanged, not a stream
+  });
+
+  it("sends and disconnects through the client's own channel, wherever it is now", () => {
+    expect(names.for({ type: 'send', clientId: 'i7.xyz', frame: 'F' })).toEqual([
+      '{hub:client:i7.xyz}',
+    ]);
+    expect(names.for({ type: 'disconnect', clientId: 'i7.x', code: 1000, reason: '' })).toEqual([
+      '{hub:client:i7.x}',
+    ]);
+    expect(names.for({ type: 'send', clientId: 'no-dot', frame: 'F' })).toEqual([]);
+    expect(names.for({ type: 'broadcast', frame: 'F', rooms: ['a', 'b', 'a'] })).toEqual([
+      '{hub:room:a}',
+      '{hub:room:b}',
+    ]);
+  });
+});
+
 /** A subscriber connection that records the commands it is given. */
 function fakeSubscriber(status = 'ready'): Subscriber & {
   status: string;
@@ -120,6 +147,23 @@ describe('Subscriptions', () => {
       3,
     ]);
     expect(new Set(sub.calls.flatMap(([, channels]) => channels)).size).toBe(s.size);
+  });
+
+  it('keeps a held channel while any holder is left', () => {
+    const sub = fakeSubscriber();
+    const s = new Subscriptions(() => undefined);
+    s.attach(sub);
+    s.hold('client');
+    s.hold('client');
+    s.release('client');
+    expect(s.has('client')).toBe(true);
+    s.release('client');
+    s.release('client');
+    expect(s.has('client')).toBe(false);
+    expect(sub.calls).toEqual([
+      ['subscribe', ['client']],
+      ['unsubscribe', ['client']],
+    ]);
   });
 
   it('does nothing before a connection is attached', () => {

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { encodeFrame, type HubAdapterMessage } from '../../../src/ws-hub/index.js';
-import { decodeMessage, encodeMessage, originPrefix } from '../../../src/ws-hub/redis/codec.js';
+import {
+  decodeMessage,
+  encodeHeader,
+  encodeMessage,
+  originPrefix,
+  splitPositioned,
+} from '../../../src/ws-hub/redis/codec.js';
+import { positionedText } from '../../../src/ws-hub/redis/stream-keys.js';
+import { positionedFrame } from '../../../src/ws-hub/protocol/streams.js';
 
 describe('redis codec', () => {
   it('carries the frame text untouched after a one-line header', () => {
@@ -67,6 +75,58 @@ describe('redis codec', () => {
       clientId: 'i.x',
       code: 1000,
       reason: '',
+    });
+  });
+
+  describe('positioned messages (recovery)', () => {
+    const frame = encodeFrame('chat', { text: 'a,"pos":{"x":[1,"y"]}} — ü 🚀' });
+    const positions = { 'room:a': [7, 'EpochAAA'], 'room:"b"': [3, 'EpochBBB'] } as Record<
+      string,
+      [number, string]
+    >;
+
+    it('carries where the positions start, so receivers get the plain frame back untouched', () => {
+      const message: HubAdapterMessage = { type: 'broadcast', frame, rooms: ['a', '"b"'] };
+      const header = encodeHeader('i1', 5, message, true);
+      expect(JSON.parse(header)).toEqual({
+        o: 'i1',
+        s: 5,
+        t: 'b',
+        r: ['a', '"b"'],
+        p: frame.length - 1,
+      });
+      // What the publish script builds: the header, a newline, the positioned frame.
+      const text = positionedText(frame, JSON.stringify(positions));
+      expect(text).toBe(positionedFrame(frame, positions));
+      const decoded = decodeMessage(header + '\n' + text)!;
+      expect(decoded.message).toEqual({
+        type: 'broadcast',
+        frame,
+        rooms: ['a', '"b"'],
+        except: undefined,
+        positioned: { text, positions },
+      });
+    });
+
+    it('works for send and user messages too', () => {
+      for (const message of [
+        { type: 'send', clientId: 'i1.x', frame },
+        { type: 'user', userId: 'u', frame },
+      ] as const) {
+        const text = positionedText(frame, '{"client:i1.x":[1,"E"]}');
+        const decoded = decodeMessage(encodeHeader('i1', 1, message, true) + '\n' + text)!;
+        expect(decoded.message).toMatchObject({ ...message, positioned: { text } });
+      }
+    });
+
+    it('rejects a positioned message whose mark is not where the header says', () => {
+      const header = encodeHeader('i1', 1, { type: 'broadcast', frame }, true);
+      const text = positionedText(frame, '{"all":[1,"E"]}');
+      expect(decodeMessage(header + '\n' + text.slice(1))).toBeUndefined();
+      expect(decodeMessage(header + '\n' + frame)).toBeUndefined();
+      expect(splitPositioned(text, -1)).toBeUndefined();
+      expect(splitPositioned(text.slice(0, -2) + '}', frame.length - 1)).toBeUndefined();
+      expect(splitPositioned('{"a":1,"pos":[1]}', 6)).toBeUndefined();
     });
   });
 });

@@ -1,0 +1,215 @@
+import type { HubAdapterMessage, Recorded } from '../interfaces/cluster-adapter.interface.js';
+import type { Positions } from '../protocol/streams.js';
+import {
+  appendArgs,
+  positionedText,
+  type EpochSource,
+  type StreamKeys,
+  type StreamLimits,
+} from './stream-keys.js';
+import { APPEND_PUBLISH, MARK_GAP } from './stream-scripts.js';
+
+/** A message with a frame, as recorded on streams. */
+export type RecordedMessage = Extract<HubAdapterMessage, { frame: string }>;
+
+/** The side of the publisher connection the recorder uses. */
+export interface RecorderConnection {
+  readonly status: string;
+  eval(script: string, numKeys: number | string, ...args: string[]): Promise<unknown>;
+}
+
+export interface RecorderDeps {
+  conn(): RecorderConnection | undefined;
+  /** Times the subscriber became ready; unchanged while it stays connected. */
+  subscriberGeneration(): number;
+  subscriberReady(): boolean;
+  keys: StreamKeys;
+  epochs: EpochSource;
+  limits: StreamLimits;
+  /** How long a publish may wait for Redis before the message is delivered here without it. */
+  timeoutMs: number;
+  /** Hands a message to this instance's clients (`host.applyRemote`, guarded). */
+  apply(message: HubAdapterMessage): void;
+  /** A publish failed or timed out (`what` names it for the outage log). */
+  onFailed(what: string, err: unknown): void;
+}
+
+interface Pending {
+  message: RecordedMessage;
+  streams: string[];
+  sentAtMs: number;
+  /** The subscriber's generation when sent, -1 when it was not ready. */
+  generation: number;
+}
+
+/** Counters of the recorder (part of the adapter's stats). */
+export interface RecorderStats {
+  /** Messages appended to their streams' history and published. */
+  historyWrites: number;
+  /** Messages delivered here without a position because the history write failed or timed out. */
+  historyFailures: number;
+  /** Streams waiting for a tombstone (Redis unreachable since they lost a message). */
+  gapsPending: number;
+  /** Tombstones written. */
+  gapsMarked: number;
+}
+
+/**
+ * The publishing side of recovery on Redis. Each recorded message is one `APPEND_PUBLISH`
+ * (offsets, history, publish in one round trip); its copy comes back through pub/sub to every
+ * instance, this one included, positioned. When the script fails, or Redis does not answer
+ * within `timeoutMs`, the message goes to this instance's clients at once without a position
+ * (recovering clients too), and its streams are remembered; once Redis answers again, each
+ * gets a tombstone (`MARK_GAP`), so a resume across the lost message says `recovered: false`.
+ */
+export class Recorder {
+  private readonly pending = new Map<number, Pending>();
+  /** Own messages already handed to the clients here: their pub/sub copies are dropped. */
+  private readonly appliedHere = new Set<number>();
+  /** Streams that lost a message, with a version bumped at each loss. */
+  private readonly lost = new Map<string, number>();
+  private flushing = false;
+  private timer: NodeJS.Timeout | undefined;
+  readonly counters = { historyWrites: 0, historyFailures: 0, gapsMarked: 0 };
+
+  constructor(private readonly deps: RecorderDeps) {}
+
+  /** Starts the timeout sweep. */
+  start(): void {
+    this.timer ??= setInterval(() => this.sweep(), Math.max(20, this.deps.timeoutMs / 4));
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.pending.clear();
+    this.appliedHere.clear();
+  }
+
+  stats(): RecorderStats {
+    return { ...this.counters, gapsPending: this.lost.size };
+  }
+
+  /** Appends `message` (own sequence number `seq`, wire header `header`) and publishes it. */
+  record(seq: number, header: string, message: RecordedMessage, streams: string[]): void {
+    const d = this.deps;
+    const conn = d.conn();
+    if (!conn || conn.status !== 'ready') {
+      this.lose(message, streams);
+      d.onFailed('publish', 'not connected');
+      return;
+    }
+    const except = message.type === 'broadcast' ? message.except : undefined;
+    const args = appendArgs(d.keys, d.epochs, d.limits, header, message.frame, streams, except);
+    this.pending.set(seq, {
+      message,
+      streams,
+      sentAtMs: Date.now(),
+      generation: d.subscriberReady() ? d.subscriberGeneration() : -1,
+    });
+    try {
+      conn.eval(APPEND_PUBLISH, ...(args as [string, ...string[]])).then(
+        (pos) => this.written(seq, pos),
+        (err: unknown) => this.failed(seq, err),
+      );
+    } catch (err) {
+      this.failed(seq, err);
+    }
+  }
+
+  /**
+   * An own positioned message came back through pub/sub: false when it was handed to the
+   * clients here already (timed out, or the subscriber was away). Copies arrive in sequence
+   * order, so older entries are forgotten as newer numbers come.
+   */
+  acceptOwn(seq: number): boolean {
+    const here = this.appliedHere;
+    if (here.size === 0) return true;
+    for (const s of here) if (s < seq) here.delete(s);
+    return !here.has(seq);
+  }
+
+  /** Writes the tombstones of streams that lost messages, if Redis is there. */
+  flushGaps(): void {
+    const conn = this.deps.conn();
+    if (this.flushing || this.lost.size === 0 || conn?.status !== 'ready') return;
+    this.flushing = true;
+    const { keys, epochs, limits } = this.deps;
+    const marks = [...this.lost].map(([stream, version]) =>
+      conn
+        .eval(
+          MARK_GAP,
+          2,
+          keys.meta(stream),
+          keys.history(stream),
+          epochs.next(),
+          limits.historySize,
+          limits.historyTtlMs,
+          limits.metaTtlMs,
+        )
+        .then(
+          () => {
+            // A loss after this tombstone was sent needs a tombstone of its own.
+            if (this.lost.get(stream) === version) this.lost.delete(stream);
+            this.counters.gapsMarked++;
+          },
+          () => undefined,
+        ),
+    );
+    void Promise.all(marks).finally(() => {
+      this.flushing = false;
+    });
+  }
+
+  private written(seq: number, posJson: unknown): void {
+    const p = this.pending.get(seq);
+    if (!p) return; // timed out: delivered here already, the copy will be dropped
+    this.pending.delete(seq);
+    this.counters.historyWrites++;
+    const d = this.deps;
+    if (p.generation < 0 || !d.subscriberReady() || d.subscriberGeneration() !== p.generation) {
+      // The subscriber was away when Redis published it: hand it to the clients here now.
+      const pos = String(posJson);
+      const positioned = {
+        text: positionedText(p.message.frame, pos),
+        positions: JSON.parse(pos) as Positions,
+      };
+      this.appliedHere.add(seq);
+      d.apply({ ...p.message, positioned, own: true } as RecordedMessage & Recorded);
+    }
+    if (this.lost.size > 0) this.flushGaps();
+  }
+
+  private failed(seq: number, err: unknown): void {
+    const p = this.pending.get(seq);
+    if (!p) return;
+    this.pending.delete(seq);
+    // It may have run all the same (the connection dropped after sending it).
+    this.appliedHere.add(seq);
+    this.lose(p.message, p.streams);
+    this.deps.onFailed('publish', err);
+  }
+
+  /** Publishes that waited longer than `timeoutMs` are delivered here without Redis. */
+  private sweep(): void {
+    if (this.pending.size === 0) return;
+    const oldest = Date.now() - this.deps.timeoutMs;
+    let late = 0;
+    for (const [seq, p] of this.pending) {
+      if (p.sentAtMs > oldest) break;
+      this.pending.delete(seq);
+      this.appliedHere.add(seq);
+      this.lose(p.message, p.streams);
+      late++;
+    }
+    if (late > 0) this.deps.onFailed('publish', `no answer within ${this.deps.timeoutMs} ms`);
+  }
+
+  /** Delivers a message here without a position and remembers its streams' gap. */
+  private lose(message: RecordedMessage, streams: string[]): void {
+    this.counters.historyFailures++;
+    for (const s of streams) this.lost.set(s, (this.lost.get(s) ?? 0) + 1);
+    this.deps.apply({ ...message, own: true });
+  }
+}

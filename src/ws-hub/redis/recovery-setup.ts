@@ -1,0 +1,46 @@
+import type {
+  HubAdapterMessage,
+  HubRecoveryStoreOptions,
+} from '../interfaces/cluster-adapter.interface.js';
+import type { ChannelNames } from './channels.js';
+import { Recorder, type RecorderConnection } from './recorder.js';
+import { RedisRecoveryStore, type StoreConnection } from './recovery-store.js';
+import { EpochSource, META_TTL_MIN_MS, StreamKeys } from './stream-keys.js';
+
+/** What recovery needs of the adapter. */
+export interface RecoveryLink {
+  /** The publisher connection, once it exists. */
+  pub(): (RecorderConnection & StoreConnection) | undefined;
+  subscriberReady(): boolean;
+  subscriberGeneration(): number;
+  apply(message: HubAdapterMessage): void;
+  onFailed(what: string, err: unknown): void;
+}
+
+/** The recorder (publish scripts) and the store (history reads, sessions) of one adapter. */
+export function createRedisRecovery(
+  names: ChannelNames,
+  options: HubRecoveryStoreOptions,
+  commandTimeoutMs: number,
+  link: RecoveryLink,
+): { recorder: Recorder; store: RedisRecoveryStore } {
+  const keys = new StreamKeys(names);
+  const recorder = new Recorder({
+    conn: link.pub,
+    subscriberGeneration: link.subscriberGeneration,
+    subscriberReady: link.subscriberReady,
+    keys,
+    epochs: new EpochSource(),
+    limits: {
+      historySize: String(options.historySize),
+      historyTtlMs: String(options.historyTtlMs),
+      metaTtlMs: String(Math.max(options.historyTtlMs, META_TTL_MIN_MS)),
+    },
+    timeoutMs: commandTimeoutMs,
+    apply: link.apply,
+    onFailed: link.onFailed,
+  });
+  // Reads and session checks may take longer than a publish: a resume waits for them anyway.
+  const store = new RedisRecoveryStore(link.pub, keys, options, Math.max(2_000, commandTimeoutMs));
+  return { recorder, store };
+}

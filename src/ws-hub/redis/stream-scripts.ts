@@ -1,0 +1,159 @@
+/**
+ * Lua scripts of message recovery (see `stream-keys.ts` for the keys and the README's "Scaling
+ * out with Redis" for the design). Like those of `scripts.ts`, always sent as `EVAL` with the
+ * full text: a `NOSCRIPT` retry after a Redis restart could reorder a publish behind later ones.
+ *
+ * A stream is two keys sharing its channel's hash tag: `<channel>:m`, a hash with `e` (epoch)
+ * and `s` (newest offset), and `<channel>:h`, a Redis Stream whose entry ids are `<offset>-0`,
+ * fields `d` (the positioned frame), `p` (where `,"pos":` starts in it), `a` (Redis time of the
+ * append, microseconds), `x` (the broadcast's `except`, JSON, when any); a tombstone (a message
+ * lost while Redis was away) has `g` instead of `d`/`p`.
+ */
+
+/** Redis time in microseconds, as a 16-digit string (exact in a JS number). */
+const NOW = `
+local t = redis.call('TIME')
+local at = t[1] .. string.format('%06d', tonumber(t[2]))
+`;
+
+/**
+ * Makes sure the stream of KEYS[m], KEYS[h] has an epoch: a missing meta hash means the history
+ * is lost (never existed, expired, Redis restarted empty), so a fresh epoch starts and whatever
+ * is left of an old history key goes. Then takes the next offset.
+ */
+const NEXT_OFFSET = `
+local function next_offset(meta, hist, candidate)
+  local epoch = redis.call('HGET', meta, 'e')
+  if not epoch then
+    epoch = candidate
+    redis.call('DEL', hist)
+    redis.call('HSET', meta, 'e', epoch)
+  end
+  return redis.call('HINCRBY', meta, 's', 1), epoch
+end
+`;
+
+/**
+ * Appends an entry with id `<offset>-0`, trimmed to the history size. Ids only grow with the
+ * offset; should the history hold a newer id anyway (its meta hash was lost alone, say by
+ * eviction), it is restarted: readers see the missing entries as a gap, never a silent one.
+ */
+const APPEND_ENTRY = `
+local function append(hist, size, top, fields)
+  local args = { 'XADD', hist, 'MAXLEN', size, top .. '-0' }
+  for i = 1, #fields do args[#args + 1] = fields[i] end
+  local ok = redis.pcall(unpack(args))
+  if type(ok) == 'table' and ok.err then
+    redis.call('DEL', hist)
+    redis.call(unpack(args))
+  end
+end
+`;
+
+/**
+ * One publish of a recorded message, atomically and in one round trip: for each stream its
+ * epoch and next offset, the positioned frame (the plain frame with `,"pos":{...}` before its
+ * last `}`), an entry in each history, the keys' TTLs, then one PUBLISH per channel of the
+ * header, a newline and the positioned frame.
+ *
+ * KEYS: per stream, its meta hash and its history (2 per stream).
+ * ARGV: header, plain frame, history size, history TTL ms, meta TTL ms, except ('' for none),
+ * p (index of `,"pos"`), then per stream: its name as JSON, an epoch candidate, its channel.
+ * Returns the positions as JSON (`{"<stream>":[offset,"epoch"],...}`).
+ */
+export const APPEND_PUBLISH =
+  NOW +
+  NEXT_OFFSET +
+  APPEND_ENTRY +
+  `
+local n = #KEYS / 2
+local tops, parts = {}, {}
+for i = 1, n do
+  local a = 7 + 3 * (i - 1)
+  local top, epoch = next_offset(KEYS[2 * i - 1], KEYS[2 * i], ARGV[a + 2])
+  tops[i] = top
+  parts[i] = ARGV[a + 1] .. ':[' .. top .. ',"' .. epoch .. '"]'
+end
+local pos = '{' .. table.concat(parts, ',') .. '}'
+local text = string.sub(ARGV[2], 1, -2) .. ',"pos":' .. pos .. '}'
+local fields = { 'd', text, 'p', ARGV[7], 'a', at }
+if ARGV[6] ~= '' then
+  fields[7] = 'x'
+  fields[8] = ARGV[6]
+end
+for i = 1, n do
+  append(KEYS[2 * i], ARGV[3], tops[i], fields)
+  redis.call('PEXPIRE', KEYS[2 * i], ARGV[4])
+  redis.call('PEXPIRE', KEYS[2 * i - 1], ARGV[5])
+end
+local payload = ARGV[1] .. '\\n' .. text
+for i = 1, n do
+  redis.call('PUBLISH', ARGV[7 + 3 * (i - 1) + 3], payload)
+end
+return pos
+`;
+
+/**
+ * Marks a gap: a message of this stream was delivered while its history could not be written.
+ * Takes an offset and appends a tombstone, so any resume across it answers `recovered: false`.
+ *
+ * KEYS: meta hash, history. ARGV: epoch candidate, history size, history TTL ms, meta TTL ms.
+ * Returns the tombstone's offset.
+ */
+export const MARK_GAP =
+  NOW +
+  NEXT_OFFSET +
+  APPEND_ENTRY +
+  `
+local top = next_offset(KEYS[1], KEYS[2], ARGV[1])
+append(KEYS[2], ARGV[2], top, { 'g', '1', 'a', at })
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return top
+`;
+
+/**
+ * What a stream holds after an offset, with Redis's time to judge the entries' age.
+ *
+ * KEYS: meta hash, history. ARGV: first offset wanted (0: none), the reader's epoch ('' when
+ * any will do). Returns `{epoch ('' when none), top, now (microseconds), entries}`, the entries
+ * as XRANGE gives them, fetched only when the epoch is the reader's and `from <= top`.
+ */
+export const READ_STREAM =
+  NOW +
+  `
+local m = redis.call('HMGET', KEYS[1], 'e', 's')
+local epoch = m[1] or ''
+local top = tonumber(m[2] or '0')
+local from = tonumber(ARGV[1])
+local entries = {}
+if from > 0 and from <= top and (ARGV[2] == '' or ARGV[2] == epoch) then
+  entries = redis.call('XRANGE', KEYS[2], from, '+')
+end
+return { epoch, tostring(top), at, entries }
+`;
+
+/** A new session. KEYS: session hash. ARGV: hash, user ('+<id>' or '-'), TTL ms. */
+export const CREATE_SESSION = `
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'h', ARGV[1], 'u', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+`;
+
+/**
+ * Resumes a session: checks the presented secret's hash and the user, then replaces the hash
+ * (a credential works once) and keeps the session alive while connected.
+ *
+ * KEYS: session hash. ARGV: presented hash, user ('+<id>' or '-'), new hash, TTL ms.
+ * Returns `unknown`, `mismatch`, `wrong-user` or `ok`.
+ */
+export const RESUME_SESSION = `
+local s = redis.call('HMGET', KEYS[1], 'h', 'u')
+if not s[1] then return 'unknown' end
+if s[1] ~= ARGV[1] then return 'mismatch' end
+if (s[2] or '') ~= ARGV[2] then return 'wrong-user' end
+redis.call('HSET', KEYS[1], 'h', ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return 'ok'
+`;
