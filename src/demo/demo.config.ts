@@ -117,6 +117,12 @@ export class DemoConfig {
       }
       if (env.HUB_RECOVERY === 'on') options.recovery = true;
     }
+    // Prometheus metrics at GET /metrics: on in the demo unless HUB_METRICS=off.
+    if (env.HUB_METRICS !== undefined && env.HUB_METRICS !== 'on' && env.HUB_METRICS !== 'off') {
+      throw new DemoConfigError('HUB_METRICS', `must be "on" or "off", got "${env.HUB_METRICS}"`);
+    }
+    if (env.HUB_METRICS !== 'off') options.metrics = true;
+    if (env.HUB_COALESCE_WRITES === 'off') options.coalesceWrites = false;
     const tokens = this.authTokens();
     if (tokens) {
       options.authenticate = (_request, { token }): HubPrincipal | null => {

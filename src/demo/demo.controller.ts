@@ -168,9 +168,4 @@ export class DemoController {
   resetStats(): void {
     this.loop.reset();
   }
-
-  @Get('health')
-  health() {
-    return { status: 'ok', online: this.hub.online };
-  }
 }

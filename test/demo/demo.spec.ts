@@ -51,7 +51,17 @@ describe('demo app HTTP endpoints', () => {
 
     const health = await fetch(`${demo.base}/health`);
     expect(health.status).toBe(200);
-    expect(await health.json()).toMatchObject({ status: 'ok', online: 2 });
+    expect(await health.json()).toMatchObject({
+      status: 'ok',
+      info: { 'ws-hub': { status: 'up', online: 2 } },
+    });
+
+    const metrics = await fetch(`${demo.base}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(metrics.headers.get('content-type')).toMatch(/^text\/plain/);
+    const text = await metrics.text();
+    expect(text).toMatch(/^ws_hub_connections\{instance="[^"]+"\} 2$/m);
+    expect(text).toMatch(/^ws_hub_messages_delivered_total\{instance="[^"]+"\} \d+$/m);
   });
 
   it('rejects a malformed broadcast body with 400', async () => {
