@@ -273,7 +273,8 @@ describe.skipIf(!hasChromium)('demo web page in headless Chromium', () => {
       redis = await startRedisServer();
       const env = { HUB_RECOVERY: 'on', REDIS_URL: redis.url };
       const a = await demo(env);
-      const b = await demo(env);
+      // in one process: the metrics of one instance only (prom-client's registry is global)
+      const b = await demo({ ...env, HUB_METRICS: 'off' });
       const page = await open(`${a.base}/`);
       await state(page, 'open');
       const id = await page.textContent('#clientId');

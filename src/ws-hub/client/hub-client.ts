@@ -15,7 +15,6 @@ import { createRequestTracker, type HubFrame } from './request-tracker.js';
 import type {
   HubClientOptions,
   HubEventMap,
-  HubPosition,
   HubState,
   HubStateChange,
   HubTimers,
@@ -150,11 +149,8 @@ export function createHubClient<
     s.onmessage = (event: { data: unknown }) => receive(event.data);
     // On a recovery connection the server waits for the session and positions to resume.
     s.onopen = () => {
-      if (s.protocol !== RECOVERY_SUBPROTOCOL) return;
-      const streams = ['all', ...[...rooms].map((room) => 'room:' + room)];
-      if (welcome) streams.push('client:' + welcome.clientId);
-      if (welcome?.userId !== undefined) streams.push('user:' + welcome.userId);
-      s.send(JSON.stringify({ event: 'recover', data: positions.request(streams) }));
+      if (s.protocol === RECOVERY_SUBPROTOCOL)
+        s.send(JSON.stringify({ event: 'recover', data: positions.request(welcome, rooms) }));
     };
     connectTimer = set(() => kill('connect timeout'), connectTimeoutMs);
   }
@@ -201,7 +197,7 @@ export function createHubClient<
   }
 
   function receive(raw: unknown): void {
-    let frame: HubFrame & { pos?: Record<string, HubPosition> };
+    let frame: HubFrame;
     try {
       frame = JSON.parse(raw as string);
     } catch {
@@ -219,7 +215,7 @@ export function createHubClient<
       return emit(frame.event, frame.data, positions.frame(frame.pos));
     }
     if (frame.event === 'joined' && frame.data?.pos)
-      positions.room('room:' + frame.data.room, frame.data.pos);
+      positions.room(frame.data.room, frame.data.pos);
     if (!tracker.settle(frame) && (frame.event === 'error' || frame.id === undefined)) {
       emit(frame.event, frame.data);
     }
@@ -227,17 +223,8 @@ export function createHubClient<
 
   function opened(data: HubWelcome): void {
     clear(connectTimer);
-    // The credential stays here: apps log welcomes and state changes.
-    const recovery =
-      socket!.protocol === RECOVERY_SUBPROTOCOL
-        ? (data.recovery ?? { streams: {}, recovered: false })
-        : undefined;
-    positions.welcome(recovery);
-    if (recovery) delete (recovery as { session?: string }).session;
-    const restored = recovery?.streams ?? {};
-    const refused = recovery?.refusedRooms ?? [];
-    recovered =
-      recovery && recovery.recovered && [...rooms].every((room) => 'room:' + room in restored);
+    const plan = positions.welcome(data, socket!.protocol, rooms);
+    recovered = plan.recovered;
     welcome = data;
     failures = 0;
     state = 'open';
@@ -252,43 +239,26 @@ export function createHubClient<
     };
     if (every > 0) pingTimer = set(beat, every);
     // A resumed session has its rooms back: rejoin only the others (all of them on plain v1).
-    const failed: [string, Error][] = [];
-    for (const room of rooms) {
-      if ('room:' + room in restored) continue;
-      if (refused.includes(room)) {
-        rooms.delete(room);
-        failed.push([room, new HubRequestError('FORBIDDEN', `room ${room} refused on resume`)]);
-        continue;
-      }
+    for (const room of plan.rejoin) {
       join(room).catch((error) => {
         if (error instanceof HubDisconnectedError) return; // retried on the next connection
         if (error instanceof HubRequestError) rooms.delete(room);
         emit(REJOIN, room, error);
       });
     }
-    // Rooms left while the `recover` frame was on its way.
-    for (const stream in restored) {
-      const room = stream.slice(5);
-      if (stream.startsWith('room:') && !rooms.has(room)) {
-        positions.room(stream);
-        rpc('leave', { room }).catch(() => {});
-      }
-    }
+    for (const room of plan.refused) rooms.delete(room);
+    for (const room of plan.leave) rpc('leave', { room }).catch(() => {}); // left meanwhile
     for (const item of outbox.drain()) {
       socket!.send(item.frame);
       if (item.id !== undefined) tracker.markSent(item.id);
     }
     change({ state: 'open', welcome: data, recovered });
-    for (const [room, error] of failed) emit(REJOIN, room, error);
+    for (const room of plan.refused)
+      emit(REJOIN, room, new HubRequestError('FORBIDDEN', `room ${room} refused on resume`));
   }
 
   /** A join request; frames of the room's stream count from now on. */
-  function join(room: string): Promise<any> {
-    const done = positions.joining('room:' + room);
-    const reply = rpc('join', { room });
-    reply.then(done, done);
-    return reply;
-  }
+  const join = (room: string) => positions.joining(room, rpc('join', { room }));
 
   /** Sends or queues a frame; returns the error when it can do neither. */
   function put(event: string, data: unknown, id?: number): Error | undefined {
@@ -345,7 +315,7 @@ export function createHubClient<
       }),
     leave(room) {
       rooms.delete(room);
-      positions.room('room:' + room);
+      positions.room(room);
       // A new connection has no membership to drop: nothing to tell the server.
       return state === 'open' ? rpc('leave', { room }) : Promise.resolve({ room });
     },

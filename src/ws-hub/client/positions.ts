@@ -1,4 +1,5 @@
-import type { HubPosition, HubWelcomeRecovery } from './types.js';
+import { RECOVERY_SUBPROTOCOL } from '../protocol/constants.js';
+import type { HubPosition, HubWelcome, HubWelcomeRecovery } from './types.js';
 
 export type Positions = ReturnType<typeof createPositions>;
 
@@ -21,8 +22,15 @@ export function createPositions() {
   };
 
   return {
-    /** The `recover` frame's data: the credential and the positions of `streams` known. */
-    request(streams: string[]) {
+    /**
+     * The `recover` frame's data: the credential and the positions of exactly the streams the
+     * client is in (`all`, its own, its user's and its rooms').
+     */
+    request(welcome: HubWelcome | undefined, rooms: Iterable<string>) {
+      const streams = ['all'];
+      for (const room of rooms) streams.push('room:' + room);
+      if (welcome) streams.push('client:' + welcome.clientId);
+      if (welcome?.userId !== undefined) streams.push('user:' + welcome.userId);
       const known: Record<string, { epoch: string; offset: number }> = {};
       for (const stream of streams) {
         const pos = positions.get(stream);
@@ -32,14 +40,24 @@ export function createPositions() {
     },
 
     /**
-     * A welcome: `recovery` on a connection that negotiated it (the positions become the
-     * welcome's streams), `undefined` on plain v1 (nothing to resume from then on).
+     * A welcome on a connection whose subprotocol is `protocol`, for a client in `rooms`. With
+     * recovery the positions become the welcome's streams (minus rooms left meanwhile); on plain
+     * v1 nothing is kept. The credential is taken out of the welcome (apps log welcomes and
+     * state changes). Returns what to do with the rooms (see `resumeRooms`).
      */
-    welcome(recovery: (HubWelcomeRecovery & { session?: string }) | undefined): void {
+    welcome(data: HubWelcome, protocol: string | undefined, rooms: Set<string>) {
+      const recovery =
+        protocol === RECOVERY_SUBPROTOCOL
+          ? ((data.recovery ??= { streams: {}, recovered: false }) as HubWelcomeRecovery & {
+              session?: string;
+            })
+          : undefined;
       const next = new Map<string, HubPosition>();
       replayUntil = new Map();
       session = recovery?.session;
+      delete recovery?.session;
       for (const [stream, s] of Object.entries(recovery?.streams ?? {})) {
+        if (stream.startsWith('room:') && !rooms.has(stream.slice(5))) continue;
         const mine = positions.get(stream);
         // A recovered stream continues from the client's offset, the replay follows. (Its epoch
         // is the client's, or the stream had none yet when the client was at offset 0.)
@@ -49,6 +67,7 @@ export function createPositions() {
         } else next.set(stream, [s.offset, s.epoch]);
       }
       positions = next;
+      return resumeRooms(rooms, recovery);
     },
 
     /** A positioned frame (`pos`); true when it replays a message missed while disconnected. */
@@ -63,21 +82,40 @@ export function createPositions() {
       return replayed;
     },
 
-    /** Marks a join in flight; returns the function that ends it. */
-    joining(stream: string): () => void {
+    /** A join request in flight, until its `reply` settles. */
+    joining<T>(room: string, reply: Promise<T>): Promise<T> {
+      const stream = 'room:' + room;
+      const done = () => joining.delete(stream);
       joining.add(stream);
-      return () => joining.delete(stream);
+      reply.then(done, done);
+      return reply;
     },
 
-    /** A `joined` reply's position, or a left room's removal (`pos` undefined). */
-    room(stream: string, pos?: HubPosition): void {
-      if (pos) advance(stream, pos);
-      else positions.delete(stream);
-    },
-
-    /** For tests and debugging: the position of `stream`. */
-    get(stream: string): HubPosition | undefined {
-      return positions.get(stream);
+    /** A `joined` reply's position (recovery connections), or a left room's removal. */
+    room(room: string, pos?: HubPosition): void {
+      if (pos) advance('room:' + room, pos);
+      else positions.delete('room:' + room);
     },
   };
+}
+
+/**
+ * What a welcome means for the rooms the client remembers: those to rejoin (not restored with
+ * the session, or all of them on plain v1), those refused on resume, those restored but left
+ * meanwhile, and whether recovery was complete (`undefined` on plain v1).
+ */
+export function resumeRooms(rooms: Set<string>, recovery: HubWelcomeRecovery | undefined) {
+  const restored = recovery?.streams ?? {};
+  const rejoin: string[] = [];
+  const refused: string[] = [];
+  const leave: string[] = [];
+  for (const room of rooms) {
+    if (!('room:' + room in restored))
+      (recovery?.refusedRooms?.includes(room) ? refused : rejoin).push(room);
+  }
+  for (const stream in restored) {
+    if (stream.startsWith('room:') && !rooms.has(stream.slice(5))) leave.push(stream.slice(5));
+  }
+  const recovered = recovery && recovery.recovered && !rejoin.length && !refused.length;
+  return { rejoin, refused, leave, recovered };
 }

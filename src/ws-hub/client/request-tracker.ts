@@ -1,11 +1,13 @@
 import { HubRequestError, HubTimeoutError } from './errors.js';
-import type { HubTimers } from './types.js';
+import type { HubPosition, HubTimers } from './types.js';
 
 /** A frame from the server, as parsed. */
 export interface HubFrame {
   event: string;
   id?: number | string;
   data?: any;
+  /** A push's positions in its streams (recovery connections). */
+  pos?: Record<string, HubPosition>;
 }
 
 interface Pending {
