@@ -32,29 +32,42 @@ export class Delivery {
     private readonly coalesce = false,
   ) {}
 
+  /** Incremented when the current operation ends: writes in the same operation share it. */
+  private operation = 1;
+  private operationEnding = false;
   private readonly corked: HubClient[] = [];
-  private readonly uncorkAll = (): void => {
+  private readonly endOperation = (): void => {
+    this.operation++;
+    this.operationEnding = false;
     const corked = this.corked;
     for (let i = 0; i < corked.length; i++) {
-      const client = corked[i];
-      client.corked = false;
-      (client.socket as unknown as { _socket?: { uncork(): void } })._socket?.uncork();
+      (corked[i].socket as unknown as { _socket?: { uncork(): void } })._socket?.uncork();
     }
     corked.length = 0;
   };
 
   /**
-   * Corks a client's TCP socket until the current operation ends (a process.nextTick), so that
-   * several frames written to it meanwhile (a burst of broadcasts, a replay) leave in one
-   * write instead of one each.
+   * Write coalescing: a client's first frame in an operation is written at once (a single
+   * broadcast pays nothing but this check); a second one in the same operation corks its
+   * socket until the operation ends (a process.nextTick), so a burst leaves in two writes
+   * instead of one each.
    */
   private cork(client: HubClient): void {
-    if (client.corked) return;
+    const op = this.operation;
+    if (client.lastWriteOp !== op) {
+      client.lastWriteOp = op;
+      if (!this.operationEnding) {
+        this.operationEnding = true;
+        process.nextTick(this.endOperation);
+      }
+      return;
+    }
+    if (client.lastWriteOp === -op) return; // corked already in this operation
+    client.lastWriteOp = -op;
     const tcp = (client.socket as unknown as { _socket?: { cork(): void } })._socket;
     if (tcp === undefined) return;
     tcp.cork();
-    client.corked = true;
-    if (this.corked.push(client) === 1) process.nextTick(this.uncorkAll);
+    this.corked.push(client);
   }
 
   /** Writes one frame to one client; false when it was not admitted. */

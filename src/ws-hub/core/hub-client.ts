@@ -72,8 +72,11 @@ export class HubClient {
   subscriptions: Set<Subscription> | undefined;
   /** Where pre-built frames can be written, or undefined to go through `send()`. */
   frameSender: FrameSender | undefined;
-  /** Whether its TCP socket is corked until the current operation ends (`coalesceWrites`). */
-  corked = false;
+  /**
+   * Write coalescing: the operation of its last write (see `Delivery.cork`), negated once its
+   * socket is corked until that operation ends.
+   */
+  lastWriteOp = 0;
   /** Set when the client negotiated recovery: it gets positioned frames. */
   recovery: ClientRecovery | undefined;
 
