@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { Registry } from 'prom-client';
 import type { HubPrincipal, WsHubModuleOptions } from '../ws-hub/index.js';
 
 /** Thrown at startup for an environment variable that cannot be used; names the variable. */
@@ -121,7 +122,8 @@ export class DemoConfig {
     if (env.HUB_METRICS !== undefined && env.HUB_METRICS !== 'on' && env.HUB_METRICS !== 'off') {
       throw new DemoConfigError('HUB_METRICS', `must be "on" or "off", got "${env.HUB_METRICS}"`);
     }
-    if (env.HUB_METRICS !== 'off') options.metrics = true;
+    // A registry per app: several demo apps may run in one process (tests).
+    if (env.HUB_METRICS !== 'off') options.metrics = { registry: new Registry() };
     if (env.HUB_COALESCE_WRITES === 'off') options.coalesceWrites = false;
     const tokens = this.authTokens();
     if (tokens) {

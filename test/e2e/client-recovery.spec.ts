@@ -114,15 +114,15 @@ describe('ws-hub/client with recovery', () => {
     hub.broadcast('news', 2);
     hub.broadcast('chat', 'lobby 2', { rooms: ['lobby', 'other'] }); // once, though in 2 rooms
     hub.sendToUser('ann', 'dm', 'dm 2');
-    // A direct send to a client that is not connected is not recorded on one instance.
-    expect(hub.send(id, 'direct', 'direct 2')).toBe(false);
+    // A direct send to a client that is away but can resume its session is recorded.
+    expect(hub.send(id, 'direct', 'direct 2')).toBe(true);
 
     await waitFor(() => opens().length === 2, 5000);
     expect(c.welcome!.clientId).toBe(id);
     expect(c.recovered).toBe(true);
     expect(opens()[1]).toMatchObject({ state: 'open', recovered: true });
     expect(hub.roomsOf(id)).toEqual(['lobby']);
-    await waitFor(() => got.length === 8);
+    await waitFor(() => got.length === 9);
     expect(got.slice(1)).toEqual([
       ['news', 1, true],
       ['chat', 'lobby 1', true],
@@ -131,20 +131,21 @@ describe('ws-hub/client with recovery', () => {
       ['news', 2, true],
       ['chat', 'lobby 2', true],
       ['dm', 'dm 2', true],
+      ['direct', 'direct 2', true],
     ]);
 
     // then live, on the same session, with no duplicate at the seam
     hub.broadcast('news', 3);
     hub.broadcast('chat', 'lobby 3', { rooms: 'lobby' });
     expect(hub.send(id, 'direct', 'direct 3')).toBe(true);
-    await waitFor(() => got.length === 11);
-    expect(got.slice(8)).toEqual([
+    await waitFor(() => got.length === 12);
+    expect(got.slice(9)).toEqual([
       ['news', 3, false],
       ['chat', 'lobby 3', false],
       ['direct', 'direct 3', false],
     ]);
     expect(await c.request('message', 'still here')).toBe('still here');
-    expect(got).toHaveLength(11);
+    expect(got).toHaveLength(12);
 
     // a second cut resumes from the new positions (the credential of the last welcome)
     proxy.cut();
@@ -153,8 +154,8 @@ describe('ws-hub/client with recovery', () => {
     await waitFor(() => opens().length === 3, 5000);
     expect(c.recovered).toBe(true);
     expect(c.welcome!.clientId).toBe(id);
-    await waitFor(() => got.length === 12);
-    expect(got[11]).toEqual(['news', 4, true]);
+    await waitFor(() => got.length === 13);
+    expect(got[12]).toEqual(['news', 4, true]);
     expect([...c.rooms]).toEqual(['lobby']);
   });
 

@@ -43,7 +43,7 @@ describe('message recovery on one instance', () => {
     h!.hub.broadcast('chat', 'elsewhere', { rooms: 'other' });
     h!.hub.sendToUser('ann', 'dm', 'for ann');
     h!.hub.sendToUser('bob', 'dm', 'for bob');
-    expect(h!.hub.send(id, 'direct', 'to you')).toBe(false); // not connected now: not recorded
+    expect(h!.hub.send(id, 'direct', 'to you')).toBe(true); // its session can be resumed: recorded
 
     const before = r.pushes.length;
     const welcome = await r.connect(url, 'ann');
@@ -51,23 +51,24 @@ describe('message recovery on one instance', () => {
     expect(welcome.id).toBe('r');
     expect(welcome.data.clientId).toBe(id);
     expect(welcome.data.recovery.recovered).toBe(true);
-    await waitFor(() => r.pushes.length === before + 5);
+    await waitFor(() => r.pushes.length === before + 6);
     expect(r.pushes.slice(before).map((f) => [f.event, f.data])).toEqual([
       ['news', 1],
       ['news', 2],
       ['news', 3],
       ['chat', 'in lobby'],
       ['dm', 'for ann'],
+      ['direct', 'to you'],
     ]);
     expect(h!.hub.roomsOf(id)).toEqual(['lobby']);
     // live after the replay, on the same id
     h!.hub.send(id, 'direct', 'now');
     h!.hub.broadcast('news', 4);
-    await waitFor(() => r.pushes.length === before + 7);
-    expect(r.pushes.slice(before + 5).map((f) => f.data)).toEqual(['now', 4]);
+    await waitFor(() => r.pushes.length === before + 8);
+    expect(r.pushes.slice(before + 6).map((f) => f.data)).toEqual(['now', 4]);
     // a second round trip shows no duplicate came after
     await r.c.request({ event: 'ping', id: 'p' });
-    expect(r.pushes.length).toBe(before + 7);
+    expect(r.pushes.length).toBe(before + 8);
   });
 
   it('sends plain v1 frames to clients that did not ask for recovery', async () => {

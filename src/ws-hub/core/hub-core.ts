@@ -117,6 +117,7 @@ export class HubCore {
   private createRecovery(adapter: HubAdapter, o: Required<HubRecoveryOptions>): Recovery {
     let store: RecoveryStore;
     let history: MemoryHistory | undefined;
+    let memory: MemoryRecoveryStore | undefined;
     if (adapter.recoveryStore) {
       store = adapter.recoveryStore(o);
     } else if (adapter.distributed) {
@@ -125,13 +126,14 @@ export class HubCore {
         `needs an adapter that keeps history; ${adapter.constructor?.name ?? 'this adapter'} does not`,
       );
     } else {
-      const memory = new MemoryRecoveryStore(o.historySize, o.historyTtlMs, o.sessionTtlMs);
+      memory = new MemoryRecoveryStore(o.historySize, o.historyTtlMs, o.sessionTtlMs);
       store = memory;
       history = memory.history;
     }
     const recovery = new Recovery(
       store,
       history,
+      memory,
       this.registry,
       this.rooms,
       this.delivery,

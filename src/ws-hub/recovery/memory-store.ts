@@ -63,6 +63,12 @@ export class MemoryRecoveryStore implements RecoveryStore {
     return 'ok';
   }
 
+  /** Whether `clientId` has a session that can still be resumed (or is connected). */
+  isResumable(clientId: string): boolean {
+    const s = this.sessions.get(clientId);
+    return s !== undefined && (s.expiresAtMs === undefined || s.expiresAtMs > this.nowMs());
+  }
+
   release(clientId: string): void {
     const s = this.sessions.get(clientId);
     if (s) s.expiresAtMs = this.nowMs() + this.sessionTtlMs;

@@ -18,6 +18,7 @@ import { CloseCode, DisconnectReason, ErrorCode } from '../protocol/constants.js
 import { encodeError } from '../protocol/envelope.js';
 import { issueCredential, readCredential, type IssuedCredential } from './credentials.js';
 import type { MemoryHistory } from './memory-history.js';
+import type { MemoryRecoveryStore } from './memory-store.js';
 import { parseRecoverRequest, type RecoverRequest } from './recover-request.js';
 import { missedMessages } from './replay.js';
 import {
@@ -53,6 +54,8 @@ export class Recovery {
   constructor(
     private readonly store: RecoveryStore,
     private readonly history: MemoryHistory | undefined,
+    /** The single-instance store (with `history`), for what only it can tell. */
+    private readonly memory: MemoryRecoveryStore | undefined,
     private readonly registry: ClientRegistry,
     private readonly rooms: Rooms,
     private readonly delivery: Delivery,
@@ -84,8 +87,10 @@ export class Recovery {
   send(clientId: string, plain: OutgoingFrame): boolean {
     const client = this.registry.get(clientId);
     if (this.history) {
-      if (!client) return false;
+      // A session that can still be resumed keeps its direct messages for the next connection.
+      if (!client && !this.memory!.isResumable(clientId)) return false;
       const { text, positions } = this.history.append([clientStream(clientId)], plain.text);
+      if (!client) return true;
       this.delivery.message(client, plain, new OutgoingFrame(text, positions));
       return true;
     }
