@@ -10,6 +10,8 @@ import { join } from 'node:path';
  */
 export interface RedisServer {
   readonly port: number;
+  /** Its working directory (cluster nodes keep their config file there). */
+  readonly dir: string;
   /** `redis://127.0.0.1:<port>` (with `:<password>@` when started with one) */
   readonly url: string;
   readonly running: boolean;
@@ -70,7 +72,12 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
-async function spawnOn(port: number, dir: string, password?: string): Promise<ChildProcess> {
+async function spawnOn(
+  port: number,
+  dir: string,
+  password?: string,
+  extraArgs: string[] = [],
+): Promise<ChildProcess> {
   if (port === 6379) throw new Error('refusing to use the shared Redis port 6379');
   const child = spawn(
     'redis-server',
@@ -90,6 +97,7 @@ async function spawnOn(port: number, dir: string, password?: string): Promise<Ch
       '--loglevel',
       'warning',
       ...(password ? ['--requirepass', password] : []),
+      ...extraArgs,
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -123,7 +131,7 @@ async function spawnOn(port: number, dir: string, password?: string): Promise<Ch
  * `freePort()`) and waits until it answers PING.
  */
 export async function startRedisServer(
-  options: { port?: number; password?: string } = {},
+  options: { port?: number; password?: string; extraArgs?: string[] } = {},
 ): Promise<RedisServer> {
   installExitHook();
   const dir = mkdtempSync(join(tmpdir(), 'ws-hub-redis-'));
@@ -132,7 +140,7 @@ export async function startRedisServer(
   for (let attempt = 0; ; attempt++) {
     port = options.port ?? (await freePort());
     try {
-      child = await spawnOn(port, dir, options.password);
+      child = await spawnOn(port, dir, options.password, options.extraArgs);
       break;
     } catch (err) {
       // The port may have been taken between freePort() and the spawn: try another.
@@ -157,6 +165,7 @@ export async function startRedisServer(
 
   return {
     port,
+    dir,
     url: options.password
       ? `redis://:${encodeURIComponent(options.password)}@127.0.0.1:${port}`
       : `redis://127.0.0.1:${port}`,
@@ -173,7 +182,7 @@ export async function startRedisServer(
     restart: async () => {
       await stop();
       mkdirSync(dir, { recursive: true });
-      child = await spawnOn(port, dir, options.password);
+      child = await spawnOn(port, dir, options.password, options.extraArgs);
     },
   };
 }
