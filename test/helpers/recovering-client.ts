@@ -22,7 +22,10 @@ export class Recovering {
         this.pushes.push(f);
         for (const [s, [offset, epoch]] of Object.entries(f.pos)) {
           const mine = this.positions.get(s);
-          if (!mine || mine.epoch !== epoch || offset > mine.offset)
+          // A multi-room message names rooms this client is not in: only its own streams count
+          // (those of the welcome and of its joins), or a resume would join the others.
+          if (!mine) continue;
+          if (mine.epoch !== epoch || offset > mine.offset)
             this.positions.set(s, { epoch, offset });
         }
       }

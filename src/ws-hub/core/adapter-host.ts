@@ -67,11 +67,11 @@ export class AdapterHost implements HubAdapterHost {
     positioned?: { text: string; positions: Positions };
     own?: boolean;
   }): [OutgoingFrame | undefined, OutgoingFrame | undefined] {
-    const plain = message.own ? undefined : new OutgoingFrame(message.frame);
+    const text = new OutgoingFrame(message.frame);
     const p = message.positioned;
-    // Without a position (a cluster without recovery, or history lost): recovering clients get
-    // the plain frame, and their next resume cannot be complete.
-    return [plain, p ? new OutgoingFrame(p.text, p.positions) : plain];
+    // Without a position (a cluster without recovery, or a history write that failed):
+    // recovering clients get the plain frame, and the adapter marks the gap in the history.
+    return [message.own ? undefined : text, p ? new OutgoingFrame(p.text, p.positions) : text];
   }
 
   instanceGone(instanceId: string): void {

@@ -37,7 +37,7 @@ export class Registrar {
     this.counters.connectionsOpened++;
     client.frameSender = frameSenderOf(socket);
     const userId = client.userId;
-    if (this.registry.add(client)) void this.link.userAdded(userId!);
+    if (this.registry.add(client)) this.watchUser(userId!, this.link.userAdded(userId!));
     if (this.options.rateLimit) {
       client.tokens = this.options.rateLimit.burst;
       client.lastRefillMs = performance.now();
@@ -61,6 +61,22 @@ export class Registrar {
 
   /** Set when recovery is on: takes over clients that negotiated it. */
   onRecoveringClient: ((client: HubClient) => void) | undefined;
+
+  /** Users whose cross-instance subscription the adapter has not confirmed yet. */
+  private readonly pendingUsers = new Map<string, Promise<void>>();
+
+  private watchUser(userId: string, subscribed: Promise<void> | undefined): void {
+    if (!subscribed) return;
+    const pending = subscribed.then(() => {
+      if (this.pendingUsers.get(userId) === pending) this.pendingUsers.delete(userId);
+    });
+    this.pendingUsers.set(userId, pending);
+  }
+
+  /** Settles once messages for `userId` published elsewhere reach this instance. */
+  userReady(userId: string | undefined): Promise<void> | undefined {
+    return userId === undefined ? undefined : this.pendingUsers.get(userId);
+  }
 
   /** Emits `connected$` for a registered client. */
   announce(client: HubClient): void {

@@ -14,6 +14,9 @@ interface Stream {
   lastAt: number;
 }
 
+/** How long the epoch and offset of an idle stream are kept (a day, like the Redis store's). */
+export const STREAM_META_TTL_MS = 24 * 60 * 60 * 1000;
+
 /** A new epoch: 8 random characters. */
 export function newEpoch(): string {
   return randomBytes(6).toString('base64url');
@@ -96,10 +99,21 @@ export class MemoryHistory {
     return { stream, epoch, top, entries, complete };
   }
 
-  /** Drops streams idle for longer than the TTL (their entries have all expired). */
+  /**
+   * Frees the entries of streams idle for longer than the TTL (they have all expired) but keeps
+   * their epoch and newest offset for a day, as the Redis store does, so that a client of a
+   * quiet room that missed nothing still recovers; streams idle for a day are dropped.
+   */
   sweep(): void {
-    const oldestAt = this.nowMs() - this.ttlMs;
-    for (const [name, s] of this.streams) if (s.lastAt < oldestAt) this.streams.delete(name);
+    const now = this.nowMs();
+    for (const [name, s] of this.streams) {
+      if (s.lastAt < now - STREAM_META_TTL_MS) this.streams.delete(name);
+      else if (s.count > 0 && s.lastAt < now - this.ttlMs) {
+        s.entries = [];
+        s.head = 0;
+        s.count = 0;
+      }
+    }
   }
 
   clear(): void {

@@ -1,34 +1,29 @@
 import type { ClusterLink } from '../cluster/cluster-link.js';
 import type { ClientRegistry } from '../core/client-registry.js';
 import type { Closer } from '../core/closer.js';
-import { seenInReplay, type Delivery } from '../core/delivery.js';
+import type { Delivery } from '../core/delivery.js';
 import { OutgoingFrame } from '../core/frame-writer.js';
 import type { HubClient } from '../core/hub-client.js';
 import type { HubStreams } from '../core/hub-streams.js';
 import type { Registrar } from '../core/registrar.js';
 import type { Rooms } from '../core/rooms.js';
-import type {
-  HistoryEntry,
-  RecoveryStore,
-  StreamHistory,
-} from '../interfaces/recovery.interface.js';
+import type { RecoveryStore, StreamHistory } from '../interfaces/recovery.interface.js';
 import { hubLogger } from '../logger.js';
 import { errorText } from '../options/validators.js';
+import { instanceOfClientId } from '../protocol/client-id.js';
 import { CloseCode, DisconnectReason, ErrorCode } from '../protocol/constants.js';
 import { encodeError } from '../protocol/envelope.js';
 import { issueCredential, readCredential, type IssuedCredential } from './credentials.js';
 import type { MemoryHistory } from './memory-history.js';
 import type { MemoryRecoveryStore } from './memory-store.js';
 import { parseRecoverRequest, type RecoverRequest } from './recover-request.js';
-import { missedMessages } from './replay.js';
+import { missedMessages, releaseHeld } from './replay.js';
 import {
   ALL_STREAM,
   clientStream,
-  entryKey,
   roomStream,
   userStream,
   type Position,
-  type StreamPosition,
 } from '../protocol/streams.js';
 
 /** How long a connection that negotiated recovery may take to send its `recover` frame. */
@@ -94,8 +89,10 @@ export class Recovery {
       this.delivery.message(client, plain, new OutgoingFrame(text, positions));
       return true;
     }
+    // Any well-formed id may be connected elsewhere: a resumed session keeps its first
+    // instance's prefix wherever it reconnected.
     if (client) this.delivery.message(client, plain, undefined);
-    else if (!this.link.isRemoteClientId(clientId)) return false;
+    else if (!this.link.distributed || instanceOfClientId(clientId) === undefined) return false;
     this.link.publish({
       type: 'send',
       clientId,
@@ -118,9 +115,13 @@ export class Recovery {
 
   // ----------------------------------------------------------- connection lifecycle
 
+  /** Subscriptions to clients' channels the adapter has not confirmed yet. */
+  private readonly clientReady = new WeakMap<HubClient, Promise<void>>();
+
   /** Any client registered while recovery is on: `send` to it goes through its stream's channel. */
   added(client: HubClient): void {
-    void this.link.clientAdded(client.id);
+    const ready = this.link.clientAdded(client.id);
+    if (ready) this.clientReady.set(client, ready);
   }
 
   /** Any client left. */
@@ -209,6 +210,10 @@ export class Recovery {
         }
         if (client.removed) return;
       }
+      // Read the newest offsets only once this instance hears the client's and its user's
+      // channels: a message published before would be in history but never delivered live.
+      await Promise.all([this.clientReady.get(client), this.registrar.userReady(client.userId)]);
+      if (client.removed) return;
       const names = this.streamsOf(client);
       const reads = await Promise.all(
         names.map((name) => this.store.read(name, resumed ? request.streams.get(name) : undefined)),
@@ -241,7 +246,7 @@ export class Recovery {
       };
       this.delivery.text(client, this.registrar.welcomeFrame(client, extra, id));
       this.delivery.texts(client, missedMessages(complete, request.streams, client.id));
-      this.release(client, reads);
+      releaseHeld(client, reads, this.delivery);
       this.registrar.announce(client);
     } catch (err) {
       // The store failed (Redis away): the client reconnects and tries again.
@@ -303,17 +308,5 @@ export class Recovery {
     await this.store.createSession(client.id, client.userId, fresh.hash);
     client.recovery!.hasSession = true;
     return { ...fresh, resumed: false };
-  }
-
-  /** Lets the held live frames through (minus what the replay carried), then live ones. */
-  private release(client: HubClient, reads: StreamHistory[]): void {
-    const rec = client.recovery!;
-    const held = rec.held ?? [];
-    rec.held = undefined;
-    rec.seam = new Map(reads.map((h) => [h.stream, h.top]));
-    for (const h of held) {
-      if (rec.seam !== undefined && seenInReplay(rec, h.positions)) continue;
-      if (!this.delivery.message(client, undefined, h.frame)) return;
-    }
   }
 }

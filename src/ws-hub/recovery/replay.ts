@@ -1,3 +1,5 @@
+import { seenInReplay, type Delivery } from '../core/delivery.js';
+import type { HubClient } from '../core/hub-client.js';
 import type { HistoryEntry, StreamHistory } from '../interfaces/recovery.interface.js';
 import { entryKey, type StreamPosition } from '../protocol/streams.js';
 
@@ -39,4 +41,20 @@ function hadIt(entry: HistoryEntry, asked: Map<string, StreamPosition>): boolean
     if (mine !== undefined && mine.epoch === epoch && offset <= mine.offset) return true;
   }
   return false;
+}
+
+/**
+ * After the replay: lets the live frames held meanwhile through, minus those the replay
+ * carried, and leaves the seam (the newest offset per stream at the welcome) to catch live
+ * frames still in flight.
+ */
+export function releaseHeld(client: HubClient, reads: StreamHistory[], delivery: Delivery): void {
+  const rec = client.recovery!;
+  const held = rec.held ?? [];
+  rec.held = undefined;
+  rec.seam = new Map(reads.map((h) => [h.stream, h.top]));
+  for (const h of held) {
+    if (rec.seam !== undefined && seenInReplay(rec, h.positions)) continue;
+    if (!delivery.message(client, undefined, h.frame)) return;
+  }
 }

@@ -87,6 +87,8 @@ export interface Subscriber {
 export class Subscriptions {
   private readonly wanted = new Set<string>();
   private readonly holders = new Map<string, number>();
+  private generation = 0;
+  private settledGeneration = -1;
   private sub: Subscriber | undefined;
 
   constructor(private readonly onFailed: (err: unknown) => void) {}
@@ -143,10 +145,24 @@ export class Subscriptions {
   subscribeAll(): void {
     const sub = this.sub;
     if (!sub) return;
+    const generation = ++this.generation;
+    this.settledGeneration = -1;
     const all = [...this.wanted];
+    const batches: Promise<unknown>[] = [];
     for (let i = 0; i < all.length; i += SUBSCRIBE_BATCH) {
-      sub.subscribe(...all.slice(i, i + SUBSCRIBE_BATCH)).catch(this.onFailed);
+      batches.push(sub.subscribe(...all.slice(i, i + SUBSCRIBE_BATCH)));
     }
+    Promise.all(batches).then(() => {
+      if (this.generation === generation) this.settledGeneration = generation;
+    }, this.onFailed);
+  }
+
+  /**
+   * Which (re)connection of the subscriber has every wanted channel subscribed: a number that
+   * changes at each `subscribeAll`, or -1 while it is down or still resubscribing.
+   */
+  get settled(): number {
+    return this.sub?.status === 'ready' ? this.settledGeneration : -1;
   }
 
   clear(): void {

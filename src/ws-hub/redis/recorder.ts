@@ -20,9 +20,11 @@ export interface RecorderConnection {
 
 export interface RecorderDeps {
   conn(): RecorderConnection | undefined;
-  /** Times the subscriber became ready; unchanged while it stays connected. */
+  /**
+   * Which connection of the subscriber is up with every channel subscribed (a number that
+   * changes at each reconnect), or -1 while it is down or still resubscribing.
+   */
   subscriberGeneration(): number;
-  subscriberReady(): boolean;
   keys: StreamKeys;
   epochs: EpochSource;
   limits: StreamLimits;
@@ -40,6 +42,8 @@ interface Pending {
   sentAtMs: number;
   /** The subscriber's generation when sent, -1 when it was not ready. */
   generation: number;
+  /** Its copy came back through pub/sub already. */
+  received: boolean;
 }
 
 /** Counters of the recorder (part of the adapter's stats). */
@@ -106,7 +110,8 @@ export class Recorder {
       message,
       streams,
       sentAtMs: Date.now(),
-      generation: d.subscriberReady() ? d.subscriberGeneration() : -1,
+      generation: d.subscriberGeneration(),
+      received: false,
     });
     try {
       conn.eval(APPEND_PUBLISH, ...(args as [string, ...string[]])).then(
@@ -124,6 +129,8 @@ export class Recorder {
    * order, so older entries are forgotten as newer numbers come.
    */
   acceptOwn(seq: number): boolean {
+    const p = this.pending.get(seq);
+    if (p) p.received = true;
     const here = this.appliedHere;
     if (here.size === 0) return true;
     for (const s of here) if (s < seq) here.delete(s);
@@ -168,8 +175,9 @@ export class Recorder {
     this.pending.delete(seq);
     this.counters.historyWrites++;
     const d = this.deps;
-    if (p.generation < 0 || !d.subscriberReady() || d.subscriberGeneration() !== p.generation) {
-      // The subscriber was away when Redis published it: hand it to the clients here now.
+    if (!p.received && (p.generation < 0 || d.subscriberGeneration() !== p.generation)) {
+      // The subscriber was away (or resubscribing) around the publish: its copy may never
+      // come, so the clients here get it now, and a late copy is dropped.
       const pos = String(posJson);
       const positioned = {
         text: positionedText(p.message.frame, pos),
@@ -206,10 +214,14 @@ export class Recorder {
     if (late > 0) this.deps.onFailed('publish', `no answer within ${this.deps.timeoutMs} ms`);
   }
 
-  /** Delivers a message here without a position and remembers its streams' gap. */
+  /**
+   * Delivers a message here without a position and remembers its streams' gap. Recovering
+   * clients get the plain frame: it goes as `positioned` with no positions, which a host that
+   * falls back to the plain frame for `own` messages without `positioned` treats the same.
+   */
   private lose(message: RecordedMessage, streams: string[]): void {
     this.counters.historyFailures++;
     for (const s of streams) this.lost.set(s, (this.lost.get(s) ?? 0) + 1);
-    this.deps.apply({ ...message, own: true });
+    this.deps.apply({ ...message, positioned: { text: message.frame, positions: {} }, own: true });
   }
 }

@@ -11,7 +11,6 @@ import { EpochSource, META_TTL_MIN_MS, StreamKeys } from './stream-keys.js';
 export interface RecoveryLink {
   /** The publisher connection, once it exists. */
   pub(): (RecorderConnection & StoreConnection) | undefined;
-  subscriberReady(): boolean;
   subscriberGeneration(): number;
   apply(message: HubAdapterMessage): void;
   onFailed(what: string, err: unknown): void;
@@ -28,7 +27,6 @@ export function createRedisRecovery(
   const recorder = new Recorder({
     conn: link.pub,
     subscriberGeneration: link.subscriberGeneration,
-    subscriberReady: link.subscriberReady,
     keys,
     epochs: new EpochSource(),
     limits: {

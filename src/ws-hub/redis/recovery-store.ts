@@ -122,7 +122,9 @@ export class RedisRecoveryStore implements RecoveryStore {
     try {
       reply = await withTimeout(conn.eval(script, numKeys, ...args), this.timeoutMs);
     } catch (err) {
-      // Never let a command's arguments (hashes) reach a log line through an error text.
+      // Never let a command's arguments (hashes) reach a log line through an error text: the
+      // original error (and so a `cause`) is left behind on purpose.
+      // oxlint-disable-next-line preserve-caught-error
       throw new Error(`Redis: ${redact(err, [])}`);
     }
     if (reply === TIMEOUT) throw new Error(`Redis did not answer within ${this.timeoutMs} ms`);

@@ -55,7 +55,6 @@ export class RedisHubAdapter implements HubAdapter {
   private selfId = '';
   private pub: Redis | undefined;
   private sub: Redis | undefined;
-  private subGeneration = 0;
   private presenceAtMs = 0;
   private closed = false;
   private seq = 0;
@@ -144,8 +143,7 @@ export class RedisHubAdapter implements HubAdapter {
     this.names = new ChannelNames(this.options.keyPrefix, true);
     const parts = createRedisRecovery(this.names, options, this.options.commandTimeoutMs, {
       pub: () => this.pub,
-      subscriberReady: () => this.sub?.status === 'ready',
-      subscriberGeneration: () => this.subGeneration,
+      subscriberGeneration: () => this.subscriptions.settled,
       apply: (message) => this.apply(message, this.selfId),
       onFailed: (what, err) => this.noteFailure(what, err),
     });
@@ -269,7 +267,6 @@ export class RedisHubAdapter implements HubAdapter {
 
   private onReady(role: Role): void {
     if (role === 'subscriber') {
-      this.subGeneration++;
       this.subscriptions.subscribeAll();
     } else {
       this.recorder?.flushGaps(); // first thing: mark what was lost while Redis was away

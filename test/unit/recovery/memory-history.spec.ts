@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryHistory } from '../../../src/ws-hub/recovery/memory-history.js';
+import { MemoryHistory, STREAM_META_TTL_MS } from '../../../src/ws-hub/recovery/memory-history.js';
 
 function clock(start = 1_000_000) {
   let now = start;
@@ -57,7 +57,7 @@ describe('MemoryHistory', () => {
     expect(r.entries).toHaveLength(1);
   });
 
-  it('ignores entries older than the TTL (incomplete), and drops idle streams under a new epoch', () => {
+  it('ignores entries older than the TTL, keeps an idle stream epoch for a day, then a new epoch', () => {
     const c = clock();
     const h = new MemoryHistory(10, 1_000, c.now);
     const first = h.append(['all'], frame(1)).positions.all;
@@ -67,6 +67,12 @@ describe('MemoryHistory', () => {
     expect(h.read('all', { epoch: first[1], offset: 0 }).complete).toBe(false); // #1 expired
     expect(h.read('all', { epoch: first[1], offset: 1 }).complete).toBe(true);
     c.advance(2_000);
+    h.sweep();
+    // entries gone, epoch and top kept: a client that had everything still recovers
+    expect(h.streamCount).toBe(1);
+    expect(h.read('all', { epoch: first[1], offset: 2 })).toMatchObject({ complete: true, top: 2 });
+    expect(h.read('all', { epoch: first[1], offset: 1 }).complete).toBe(false);
+    c.advance(STREAM_META_TTL_MS);
     h.sweep();
     expect(h.streamCount).toBe(0);
     const again = h.append(['all'], frame(3)).positions.all;

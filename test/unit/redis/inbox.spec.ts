@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import type { HubAdapterMessage } from '../../../src/ws-hub/interfaces/cluster-adapter.interface.js';
+import { encodeHeader, encodeMessage } from '../../../src/ws-hub/redis/codec.js';
+import { Inbox } from '../../../src/ws-hub/redis/inbox.js';
+import type { Recorder } from '../../../src/ws-hub/redis/recorder.js';
+import { SequenceFilter } from '../../../src/ws-hub/redis/sequence-filter.js';
+import { positionedText } from '../../../src/ws-hub/redis/stream-keys.js';
+
+const frame = '{"event":"m","data":1}';
+const positioned = (origin: string, seq: number) =>
+  encodeHeader(origin, seq, { type: 'broadcast', frame }, true) +
+  '\n' +
+  positionedText(frame, '{"all":[4,"E"]}');
+
+function setup(recovery: boolean, acceptOwn: (seq: number) => boolean = () => true) {
+  const applied: HubAdapterMessage[] = [];
+  const counters = { received: 0, duplicates: 0, malformed: 0 };
+  const recorder = recovery ? ({ acceptOwn } as unknown as Recorder) : undefined;
+  const inbox = new Inbox('me', new SequenceFilter(), recorder, counters, (m) => applied.push(m));
+  return { applied, counters, inbox };
+}
+
+describe('Inbox', () => {
+  it('skips its own messages without recovery, applies the others once', () => {
+    const { applied, counters, inbox } = setup(false);
+    inbox.receive(encodeMessage('me', 1, { type: 'broadcast', frame }));
+    inbox.receive(encodeMessage('other', 1, { type: 'broadcast', frame, rooms: ['a', 'b'] }));
+    inbox.receive(encodeMessage('other', 1, { type: 'broadcast', frame, rooms: ['a', 'b'] }));
+    inbox.receive('garbage');
+    expect(applied).toHaveLength(1);
+    expect(counters).toEqual({ received: 1, duplicates: 1, malformed: 1 });
+  });
+
+  it('with recovery, applies its own positioned copies as own, and only those', () => {
+    const { applied, counters, inbox } = setup(true);
+    inbox.receive(
+      encodeMessage('me', 1, { type: 'disconnect', clientId: 'x.y', code: 1000, reason: '' }),
+    );
+    inbox.receive(positioned('me', 2));
+    inbox.receive(positioned('me', 2)); // a second room's copy
+    inbox.receive(positioned('other', 7));
+    expect(applied).toEqual([
+      {
+        type: 'broadcast',
+        frame,
+        rooms: undefined,
+        except: undefined,
+        own: true,
+        positioned: {
+          text: positionedText(frame, '{"all":[4,"E"]}'),
+          positions: { all: [4, 'E'] },
+        },
+      },
+      expect.objectContaining({ frame, positioned: expect.any(Object) }),
+    ]);
+    expect((applied[1] as { own?: boolean }).own).toBeUndefined();
+    expect(counters).toEqual({ received: 1, duplicates: 1, malformed: 0 });
+  });
+
+  it('drops an own copy the recorder delivered already', () => {
+    const { applied, inbox } = setup(true, (seq) => seq !== 3);
+    inbox.receive(positioned('me', 3));
+    inbox.receive(positioned('me', 4));
+    expect(applied).toHaveLength(1);
+  });
+});
