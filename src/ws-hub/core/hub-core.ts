@@ -3,7 +3,8 @@ import { ClusterLink } from '../cluster/cluster-link.js';
 import type { HubAdapter } from '../interfaces/cluster-adapter.interface.js';
 import type { HubAuthenticateFn, HubAuthorizeJoinFn } from '../interfaces/options.interface.js';
 import type { ResolvedHubOptions } from '../options/resolve-options.js';
-import { ClientEvent, CloseCode } from '../protocol/constants.js';
+import { ClientEvent, CloseCode, ServerEvent } from '../protocol/constants.js';
+import { encodeFrame } from '../protocol/envelope.js';
 import { AdapterHost } from './adapter-host.js';
 import { ClientRegistry } from './client-registry.js';
 import { Closer } from './closer.js';
@@ -206,6 +207,22 @@ export class HubCore {
   /** Lets the gateway's handlers be called without Nest's pipeline (see the gateway). */
   useDirectHandlers(handlers: Map<string, HubDirectHandler> | undefined): void {
     this.dispatcher.directHandlers = handlers;
+  }
+
+  /**
+   * The built-in echo on the fast path: `messages$`, then the ack encoded and written here.
+   * Returns undefined, or (data JSON cannot encode back) the reply for the dispatcher to answer.
+   */
+  ack(client: HubClient, data: unknown, id: string | number | undefined): unknown {
+    this.emitMessage(client, ClientEvent.MESSAGE, data, id);
+    let text: string;
+    try {
+      text = encodeFrame(ServerEvent.ACK, data, id);
+    } catch {
+      return { event: ServerEvent.ACK, data };
+    }
+    this.delivery.text(client, text);
+    return undefined;
   }
 
   /** Publishes a received `message` event on `messages$`. */

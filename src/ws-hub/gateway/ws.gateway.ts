@@ -123,7 +123,7 @@ export class WsGateway
         : new Map<string, HubDirectHandler>([
             [
               ClientEvent.MESSAGE,
-              (client, data, _event, id) => this.onMessage(client.socket, data, id),
+              (client, data, _event, id) => this.hub.core.ack(client, data, id),
             ],
             [ClientEvent.PING, () => this.onPing()],
             [ClientEvent.JOIN, (client, data) => this.onJoin(client.socket, data)],
