@@ -18,6 +18,15 @@
 //   echo:      warmupMs, durationMs
 //   paced:     rate (msg/s, all clients together), durationMs
 //   heartbeat: pingIntervalMs, windowMs
+//   localAddresses  source addresses (127.0.0.x) the clients are spread over,
+//                round-robin (default: the kernel's choice, 127.0.0.1)
+//   recovery     true: clients offer `ws-hub.recovery` and send `recover` first;
+//                a client is ready when its welcome arrives
+//   scale:     steps [N...], broadcasts, heartbeat window (default interval)
+//   storm:     clients of `ws-hub/client` (clientModule) on servers[0], which is
+//              killed with SIGKILL; they come back on servers[1]
+//   history:   messages, rooms, payloads; servers[].inspectPort (full GC
+//              through the inspector before each memory reading)
 //
 // Protocols: "ws" = JSON text frames {"event","id","data"} (ws-hub, raw ws);
 // "sio" = Socket.IO v5 / Engine.IO v4 spoken directly over `ws` (open "0",
@@ -27,7 +36,8 @@ import { createHash, randomBytes, randomFillSync } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import { readFileSync } from 'node:fs';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
 import { WebSocket } from 'ws';
 
 const cfg = JSON.parse(process.argv[2] || '{}');
@@ -64,6 +74,12 @@ function cpuTicks(pid) {
   const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
   return Number(f[11]) + Number(f[12]); // fields 14 (utime) and 15 (stime)
+}
+
+/** Kernel memory in TCP buffers, machine-wide (/proc/net/sockstat `TCP: ... mem <pages>`). */
+function tcpMemKiB() {
+  const m = /^TCP:.* mem (\d+)/m.exec(readFileSync('/proc/net/sockstat', 'utf8'));
+  return m ? Number(m[1]) * 4 : NaN;
 }
 
 function rssKiB(pid) {
@@ -189,6 +205,13 @@ class Client {
 const clients = [];
 for (let i = 0; i < N; i++) clients.push(new Client(i, i % servers.length));
 
+// Several loopback source addresses (127.0.0.x), round-robin: each has its own ephemeral port
+// range (32768-60999 here, about 28000 connections to one server port per address).
+const LOCAL_ADDRESSES = Array.isArray(cfg.localAddresses) ? cfg.localAddresses : [];
+function localAddressOf(c) {
+  return LOCAL_ADDRESSES.length ? LOCAL_ADDRESSES[c.idx % LOCAL_ADDRESSES.length] : undefined;
+}
+
 function wsPath(srv) {
   return srv.proto === 'sio' ? '/socket.io/?EIO=4&transport=websocket' : srv.path;
 }
@@ -203,6 +226,10 @@ const READ_BUF = Buffer.allocUnsafe(256 * 1024);
 const maskPool = Buffer.allocUnsafe(64 * 1024);
 let maskPos = maskPool.length;
 
+// Subprotocols of a client that asks for message recovery (README "Wire protocol extension").
+const RECOVERY_PROTOCOLS = 'ws-hub.v1, ws-hub.recovery';
+const RECOVER_FRAME = '{"event":"recover","id":1,"data":{}}';
+
 class FastWs {
   constructor(c, srv, onMessage) {
     this.c = c;
@@ -215,6 +242,7 @@ class FastWs {
     const sock = net.connect({
       host: HOST,
       port: srv.port,
+      localAddress: localAddressOf(c),
       onread: { buffer: READ_BUF, callback: (n, buf) => this.onRead(buf, n) },
     });
     this.sock = sock;
@@ -223,7 +251,9 @@ class FastWs {
     sock.on('connect', () => {
       sock.write(
         `GET ${wsPath(srv)} HTTP/1.1\r\nHost: ${HOST}:${srv.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-          `Sec-WebSocket-Key: ${this.key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+          `Sec-WebSocket-Key: ${this.key}\r\nSec-WebSocket-Version: 13\r\n` +
+          (cfg.recovery ? `Sec-WebSocket-Protocol: ${RECOVERY_PROTOCOLS}\r\n` : '') +
+          '\r\n',
       );
     });
     sock.on('error', (e) => this.fail(e));
@@ -269,11 +299,19 @@ class FastWs {
       }
       clearTimeout(this.timer);
       this.open = true;
-      if (!this.c.sio) {
+      data = data.subarray(end + 4);
+      if (cfg.recovery) {
+        // The server must pick the recovery subprotocol; the client is ready at its welcome.
+        if (!/\r\nsec-websocket-protocol: *ws-hub\.recovery\r?$/im.test(head)) {
+          this.fail(new Error('server did not select ws-hub.recovery (recovery off?)'));
+          return;
+        }
+        this.c.awaitWelcome = true;
+        this.send(RECOVER_FRAME);
+      } else if (!this.c.sio) {
         this.c.ready = true;
         this.c.onReady(null);
       }
-      data = data.subarray(end + 4);
     }
     let off = 0;
     const len = data.length;
@@ -377,15 +415,28 @@ function openClient(c, done) {
     c.conn = new FastWs(c, srv, onMessage);
     return;
   }
-  const ws = new WebSocket(`ws://${HOST}:${srv.port}${wsPath(srv)}`, {
-    perMessageDeflate: false,
-    skipUTF8Validation: true,
-    handshakeTimeout: 20000,
-    maxPayload: 64 * 1024 * 1024,
-  });
+  const ws = new WebSocket(
+    `ws://${HOST}:${srv.port}${wsPath(srv)}`,
+    cfg.recovery ? RECOVERY_PROTOCOLS.split(', ') : undefined,
+    {
+      perMessageDeflate: false,
+      skipUTF8Validation: true,
+      handshakeTimeout: 20000,
+      maxPayload: 64 * 1024 * 1024,
+      localAddress: localAddressOf(c),
+    },
+  );
   c.conn = ws;
   ws.on('open', () => {
-    if (!c.sio) {
+    if (cfg.recovery) {
+      if (ws.protocol !== 'ws-hub.recovery') {
+        c.onReady(new Error('server did not select ws-hub.recovery (recovery off?)'));
+        ws.terminate();
+        return;
+      }
+      c.awaitWelcome = true;
+      ws.send(RECOVER_FRAME);
+    } else if (!c.sio) {
       c.ready = true;
       c.onReady(null);
     }
@@ -405,26 +456,47 @@ function openClient(c, done) {
 }
 
 function connectAll(concurrency, timeoutMs) {
+  return connectRange(0, N, concurrency, timeoutMs);
+}
+
+/** Opens clients[from..to) with at most `concurrency` handshakes in flight. */
+function connectRange(from, to, concurrency, timeoutMs) {
   return new Promise((resolve) => {
-    let next = 0;
+    const total = to - from;
+    let next = from;
     let done = 0;
     let failed = 0;
+    if (total <= 0) return resolve({ failed: 0, timedOut: false });
     const timer = setTimeout(
-      () => resolve({ failed: failed + (N - done), timedOut: true }),
+      () => resolve({ failed: failed + (total - done), timedOut: true }),
       timeoutMs,
     );
     const startOne = () => {
-      if (next >= N) return;
+      if (next >= to) return;
       openClient(clients[next++], (err) => {
         if (err) failed++;
-        if (++done === N) {
+        if (++done === total) {
           clearTimeout(timer);
           resolve({ failed, timedOut: false });
         } else startOne();
       });
     };
-    for (let k = 0; k < Math.min(concurrency, N); k++) startOne();
+    for (let k = 0; k < Math.min(concurrency, total); k++) startOne();
   });
+}
+
+/**
+ * Waits (bounded) until every ready client of a `ws` target has its welcome frame, so that
+ * the server's work after the upgrade (registration, welcome) falls inside the connect window.
+ */
+async function waitWelcomes(readyCount, timeoutMs = 3000) {
+  if (!servers.every((s) => s.proto === 'ws')) return true;
+  const deadline = now() + timeoutMs;
+  while (S.welcomes < readyCount) {
+    if (now() > deadline) return false;
+    await sleep(5);
+  }
+  return true;
 }
 
 // ---------------------------------------------------------------- frames
@@ -441,8 +513,18 @@ function onWsMessage(c, buf) {
   const ev = m === null ? undefined : m.event;
   if (ev === BENCH_EVENT) onBroadcast(c, m.data, t);
   else if (ev === 'ack') onAck(m.id, m.data, t);
-  else if (ev === 'welcome') S.welcomes++;
-  else S.otherFrames++;
+  else if (ev === 'welcome') {
+    S.welcomes++;
+    if (c.awaitWelcome) {
+      c.awaitWelcome = false;
+      if (!(m.data?.recovery ?? m.recovery)) {
+        c.onReady(new Error('welcome without a recovery block'));
+        return;
+      }
+      c.ready = true;
+      c.onReady(null);
+    }
+  } else S.otherFrames++;
 }
 
 function digitsEnd(s, i) {
@@ -811,6 +893,367 @@ async function heartbeat(ready) {
   };
 }
 
+// ---------------------------------------------------------------- scale
+
+// One process, clients added in steps (1000, 5000, ... N): at each step the connect cost of
+// the new clients, the server's RSS, and a broadcast series (64 B) to everyone connected; at
+// the top, the heartbeat at the default interval over a window longer than one interval.
+async function scale() {
+  const srv = servers[0];
+  const steps = (cfg.steps ?? [N]).filter((n) => n <= N);
+  if (steps.at(-1) !== N) steps.push(N);
+  await sleep(cfg.rssSettleBeforeMs ?? 300);
+  const rss0 = rssKiB(srv.pid);
+  const tcp0 = tcpMemKiB();
+  const out = { scenario: 'scale', clients: N, rss0KiB: rss0, tcpMem0KiB: tcp0, steps: [] };
+  let from = 0;
+  let prevRss = rss0;
+  for (const n of steps) {
+    await resetStats(srv);
+    const cpu0 = cpuAll();
+    const t0 = now();
+    const conn = await connectRange(
+      from,
+      n,
+      cfg.concurrency ?? 200,
+      cfg.connectTimeoutMs ?? 120000,
+    );
+    const connectMs = now() - t0;
+    const readyCount = clients.filter((c) => c.ready).length;
+    const welcomed = await waitWelcomes(readyCount);
+    const connectCpuUs = cpuUsSince(cpu0)[0];
+    const eldConnect = await eldAll();
+    const online = await waitOnline(15000);
+    await sleep(cfg.settleMs ?? 1000);
+    const rss = rssKiB(srv.pid);
+    const tcp = tcpMemKiB();
+    const added = readyCount - (out.steps.at(-1)?.ready ?? 0);
+    const step = {
+      clients: n,
+      ready: readyCount,
+      failed: conn.failed,
+      timedOut: conn.timedOut,
+      welcomed,
+      onlineOk: online.ok,
+      online: online.online,
+      connectMs,
+      connectCpuUs,
+      cpuUsPerConnect: added > 0 ? connectCpuUs / added : null,
+      connectEldP99Ms: eldConnect.eldP99Ms,
+      rssKiB: rss,
+      rssPerConnKiB: readyCount ? (rss - rss0) / readyCount : null,
+      marginalRssPerConnKiB: added > 0 ? (rss - prevRss) / added : null,
+      // kernel TCP buffer memory of the whole machine (both ends are here): per connection
+      tcpMemKiB: tcp,
+      tcpMemPerConnKiB: readyCount ? (tcp - tcp0) / readyCount : null,
+    };
+    log(
+      `step ${n}: ${readyCount} ready, ${conn.failed} failed, ${connectMs.toFixed(0)} ms, ` +
+        `${step.cpuUsPerConnect?.toFixed(0)} µs/connect, RSS ${(rss / 1024).toFixed(0)} MiB`,
+    );
+    if (!readyCount) throw new Error(`no client connected (last error: ${S.lastError})`);
+    step.series = await broadcastSeries(cfg.payloadBytes ?? 64, readyCount);
+    prevRss = rssKiB(srv.pid);
+    step.rssAfterBroadcastsKiB = prevRss;
+    out.steps.push(step);
+    from = n;
+  }
+  const ready = clients.filter((c) => c.ready);
+  out.heartbeat = await heartbeat(ready);
+  out.frames = { ...S };
+  return out;
+}
+
+// ---------------------------------------------------------------- reconnect storm
+
+// `clients` instances of ws-hub/client (the built one, cfg.clientModule) on `ws`, all connected
+// to servers[0]; servers[0] is killed with SIGKILL and the clients' own jittered backoff brings
+// them back, on servers[1] (the url function stands for a load balancer that took the dead
+// instance out). Measured per client from the kill to its next welcome.
+async function storm() {
+  const [A, Bsrv] = servers;
+  const { createHubClient } = await import(pathToFileURL(cfg.clientModule).href);
+  const urlA = `ws://${HOST}:${A.port}${A.path}`;
+  const urlB = `ws://${HOST}:${Bsrv.port}${Bsrv.path}`;
+  let killed = false;
+  let tKill = 0;
+  let made = 0;
+  class Socket extends WebSocket {
+    constructor(url, protocols) {
+      super(url, protocols, {
+        perMessageDeflate: false,
+        localAddress: LOCAL_ADDRESSES.length
+          ? LOCAL_ADDRESSES[made++ % LOCAL_ADDRESSES.length]
+          : undefined,
+      });
+    }
+  }
+  const recs = [];
+  const causes = {};
+  let opened = 0;
+  let back = 0;
+  let wakeOpen = null;
+  let wakeBack = null;
+  const concurrency = cfg.concurrency ?? 200;
+  const start = (i) => {
+    const rec = { backMs: -1, downMs: -1, downs: 0, slotFreed: false };
+    recs.push(rec);
+    const free = () => {
+      if (rec.slotFreed) return;
+      rec.slotFreed = true;
+      if (recs.length < N) start(recs.length);
+    };
+    rec.hub = createHubClient(() => (killed ? urlB : urlA), {
+      WebSocket: Socket,
+      reconnect: cfg.reconnect,
+    });
+    rec.hub.onState((st) => {
+      if (st.state === 'open') {
+        free();
+        if (!killed) {
+          if (++opened === N && wakeOpen) wakeOpen();
+        } else if (rec.backMs < 0) {
+          rec.backMs = now() - tKill;
+          if (++back === N && wakeBack) wakeBack();
+        }
+      } else if (st.state === 'reconnecting') {
+        free();
+        if (killed) {
+          if (rec.downs === 0) rec.downMs = now() - tKill;
+          rec.downs++;
+          causes[st.cause] = (causes[st.cause] ?? 0) + 1;
+        }
+      }
+    });
+    return i;
+  };
+  const t0 = now();
+  for (let i = 0; i < Math.min(concurrency, N); i++) start(i);
+  await Promise.race([new Promise((r) => (wakeOpen = r)), sleep(cfg.connectTimeoutMs ?? 120000)]);
+  const connectMs = now() - t0;
+  if (opened < N) throw new Error(`only ${opened} of ${N} clients opened on the first instance`);
+  const waitA = await waitOnlineOf(A, N, 15000);
+  if (!waitA) throw new Error(`first instance /stats never reported ${N} online`);
+  await sleep(cfg.settleMs ?? 1000);
+  const before = await getStats(Bsrv);
+  await resetStats(Bsrv);
+  const cpuB0 = cpuTicks(Bsrv.pid);
+  const lg0 = process.cpuUsage();
+  // The generator's own event-loop delay: when it is large, the times below are the generator's.
+  const genEld = monitorEventLoopDelay({ resolution: 10 });
+  genEld.enable();
+  tKill = now();
+  killed = true;
+  process.kill(A.pid, 'SIGKILL');
+  const timeoutMs = cfg.stormTimeoutMs ?? 60000;
+  await Promise.race([new Promise((r) => (wakeBack = r)), sleep(timeoutMs)]);
+  const allBackMs = back === N ? Math.max(...recs.map((r) => r.backMs)) : null;
+  const cpuBUs = ((cpuTicks(Bsrv.pid) - cpuB0) * 1e6) / clkTck;
+  const windowMs = now() - tKill;
+  const lg = process.cpuUsage(lg0);
+  genEld.disable();
+  const after = await getStats(Bsrv);
+  const onlineB = await waitOnlineOf(Bsrv, back, 5000);
+  const sum = (o) =>
+    o && typeof o === 'object' ? Object.values(o).reduce((a, b) => a + (Number(b) || 0), 0) : 0;
+  const backs = Float64Array.from(recs.filter((r) => r.backMs >= 0).map((r) => r.backMs)).sort();
+  // clients back per 500 ms after the kill (the shape of the storm)
+  const backHistogram = [];
+  for (const ms of backs)
+    backHistogram[Math.floor(ms / 500)] = (backHistogram[Math.floor(ms / 500)] ?? 0) + 1;
+  for (let i = 0; i < backHistogram.length; i++) backHistogram[i] ??= 0;
+  const downAt = Float64Array.from(recs.filter((r) => r.downMs >= 0).map((r) => r.downMs)).sort();
+  const res = Number(after.eventLoopDelayResolutionMs ?? 10);
+  const downs = recs.reduce((a, r) => a + r.downs, 0);
+  return {
+    scenario: 'storm',
+    clients: N,
+    connect: { connectMs, opened },
+    back,
+    notBack: N - back,
+    allBackMs,
+    backP50Ms: pct(backs, 50),
+    backP99Ms: pct(backs, 99),
+    backMaxMs: backs.length ? backs[backs.length - 1] : null,
+    // the first `reconnecting` of each client is the loss of its connection; more are failed attempts
+    failedAttempts: downs - recs.filter((r) => r.downs > 0).length,
+    backHistogram,
+    // when the clients saw their connection drop (ms after the kill)
+    lostP50Ms: pct(downAt, 50),
+    lostMaxMs: downAt.length ? downAt[downAt.length - 1] : null,
+    causes,
+    refusedHandshakes: sum(after.rejectedHandshakes) - sum(before.rejectedHandshakes),
+    rejectedHandshakes: after.rejectedHandshakes,
+    survivorOnline: after.online,
+    survivorOnlineOk: onlineB,
+    survivorEldP99Ms: Math.max(0, (after.eventLoopDelayP99Ms ?? NaN) - res),
+    survivorEldMaxMs: Math.max(0, (after.eventLoopDelayMaxMs ?? NaN) - res),
+    survivorCpuUs: cpuBUs,
+    survivorCpuUsPerHandshake: back ? cpuBUs / back : null,
+    survivorCpuPct: (cpuBUs / 1000 / windowMs) * 100,
+    windowMs,
+    loadgenCpuPct: ((lg.user + lg.system) / 1000 / windowMs) * 100,
+    loadgenEldP99Ms: Math.max(0, genEld.percentile(99) / 1e6 - 10),
+    loadgenEldMaxMs: Math.max(0, genEld.max / 1e6 - 10),
+  };
+}
+
+async function waitOnlineOf(srv, want, timeoutMs) {
+  const deadline = now() + timeoutMs;
+  while (now() < deadline) {
+    const st = await getStats(srv).catch(() => null);
+    if (st && st.online >= want) return true;
+    await sleep(50);
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------- publish cost
+
+// What one broadcast costs apart from the fan-out: `messages` POST /broadcast to servers[0],
+// one at a time, with one client per instance; CPU of every instance and of redis-server
+// (cfg.redisPid) per publish.
+async function publishCost(ready) {
+  const K = cfg.messages ?? 3000;
+  const post = (i) =>
+    request(
+      servers[0],
+      'POST',
+      '/broadcast',
+      `{"event":"${BENCH_EVENT}","data":{"s":${i},"p":"${'x'.repeat(Math.max(0, (cfg.payloadBytes ?? 64) - 20))}"}}`,
+    );
+  for (let i = 0; i < 200; i++) await post(i); // warm-up
+  await sleep(200);
+  const redisTicks = () => (cfg.redisPid ? cpuTicks(cfg.redisPid) : 0);
+  // What the processes burn idle (timers, presence, the event-loop sampler), subtracted below.
+  const idleMs = cfg.idleMs ?? 2000;
+  const idle0 = cpuAll();
+  const idleR0 = redisTicks();
+  const ti = now();
+  await sleep(idleMs);
+  const idleSpan = now() - ti;
+  const idleRate = cpuUsSince(idle0).map((us) => us / idleSpan);
+  const idleRedisRate = ((redisTicks() - idleR0) * 1e6) / clkTck / idleSpan;
+  const cpu0 = cpuAll();
+  const r0 = redisTicks();
+  const t0 = now();
+  for (let i = 0; i < K; i++) await post(i);
+  await sleep(200); // the other instance's tail
+  const ms = now() - t0;
+  const perServer = cpuUsSince(cpu0).map((us, i) => Math.max(0, us - idleRate[i] * ms) / K);
+  return {
+    clients: ready.length,
+    messages: K,
+    publishesPerSec: (K / ms) * 1000,
+    cpuUsPerPublishA: perServer[0],
+    cpuUsPerPublishB: perServer[1] ?? null,
+    cpuUsPerPublishAll: perServer.reduce((a, b) => a + b, 0),
+    redisCpuUsPerPublish: cfg.redisPid
+      ? Math.max(0, ((redisTicks() - r0) * 1e6) / clkTck - idleRedisRate * ms) / K
+      : null,
+    idleCpuPctPerServer: idleRate.map((r) => r / 10),
+  };
+}
+
+// ---------------------------------------------------------------- history memory
+
+// A client of the target's inspector (started with --inspect=127.0.0.1:<port>): full GC, then
+// process.memoryUsage(), so heap deltas are live objects, not garbage.
+async function inspector(port) {
+  const list = await new Promise((resolve, reject) => {
+    http
+      .get({ host: HOST, port, path: '/json/list', agent: false }, (r) => {
+        const chunks = [];
+        r.on('data', (c) => chunks.push(c));
+        r.on('end', () => resolve(JSON.parse(Buffer.concat(chunks).toString())));
+      })
+      .on('error', reject);
+  });
+  const ws = new WebSocket(list[0].webSocketDebuggerUrl, { perMessageDeflate: false });
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  let id = 0;
+  const pending = new Map();
+  ws.on('message', (buf) => {
+    const m = JSON.parse(buf.toString());
+    const p = pending.get(m.id);
+    if (p) {
+      pending.delete(m.id);
+      if (m.error) p.reject(new Error(JSON.stringify(m.error)));
+      else p.resolve(m.result);
+    }
+  });
+  const call = (method, params = {}) =>
+    new Promise((resolve, reject) => {
+      pending.set(++id, { resolve, reject });
+      ws.send(JSON.stringify({ id, method, params }));
+    });
+  return {
+    async memory() {
+      await call('HeapProfiler.collectGarbage');
+      await call('HeapProfiler.collectGarbage');
+      const r = await call('Runtime.evaluate', {
+        expression: 'JSON.stringify(process.memoryUsage())',
+        returnByValue: true,
+      });
+      return JSON.parse(r.result.value);
+    },
+    close: () => ws.close(),
+  };
+}
+
+// `messages` room broadcasts (no client connected) per payload size, spread over rooms so that
+// no stream holds more than `perRoom` (below the default historySize of 300): what the history
+// keeps per message is the heap delta after a full GC, compared with the same run with recovery
+// off (the runner divides).
+async function historyMemory() {
+  const srv = servers[0];
+  const insp = await inspector(srv.inspectPort);
+  const K = cfg.messages ?? 10000;
+  const perRoom = cfg.perRoom ?? 250;
+  const post = async (prefix, count, bytes) => {
+    let next = 0;
+    const worker = async () => {
+      while (next < count) {
+        const i = next++;
+        const head = `{"s":${i},"p":"`;
+        const pad = 'x'.repeat(Math.max(0, bytes - head.length - 2));
+        await request(
+          srv,
+          'POST',
+          '/broadcast',
+          `{"event":"${BENCH_EVENT}","data":${head}${pad}"},"rooms":["${prefix}${Math.floor(i / perRoom)}"]}`,
+        );
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, worker));
+  };
+  await post('warm-', 500, 64); // JIT, lazily created structures
+  const passes = [];
+  for (const bytes of cfg.payloads ?? [64, 1024]) {
+    const m0 = await insp.memory();
+    const rss0 = rssKiB(srv.pid);
+    const t0 = now();
+    await post(`h${bytes}-`, K, bytes);
+    const ms = now() - t0;
+    const m1 = await insp.memory();
+    const rss1 = rssKiB(srv.pid);
+    passes.push({
+      payloadBytes: bytes,
+      messages: K,
+      postMs: ms,
+      heapBytesPerMsg: (m1.heapUsed - m0.heapUsed) / K,
+      externalBytesPerMsg: (m1.external - m0.external) / K,
+      rssBytesPerMsg: ((rss1 - rss0) * 1024) / K,
+    });
+    log(`history ${bytes} B: ${passes.at(-1).heapBytesPerMsg.toFixed(0)} B heap/msg`);
+  }
+  insp.close();
+  return { scenario: 'history', clients: 0, passes };
+}
+
 // ---------------------------------------------------------------- main
 
 async function waitOnline(timeoutMs) {
@@ -832,6 +1275,9 @@ async function waitOnline(timeoutMs) {
 }
 
 async function main() {
+  if (cfg.scenario === 'scale') return finish(await scale());
+  if (cfg.scenario === 'storm') return finish(await storm());
+  if (cfg.scenario === 'history') return finish(await historyMemory());
   const result = { scenario: cfg.scenario, clients: N, servers: servers.length };
   const measureRss = cfg.measureRss !== false;
   if (measureRss) await sleep(cfg.rssSettleBeforeMs ?? 300);
@@ -841,6 +1287,7 @@ async function main() {
   const t0 = now();
   const conn = await connectAll(cfg.concurrency ?? 200, cfg.connectTimeoutMs ?? 60000);
   const connectMs = now() - t0;
+  const welcomed = await waitWelcomes(clients.filter((c) => c.ready).length);
   const connectCpuUs = cpuUsSince(cpu0).reduce((a, b) => a + b, 0);
   const ready = clients.filter((c) => c.ready);
   const online = await waitOnline(10000);
@@ -856,6 +1303,7 @@ async function main() {
     timedOut: conn.timedOut,
     serverCpuUs: connectCpuUs,
     cpuUsPerConnect: ready.length ? connectCpuUs / ready.length : null,
+    welcomed,
     eldP99Ms: eldConnect,
     rssBeforeKiB: rss0,
     rssAfterKiB: rss1,
@@ -887,6 +1335,9 @@ async function main() {
       break;
     case 'heartbeat':
       result.heartbeat = await heartbeat(ready);
+      break;
+    case 'publish':
+      result.publish = await publishCost(ready);
       break;
     default:
       throw new Error(`unknown scenario ${cfg.scenario}`);

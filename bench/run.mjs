@@ -8,13 +8,17 @@
 //   npm run bench -- --client=ws        load generator uses the `ws` client
 //   npm run bench -- --from-json=/tmp/bench.json   re-render a report only
 //   npm run bench -- --quick --ref=/tmp/base    also run a built checkout as target hub-ref
+//   npm run bench -- --scenarios=scale           opt-in: max connections on one instance
+//   npm run bench -- --scenarios=storm           opt-in: reconnect storm after a SIGKILL
+//   npm run bench -- --scenarios=recovery        opt-in: recovery on vs off, history memory
+//   npm run bench -- --hub=/tmp/snap             hub target from another built checkout
 //
 // Every scenario-run gets fresh target process(es) and a fresh load-generator
 // process. Targets are interleaved (A B C D A B C D ...) and the figures are
 // medians over repetitions with min and max, plus the ratio of each median to
 // the raw `ws` baseline of the same invocation.
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
@@ -23,7 +27,6 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BENCH = join(ROOT, 'bench');
-const HUB_ENTRY = join(ROOT, 'dist/demo/main.js');
 const HOST = '127.0.0.1';
 const KEEP_MARKER =
   '<!-- bench:keep - everything below this line is preserved by bench/run.mjs -->';
@@ -40,7 +43,7 @@ if (opt('help')) {
   console.log(
     readFileSync(fileURLToPath(import.meta.url), 'utf8')
       .split('\n')
-      .slice(1, 15)
+      .slice(1, 19)
       .join('\n'),
   );
   process.exit(0);
@@ -55,6 +58,15 @@ const list = (v) => (typeof v === 'string' && v ? v.split(',').map((s) => s.trim
 const ONLY_TARGETS = list(opt('targets'));
 const ONLY_SCENARIOS = list(opt('scenarios'));
 const CLIENT = opt('client') === 'ws' ? 'ws' : 'fast';
+// `--hub=<dir>`: the checkout whose dist/ the hub targets run (default: this one). A copy of
+// dist/ taken before a long run keeps a rebuild by someone else from changing it mid-run.
+const HUB_DIR = typeof opt('hub') === 'string' ? resolve(String(opt('hub'))) : ROOT;
+// `--section=<name>`: write the report as a block of that name below the keep marker of the
+// report file (replacing the block of the same name), leaving the main report alone. The
+// opt-in scenarios do this by default.
+const SECTION = typeof opt('section') === 'string' ? String(opt('section')) : null;
+const HUB_ENTRY = join(HUB_DIR, 'dist/demo/main.js');
+const HUB_CLIENT_ENTRY = join(HUB_DIR, 'dist/ws-hub/client/index.js');
 
 // ---------------------------------------------------------------- targets
 
@@ -83,7 +95,7 @@ const TARGETS = [
   {
     name: 'hub',
     desc: 'ws-hub demo (dist/demo/main.js)',
-    script: 'dist/demo/main.js',
+    script: HUB_ENTRY,
     proto: 'ws',
     path: '/ws',
     readyTimeoutMs: 30000,
@@ -107,12 +119,53 @@ const HUB_REDIS = {
   desc: '2 ws-hub instances sharing Redis',
   instances: 2,
 };
+// Pseudo-target for the recovery scenario: the hub with HUB_RECOVERY=on, clients that
+// negotiate `ws-hub.recovery` and send `recover` first.
+const HUB_RECOVERY = {
+  ...TARGETS[3],
+  name: 'hub-recovery',
+  desc: 'ws-hub demo with HUB_RECOVERY=on, recovering clients',
+  env: { HUB_RECOVERY: 'on' },
+  recovery: true,
+};
+// Two instances on Redis with recovery on (history in Redis), for the publish-cost scenario.
+const HUB_REDIS_RECOVERY = {
+  ...HUB_REDIS,
+  name: 'hub-redis-recovery',
+  desc: '2 ws-hub instances sharing Redis, HUB_RECOVERY=on',
+  env: { HUB_RECOVERY: 'on' },
+  recovery: true,
+};
+// Reference for the reconnect storm: two raw `ws` servers, no Redis (the same clients and
+// generator, so what it takes them to come back is the generator's share).
+const RAW_PAIR = {
+  ...TARGETS[0],
+  name: 'raw-ws-pair',
+  desc: '2 raw ws servers, no Redis',
+  instances: 2,
+  noRedis: true,
+  base: 'raw-ws',
+};
+const PSEUDO = {
+  'raw-ws-pair': RAW_PAIR,
+  'hub-redis': HUB_REDIS,
+  'hub-recovery': HUB_RECOVERY,
+  'hub-redis-recovery': HUB_REDIS_RECOVERY,
+};
 const BASELINE = 'raw-ws';
 
 // ---------------------------------------------------------------- scenarios
 
 const ALL_SCENARIOS = ['connect', 'broadcast', 'echo', 'paced', 'heartbeat', 'cluster'];
-const scenarioOn = (s) => !ONLY_SCENARIOS || ONLY_SCENARIOS.includes(s);
+// Opt-in only (never in the default or quick matrix): name them in --scenarios.
+const OPT_IN_SCENARIOS = ['scale', 'storm', 'recovery', 'publish'];
+const scenarioOn = (s) =>
+  OPT_IN_SCENARIOS.includes(s)
+    ? Boolean(ONLY_SCENARIOS?.includes(s))
+    : !ONLY_SCENARIOS || ONLY_SCENARIOS.includes(s);
+// Loopback source addresses for the opt-in scenarios (each has its own ephemeral port range).
+const SOURCE_ADDRESSES = ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4'];
+const fdHardLimit = () => Number(machine().fdLimit) || 0;
 
 function buildCases() {
   const cases = [];
@@ -172,6 +225,107 @@ function buildCases() {
       settleMs: 1500,
       windowMs,
       estSec: 3 + n / 4000 + windowMs / 1000,
+    });
+  }
+  if (scenarioOn('scale')) {
+    // As many connections as one process may hold: 50000, or the fd hard limit less a margin
+    // (every connection is one fd in the server and one in the generator).
+    const fd = fdHardLimit();
+    const max = Number(opt('scale-clients')) || 50000;
+    const n = Math.min(max, fd ? Math.floor((fd - 1000) / 500) * 500 : max);
+    const steps = [1000, 5000, 10000, 25000, 50000].filter((k) => k < n);
+    steps.push(n);
+    const hbWindowMs = Number(opt('scale-hb-window')) || 30000;
+    cases.push({
+      id: `scale-${n}`,
+      scenario: 'scale',
+      clients: n,
+      steps,
+      fdLimited: n < max,
+      targets: ['raw-ws', 'hub'],
+      hbWindowMs,
+      estSec:
+        4 + n / 3000 + steps.reduce((a, k) => a + (k * 52) / 80000 + 1.5, 0) + hbWindowMs / 1000,
+      cfg: {
+        steps,
+        payloadBytes: 64,
+        localAddresses: SOURCE_ADDRESSES,
+        settleMs: 1000,
+        pingIntervalMs: 25000,
+        defaultPingIntervalMs: 25000,
+        windowMs: hbWindowMs,
+        connectTimeoutMs: 180000,
+      },
+    });
+  }
+  if (scenarioOn('storm')) {
+    const n = Number(opt('storm-clients')) || 10000;
+    cases.push({
+      id: `storm-${n}`,
+      scenario: 'storm',
+      clients: n,
+      targets: ['raw-ws-pair', 'hub-redis'],
+      baseline: 'raw-ws-pair',
+      estSec: 8 + n / 1500,
+      // One source address: 10000 connections fit its port range, and bind() with an explicit
+      // local address searches the port range in the kernel on every connect (15 % of the
+      // generator's time in a profile, with many TIME_WAIT sockets around).
+      cfg: { stormTimeoutMs: 60000 },
+    });
+  }
+  if (scenarioOn('recovery')) {
+    const sizes = list(opt('recovery-clients'))?.map(Number) ?? [2000, 10000];
+    for (const n of sizes) {
+      cases.push({
+        id: `recovery-${n}`,
+        scenario: 'recovery',
+        clients: n,
+        payloads: [64, 1024],
+        gen: 'broadcast',
+        baseline: 'hub',
+        targets: ['hub', 'hub-recovery'],
+        estSec: 1.8 + n / 3000 + (n * 52 * 2) / 75000,
+      });
+    }
+    // The same on two instances sharing Redis (history in Redis, written by the publish script),
+    // clients split between them, broadcasts POSTed to the first.
+    for (const n of sizes) {
+      cases.push({
+        id: `recovery-redis-${n}`,
+        scenario: 'recovery',
+        clients: n,
+        payloads: [64, 1024],
+        gen: 'broadcast',
+        redis: true,
+        baseline: 'hub-redis',
+        targets: ['hub-redis', 'hub-redis-recovery'],
+        estSec: 3 + n / 3000 + (n * 52 * 2) / 75000,
+      });
+    }
+    cases.push({
+      id: 'history-memory',
+      scenario: 'history',
+      clients: 0,
+      baseline: 'hub',
+      targets: ['hub', 'hub-recovery'],
+      inspect: true,
+      estSec: 30,
+      cfg: {
+        messages: Number(opt('history-messages')) || 10000,
+        perRoom: 250,
+        payloads: [64, 1024],
+      },
+    });
+  }
+  if (scenarioOn('publish')) {
+    cases.push({
+      id: 'publish-cost',
+      scenario: 'publish',
+      clients: 2,
+      baseline: 'hub',
+      targets: ['hub', 'hub-redis', 'hub-redis-recovery'],
+      estSec: 8,
+      cfg: { messages: Number(opt('publish-messages')) || 5000, payloadBytes: 64 },
     });
   }
   if (scenarioOn('cluster')) {
@@ -332,12 +486,14 @@ function targetEnv(extra) {
   };
 }
 
-async function startTarget(t, extraEnv, label) {
+async function startTarget(t, extraEnv, label, { inspect = false } = {}) {
   const port = await freePort();
+  // --inspect (history memory only): the generator forces a full GC before reading the heap.
+  const inspectPort = inspect ? await freePort() : undefined;
   const child = spawnTracked(
     'node',
-    [t.script],
-    targetEnv({ PORT: String(port), ...extraEnv }),
+    [...(inspect ? [`--inspect=${HOST}:${inspectPort}`] : []), t.script],
+    targetEnv({ PORT: String(port), ...t.env, ...extraEnv }),
     label,
   );
   const deadline = Date.now() + (t.readyTimeoutMs ?? 15000);
@@ -357,7 +513,7 @@ async function startTarget(t, extraEnv, label) {
           );
           pid = st.pid;
         }
-        return { child, port, pid, proto: t.proto, path: t.path, stats: st };
+        return { child, port, pid, proto: t.proto, path: t.path, stats: st, inspectPort };
       }
     } catch {
       /* not yet */
@@ -416,7 +572,12 @@ async function startRedis() {
 function runLoadgen(cfg, timeoutMs, label) {
   const child = spawnTracked(
     'node',
-    [join(BENCH, 'loadgen.mjs'), JSON.stringify({ ...cfg, deadlineMs: timeoutMs })],
+    [
+      // BENCH_LOADGEN_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"): the generator only.
+      ...(process.env.BENCH_LOADGEN_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+      join(BENCH, 'loadgen.mjs'),
+      JSON.stringify({ ...cfg, deadlineMs: timeoutMs }),
+    ],
     process.env,
     label,
   );
@@ -456,15 +617,22 @@ async function runOne(c, t, rep) {
   const label = `${t.name}#${rep}`;
   try {
     if (t.instances === 2) {
-      redis = await startRedis();
+      if (!t.noRedis) redis = await startRedis();
+      const redisEnv = redis ? { REDIS_URL: redis.url } : {};
       for (const k of ['A', 'B'])
-        servers.push(await startTarget(t, { ...envFor(c), REDIS_URL: redis.url }, `${label}${k}`));
+        servers.push(await startTarget(t, { ...envFor(c), ...redisEnv }, `${label}${k}`));
     } else {
-      servers.push(await startTarget(t, envFor(c), label));
+      servers.push(await startTarget(t, envFor(c), label, { inspect: c.inspect }));
     }
     const cfg = {
-      scenario: c.scenario,
-      servers: servers.map((s) => ({ port: s.port, proto: s.proto, path: s.path, pid: s.pid })),
+      scenario: c.gen ?? c.scenario,
+      servers: servers.map((s) => ({
+        port: s.port,
+        proto: s.proto,
+        path: s.path,
+        pid: s.pid,
+        inspectPort: s.inspectPort,
+      })),
       clients: c.clients,
       concurrency: 200,
       client: CLIENT,
@@ -483,6 +651,10 @@ async function runOne(c, t, rep) {
       // takes its figures from; other scenarios just let the storm settle.
       measureRss: Boolean(c.alsoConnect || c.scenario === 'connect'),
       settleMs: c.settleMs ?? (c.alsoConnect || c.scenario === 'connect' ? 1000 : 300),
+      recovery: Boolean(t.recovery),
+      clientModule: HUB_CLIENT_ENTRY,
+      redisPid: redis?.child.pid,
+      ...c.cfg,
     };
     const timeoutMs = Math.round(30000 + c.estSec * 4000);
     return await runLoadgen(cfg, timeoutMs, `loadgen:${label}`);
@@ -499,7 +671,7 @@ const M = {
   connect: [
     { key: 'connectMs', label: 'time to connect all (ms)', dec: 0 },
     { key: 'rssPerConnKiB', label: 'server RSS per connection (KiB)', dec: 1 },
-    { key: 'cpuUsPerConnect', label: 'server CPU µs / connect', dec: 0 },
+    { key: 'cpuUsPerConnect', label: 'server CPU µs / accepted connection', dec: 0 },
     { key: 'failed', label: 'failed connects (must be 0)', dec: 0, ratio: false },
   ],
   broadcast: [
@@ -554,10 +726,176 @@ const M = {
   ],
 };
 
+M.scale = [
+  { key: 'connectMs', label: 'time to connect all (ms, in steps)', dec: 0 },
+  { key: 'cpuUsPerConnectAll', label: 'server CPU µs / accepted connection (all)', dec: 0 },
+  { key: 'rssPerConnKiB', label: 'server RSS per connection (KiB)', dec: 2 },
+  { key: 'marginalRssPerConnKiB', label: 'marginal RSS per connection, last step (KiB)', dec: 2 },
+  {
+    key: 'tcpMemPerConnKiB',
+    label: 'kernel TCP buffer memory per connection, both ends (KiB)',
+    dec: 2,
+    ratio: false,
+  },
+  { key: 'cpuUsPerDelivery', label: 'broadcast CPU µs / delivery (64 B)', dec: 2 },
+  { key: 'latP50', label: 'delivery latency p50 (ms)', dec: 1 },
+  { key: 'latP99', label: 'delivery latency p99 (ms)', dec: 1 },
+  { key: 'bEldP99Ms', label: 'event-loop delay p99 during broadcasts (ms)', dec: 1 },
+  { key: 'hbCpuPct', label: 'heartbeat CPU % of a core, 25 s interval', dec: 3 },
+  { key: 'hbEldP99Ms', label: 'heartbeat event-loop delay p99 (ms)', dec: 1 },
+  { key: 'hbEldMaxMs', label: 'heartbeat event-loop delay max (ms)', dec: 1 },
+  { key: 'hbPings', label: 'pings per client per 25 s', dec: 2, ratio: false },
+  { key: 'hbPeakPct', label: 'peak pings in 100 ms (% of clients)', dec: 1 },
+  { key: 'failed', label: 'failed connects (must be 0)', dec: 0, ratio: false },
+  { key: 'lost', label: 'lost deliveries, all steps (must be 0)', dec: 0, ratio: false },
+  { key: 'dup', label: 'duplicated deliveries, all steps (must be 0)', dec: 0, ratio: false },
+];
+M.storm = [
+  { key: 'connectMs', label: 'initial connect of all clients to A (ms)', dec: 0 },
+  { key: 'allBackMs', label: 'time until all are back (ms after SIGKILL)', dec: 0, ratio: true },
+  { key: 'backP50Ms', label: 'per client: back after p50 (ms)', dec: 0, ratio: true },
+  { key: 'backP99Ms', label: 'per client: back after p99 (ms)', dec: 0, ratio: true },
+  { key: 'backMaxMs', label: 'per client: back after max (ms)', dec: 0 },
+  { key: 'notBack', label: 'clients not back within 60 s (must be 0)', dec: 0 },
+  { key: 'refusedHandshakes', label: 'handshakes refused by the survivor (must be 0)', dec: 0 },
+  { key: 'failedAttempts', label: 'failed reconnect attempts (client side)', dec: 0 },
+  { key: 'survivorEldP99Ms', label: 'survivor event-loop delay p99 during the storm (ms)', dec: 1 },
+  { key: 'survivorEldMaxMs', label: 'survivor event-loop delay max during the storm (ms)', dec: 1 },
+  {
+    key: 'survivorCpuUsPerHandshake',
+    label: 'survivor CPU µs / reconnection',
+    dec: 0,
+    ratio: true,
+  },
+  { key: 'survivorCpuPct', label: 'survivor CPU % of a core, kill to all back', dec: 0 },
+  { key: 'loadgenCpuPct', label: 'generator CPU % of a core, same window', dec: 0 },
+  { key: 'loadgenEldMaxMs', label: 'generator event-loop delay max (ms)', dec: 0 },
+  { key: 'lostMaxMs', label: 'last client to see its connection drop (ms after SIGKILL)', dec: 0 },
+].map((m) => ({ ...m, ratio: m.ratio ?? false }));
+M.publish = [
+  {
+    key: 'cpuUsPerPublishA',
+    label: 'CPU µs / publish, instance A (POST /broadcast + publish)',
+    dec: 0,
+  },
+  {
+    key: 'cpuUsPerPublishB',
+    label: 'CPU µs / publish, instance B (receive, decode, deliver to 1)',
+    dec: 0,
+  },
+  { key: 'cpuUsPerPublishAll', label: 'CPU µs / publish, all instances', dec: 0 },
+  { key: 'redisCpuUsPerPublish', label: 'redis-server CPU µs / publish', dec: 1, ratio: false },
+  {
+    key: 'publishesPerSec',
+    label: 'publishes/s (one at a time, informative)',
+    dec: 0,
+    ratio: false,
+  },
+];
+M.history = [64, 1024].flatMap((p) => [
+  {
+    key: `heap${p}`,
+    label: `heap bytes / message after full GC, ${p} B data`,
+    dec: 0,
+    ratio: false,
+  },
+  { key: `rss${p}`, label: `RSS bytes / message, ${p} B data`, dec: 0, ratio: false },
+]);
+// Per-step rows of the scale scenario's fan-out table.
+function scaleStepMetrics(steps) {
+  return [
+    ...steps.map((k) => ({
+      key: `cpu${k}`,
+      label: `server CPU µs / delivery, ${k} clients`,
+      dec: 2,
+    })),
+    ...steps.map((k) => ({
+      key: `flat${k}`,
+      label: `µs / delivery at ${k} ÷ at ${steps[0]}`,
+      dec: 2,
+      ratio: false,
+    })),
+    ...steps.map((k) => ({ key: `p99_${k}`, label: `delivery p99, ${k} clients (ms)`, dec: 1 })),
+    ...steps.map((k, i) => ({
+      key: `cpc${k}`,
+      label: `server CPU µs / connect, clients ${i ? steps[i - 1] + 1 : 1}-${k}`,
+      dec: 0,
+    })),
+    ...steps.map((k) => ({ key: `rss${k}`, label: `server RSS at ${k} clients (MiB)`, dec: 0 })),
+  ];
+}
+
+function extractScale(c, r, rows, warn) {
+  const top = r.steps.at(-1);
+  const first = r.steps[0];
+  let lost = 0;
+  let dup = 0;
+  for (const st of r.steps) {
+    lost += st.series.lost;
+    dup += st.series.dup;
+    if (st.failed) warn.push(`${c.id} step ${st.clients}: ${st.failed} failed connects`);
+    if (!st.onlineOk) warn.push(`${c.id} step ${st.clients}: /stats online never reached`);
+    if (st.series.lost || st.series.dup)
+      warn.push(`${c.id} step ${st.clients}: lost ${st.series.lost}, dup ${st.series.dup}`);
+  }
+  const connCpu = r.steps.reduce((a, st) => a + st.connectCpuUs, 0);
+  rows[c.id] = {
+    connectMs: r.steps.reduce((a, st) => a + st.connectMs, 0),
+    cpuUsPerConnectAll: top.ready ? connCpu / top.ready : null,
+    rssPerConnKiB: top.rssPerConnKiB,
+    marginalRssPerConnKiB: top.marginalRssPerConnKiB,
+    tcpMemPerConnKiB: top.tcpMemPerConnKiB,
+    cpuUsPerDelivery: top.series.cpuUsPerDelivery,
+    latP50: top.series.latencyAll.p50,
+    latP99: top.series.latencyAll.p99,
+    bEldP99Ms: top.series.eldP99Ms,
+    hbCpuPct: r.heartbeat.cpuPct,
+    hbEldP99Ms: r.heartbeat.eldP99Ms,
+    hbEldMaxMs: r.heartbeat.eldMaxMs,
+    hbPings: r.heartbeat.pingsPerClientPerInterval,
+    hbPeakPct: r.heartbeat.peakPingsPer100msPct,
+    failed: r.steps.reduce((a, st) => a + st.failed, 0),
+    lost,
+    dup,
+  };
+  const fan = {};
+  for (const st of r.steps) {
+    fan[`cpu${st.clients}`] = st.series.cpuUsPerDelivery;
+    fan[`flat${st.clients}`] = st.series.cpuUsPerDelivery / first.series.cpuUsPerDelivery;
+    fan[`p99_${st.clients}`] = st.series.latencyAll.p99;
+    fan[`cpc${st.clients}`] = st.cpuUsPerConnect;
+    fan[`rss${st.clients}`] = st.rssKiB / 1024;
+  }
+  rows[`${c.id}-fanout`] = fan;
+}
+
 // Turn one loadgen result into { tableId: { metric: value } } rows.
 function extract(c, r) {
   const rows = {};
   const warn = [];
+  if (c.scenario === 'scale') {
+    extractScale(c, r, rows, warn);
+    return { rows, warn };
+  }
+  if (c.scenario === 'storm') {
+    rows[c.id] = { ...r, connectMs: r.connect.connectMs };
+    if (r.notBack) warn.push(`${c.id}: ${r.notBack} clients not back`);
+    if (r.refusedHandshakes) warn.push(`${c.id}: ${r.refusedHandshakes} handshakes refused`);
+    return { rows, warn };
+  }
+  if (c.scenario === 'publish') {
+    rows[c.id] = { ...r.publish };
+    return { rows, warn };
+  }
+  if (c.scenario === 'history') {
+    const row = {};
+    for (const p of r.passes) {
+      row[`heap${p.payloadBytes}`] = p.heapBytesPerMsg;
+      row[`rss${p.payloadBytes}`] = p.rssBytesPerMsg;
+    }
+    rows[c.id] = row;
+    return { rows, warn };
+  }
   const conn = r.connect;
   if (conn.failed) warn.push(`${conn.failed} failed connects`);
   if (!conn.onlineOk)
@@ -566,9 +904,18 @@ function extract(c, r) {
   if (r.frames?.unexpectedClose)
     warn.push(`${r.frames.unexpectedClose} clients closed unexpectedly`);
   if (c.scenario === 'connect' || c.alsoConnect) rows[`connect-${c.clients}`] = { ...conn };
-  if (c.scenario === 'broadcast' || c.scenario === 'cluster') {
+  if (c.scenario === 'recovery')
+    rows[c.redis ? `recovery-redis-connect-${c.clients}` : `recovery-connect-${c.clients}`] = {
+      ...conn,
+    };
+  if (c.scenario === 'broadcast' || c.scenario === 'cluster' || c.scenario === 'recovery') {
     for (const s of r.series) {
-      const id = c.scenario === 'broadcast' ? `broadcast-${c.clients}-${s.payloadBytes}` : c.id;
+      const id =
+        c.scenario === 'broadcast'
+          ? `broadcast-${c.clients}-${s.payloadBytes}`
+          : c.scenario === 'recovery'
+            ? `${c.id}-${s.payloadBytes}`
+            : c.id;
       const row = {
         ...s,
         latP50: s.latencyAll.p50,
@@ -598,6 +945,76 @@ function extract(c, r) {
 }
 
 function tablesFor(c) {
+  if (c.scenario === 'scale') {
+    return [
+      {
+        id: c.id,
+        kind: 'scale',
+        title: `Scale: ${c.clients} connections on one instance, from ${SOURCE_ADDRESSES.length} loopback source addresses`,
+      },
+      {
+        id: `${c.id}-fanout`,
+        kind: 'scale',
+        metrics: scaleStepMetrics(c.steps),
+        title: `Scale: cost per delivery and per connection by number of clients (64 B, 50 broadcasts per step, one process)`,
+      },
+    ];
+  }
+  if (c.scenario === 'storm') {
+    return [
+      {
+        id: c.id,
+        kind: 'storm',
+        title: `Reconnect storm: ${c.clients} ws-hub/client clients of instance A (SIGKILL) back on instance B, Redis adapter`,
+      },
+    ];
+  }
+  if (c.scenario === 'publish') {
+    return [
+      {
+        id: c.id,
+        kind: 'publish',
+        title: `Publish cost: ${c.cfg.messages} broadcasts of 64 B POSTed to A one at a time, one client per instance`,
+      },
+    ];
+  }
+  if (c.scenario === 'history') {
+    return [
+      {
+        id: c.id,
+        kind: 'history',
+        title: `History memory: ${c.cfg.messages} room broadcasts per payload size, ${c.cfg.perRoom} per room, no client`,
+      },
+    ];
+  }
+  if (c.scenario === 'recovery' && c.redis) {
+    return [
+      {
+        id: `recovery-redis-connect-${c.clients}`,
+        kind: 'connect',
+        title: `Recovery with Redis: connect ${c.clients} clients split over 2 instances (hub-redis-recovery: subprotocol ws-hub.recovery and a recover frame first)`,
+      },
+      ...c.payloads.map((p) => ({
+        id: `${c.id}-${p}`,
+        kind: 'broadcast',
+        title: `Recovery with Redis: broadcast to ${c.clients} clients on 2 instances, ${p === 1024 ? '1 KiB' : `${p} B`} payload, POSTed to A, CPU of both instances, recovery off (hub-redis) vs on (hub-redis-recovery)`,
+      })),
+    ];
+  }
+  if (c.scenario === 'recovery') {
+    return [
+      {
+        id: `recovery-connect-${c.clients}`,
+        kind: 'connect',
+        title: `Recovery: connect ${c.clients} clients (hub-recovery: subprotocol ws-hub.recovery and a recover frame first)`,
+      },
+      ...c.payloads.map((p) => ({
+        id: `${c.id}-${p}`,
+        kind: 'broadcast',
+        title: `Recovery: broadcast to ${c.clients} clients, ${p === 1024 ? '1 KiB' : `${p} B`} payload, recovery off (hub) vs on (hub-recovery)`,
+      })),
+    ];
+  }
   if (c.scenario === 'broadcast') {
     const t = c.payloads.map((p) => ({
       id: `broadcast-${c.clients}-${p}`,
@@ -665,7 +1082,7 @@ function renderTable(tab, caseTargets, baseline) {
     `| metric | target | median | min | max | vs ${baseline} |`,
     '|---|---|---:|---:|---:|---:|',
   ];
-  for (const m of M[tab.kind]) {
+  for (const m of tab.metrics ?? M[tab.kind]) {
     for (const t of caseTargets) {
       const s = summary(tab.id, t, m.key);
       if (!s) continue;
@@ -678,6 +1095,36 @@ function renderTable(tab, caseTargets, baseline) {
   const reps = Math.max(0, ...caseTargets.map((t) => data[tab.id]?.[t]?.length ?? 0));
   if (reps === 0) return null;
   lines.push('', `<sub>${reps} run(s) per target.</sub>`, '');
+  if (tab.kind === 'history') {
+    const parts = [64, 1024].map((p) => {
+      const on = summary(tab.id, 'hub-recovery', `heap${p}`);
+      const off = summary(tab.id, 'hub', `heap${p}`);
+      return on && off ? `${p} B data: ${fmt(on.median - off.median, 0)} bytes` : null;
+    });
+    if (parts.some(Boolean))
+      lines.push(
+        `History memory per stored message (heap after a full GC, hub-recovery minus hub, medians): ${parts.filter(Boolean).join('; ')}. Each message is one history entry (one room stream); the hub row is what the same requests leave behind without recovery.`,
+        '',
+      );
+  }
+  if (tab.kind === 'publish') {
+    lines.push(
+      '`hub` is one instance without Redis: its A figure is the cost of the HTTP request through Nest and Express (about 0.6 ms, the demo, not the hub) plus serialising and delivering to one client. `hub-redis` minus `hub` on A is what publishing to Redis costs the publisher; B is what receiving a message costs every other instance that has a recipient (decode, one delivery); redis-server is the Redis side of one publish to 2 subscribed instances (with recovery: the history script as well).',
+      '',
+    );
+  }
+  if (tab.kind === 'storm') {
+    lines.push(
+      "Clients are `ws-hub/client` (built, from dist/) on the `ws` WebSocket, default backoff (first retry after random(0, 500 ms), full jitter); the url function returns B once A is killed (a load balancer that took A out). Times are per client from the SIGKILL to its next welcome. `raw-ws-pair` is the same storm against two raw `ws` servers without Redis: the same clients in the same generator process, so its times are what the generator alone takes; the generator's event-loop delay says how far behind it ran.",
+      '',
+    );
+  }
+  if (tab.kind === 'scale' && !tab.metrics) {
+    lines.push(
+      'Steps in one process: connect the next clients, 1 s settle, RSS, 50 broadcasts of 64 B to everyone connected; at the top the heartbeat at its default 25 s interval is watched over a 30 s window (CPU measured, not scaled). RSS per connection = (RSS at the top − RSS before the first client) / clients; marginal = RSS growth over the last step / clients added.',
+      '',
+    );
+  }
   if (tab.kind === 'cluster') {
     lines.push(
       'One generator process reads the clients of both instances, so frames for B queue behind those for A in the generator too: p99(B) − p99(A) is an upper bound on what Redis adds. The ratio on the B rows compares with the single-instance `hub` figure for the same number of clients.',
@@ -727,13 +1174,20 @@ function headline() {
       dec: 2,
     });
   const conn = pick('connect-');
-  if (conn)
+  if (conn) {
+    cols.push({
+      id: conn,
+      key: 'cpuUsPerConnect',
+      label: `connect CPU µs/conn (${conn.split('-')[1]} clients)`,
+      dec: 0,
+    });
     cols.push({
       id: conn,
       key: 'rssPerConnKiB',
       label: `RSS KiB/conn (${conn.split('-')[1]} clients)`,
       dec: 1,
     });
+  }
   const hb = pick('heartbeat-');
   if (hb) {
     cols.push({ id: hb, key: 'cpuPctAtDefault', label: 'heartbeat % core @25 s', dec: 3 });
@@ -808,37 +1262,107 @@ function machine() {
   };
 }
 
+/** Targets of one case, in plan order (pseudo-targets follow `hub`). */
+function targetsOfCase(c) {
+  const names = c.targets ?? activeTargets;
+  return names.filter((t) => (PSEUDO[t] ? pseudoOn(t) : activeTargets.includes(t)));
+}
+// A pseudo-target runs the hub: with `hub` among the targets, or when named itself.
+const pseudoOn = (name) =>
+  activeTargets.includes(PSEUDO[name].base ?? 'hub') ||
+  Boolean(ONLY_TARGETS?.includes(name) && (PSEUDO[name].base || existsSync(HUB_ENTRY)));
+
+function reportTargets() {
+  return [...new Set(cases.flatMap((c) => targetsOfCase(c)))];
+}
+
+/** The section this run's report goes to, or null for the main report. */
+function sectionName() {
+  if (SECTION) return SECTION;
+  if (
+    cases.length &&
+    cases.every((c) => OPT_IN_SCENARIOS.includes(c.scenario) || c.scenario === 'history')
+  )
+    return [
+      ...new Set(cases.map((c) => (c.scenario === 'history' ? 'recovery' : c.scenario))),
+    ].join('+');
+  return null;
+}
+
+/** Which build the hub targets ran: directory, dist/ build time, git commit and changed files. */
+function hubBuild() {
+  let when = 'not built';
+  try {
+    when = statSync(HUB_ENTRY).mtime.toISOString();
+  } catch {
+    /* not built */
+  }
+  let git = 'not a git checkout';
+  try {
+    const rev = execFileSync('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'], {
+      encoding: 'utf8',
+    }).trim();
+    const dirty = execFileSync('git', ['-C', ROOT, 'status', '--porcelain', 'src'], {
+      encoding: 'utf8',
+    })
+      .split('\n')
+      .filter(Boolean).length;
+    git = `${rev}${dirty ? ` + ${dirty} uncommitted file(s) in src/` : ''}`;
+  } catch {
+    /* no git */
+  }
+  return `\`${HUB_DIR === ROOT ? '.' : HUB_DIR}/dist\` built ${when}; this checkout at ${git}`;
+}
+
 function writeReport(partial = false) {
   const mc = META.machine ?? machine();
   const secs = META.elapsedSec ?? (Date.now() - startedAt.getTime()) / 1000;
   const out = [];
-  out.push('# ws-hub benchmark results', '');
+  const section = sectionName();
+  // A section is a block below the keep marker: its headings sit one level down.
+  const h = section ? '###' : '##';
+  out.push(section ? `## Run: ${section}` : '# ws-hub benchmark results', '');
   if (partial) out.push('**PARTIAL: the run was interrupted.**', '');
   out.push(
     `- Date: ${startedAt.toISOString()} (took ${Math.floor(secs / 60)} min ${Math.round(secs % 60)} s)`,
-    `- Command: \`node bench/run.mjs${META.argv.length ? ' ' + META.argv.join(' ') : ''}\` (${META.quick ? 'quick' : 'full'} matrix, ${META.reps} repetition(s), targets interleaved, ${META.client === 'ws' ? '`ws` library' : 'minimal'} client in the generator)`,
+    `- Command: \`node bench/run.mjs${META.argv.length ? ' ' + META.argv.join(' ') : ''}\` (${section ? 'opt-in scenarios' : META.quick ? 'quick matrix' : 'full matrix'}, ${META.reps} repetition(s), targets interleaved, ${META.client === 'ws' ? '`ws` library' : 'minimal'} client in the generator)`,
     `- Machine: ${mc.cpu}, ${mc.cores} cores, ${mc.memGiB} GiB RAM, Linux ${mc.kernel}, fd hard limit ${mc.fdLimit}, CLK_TCK ${CLK_TCK}`,
     `- Node ${mc.node}; ws ${pkgVersion('ws')}; socket.io ${pkgVersion('socket.io')} (engine.io ${pkgVersion('engine.io')}); @nestjs/core ${pkgVersion('@nestjs/core')}; @nestjs/websockets ${pkgVersion('@nestjs/websockets')}; @nestjs/platform-ws ${pkgVersion('@nestjs/platform-ws')}; ioredis ${pkgVersion('ioredis')}; redis-server ${mc.redis}`,
-    `- Targets: ${activeTargets.map((n) => `\`${n}\``).join(', ') || 'none'}; ratios are against \`${BASELINE}\` (the cross-instance table uses \`hub\` single-instance).`,
+    `- Targets: ${
+      reportTargets()
+        .map((n) => `\`${n}\``)
+        .join(', ') || 'none'
+    }; ratios are against \`${BASELINE}\` (the cross-instance and recovery tables use \`hub\` single-instance).`,
+    `- Hub build: ${META.hubBuild ?? hubBuild()}`,
     '',
     'Server CPU (µs per delivered message / per ack, from /proc/<pid>/stat utime+stime) is the comparable figure: on a 2-core machine the load generator saturates a core before a ws server does, so deliveries/s and acks/s are bounded by the generator and are informative only. Latencies are measured by the generator (send to receive, same clock). Event-loop delay p99 is reported by each target over the measured window, minus the 10 ms sampling interval.',
     '',
   );
-  if (skipped.length) out.push('## Skipped', '', ...skipped.map((s) => `- ${s}`), '');
+  if (skipped.length) out.push(`${h} Skipped`, '', ...skipped.map((s) => `- ${s}`), '');
   const w = [...new Set(warnings)];
-  if (w.length) out.push('## Warnings', '', ...w.map((s) => `- ${s}`), '');
-  out.push(headline());
+  if (w.length) out.push(`${h} Warnings`, '', ...w.map((s) => `- ${s}`), '');
+  if (!section) out.push(headline());
   const byScenario = {};
   for (const c of cases) (byScenario[c.scenario] ??= []).push(c);
-  const order = ['connect', 'broadcast', 'echo', 'paced', 'heartbeat', 'cluster'];
-  const sections = { connect: [], broadcast: [], echo: [], paced: [], heartbeat: [], cluster: [] };
+  const order = [
+    'connect',
+    'broadcast',
+    'echo',
+    'paced',
+    'heartbeat',
+    'cluster',
+    'scale',
+    'storm',
+    'recovery',
+    'publish',
+  ];
+  const sections = Object.fromEntries(order.map((k) => [k, []]));
   for (const c of cases) {
-    const tgts = c.targets
-      ? c.targets.filter((t) => t === 'hub' || t === 'hub-redis')
-      : activeTargets;
+    const tgts = targetsOfCase(c);
     for (const tab of tablesFor(c)) {
       const s = renderTable(tab, tgts, c.baseline ?? BASELINE);
-      if (s) sections[tab.kind].push(s);
+      const kind = c.scenario === 'recovery' || c.scenario === 'history' ? 'recovery' : tab.kind;
+      if (s) sections[kind].push(s);
     }
   }
   const names = {
@@ -848,13 +1372,22 @@ function writeReport(partial = false) {
     paced: 'Paced echo (latency)',
     heartbeat: 'Heartbeat cost',
     cluster: 'Cross-instance broadcast (Redis)',
+    scale: 'Connections on one instance',
+    storm: 'Reconnect storm',
+    recovery: 'Message recovery cost',
+    publish: 'Cost per publish (Redis)',
   };
-  for (const k of order) if (sections[k].length) out.push(`## ${names[k]}`, '', ...sections[k]);
+  for (const k of order) {
+    if (!sections[k].length) continue;
+    // In a section the tables' own ### headings become ####.
+    const tables = section ? sections[k].map((t) => t.replace(/^### /, '#### ')) : sections[k];
+    out.push(`${h} ${names[k]}`, '', ...tables);
+  }
   if (runLog.length) {
     const fails = runLog.filter((r) => r.error && r.attempt === 2);
     if (fails.length)
       out.push(
-        '## Failed runs',
+        `${h} Failed runs`,
         '',
         ...fails.map(
           (f) =>
@@ -865,12 +1398,28 @@ function writeReport(partial = false) {
   }
   const text = out.join('\n');
   let keep = `${KEEP_MARKER}\n\n## Optimisation log\n\n_What was changed in the hub and what it bought (hand-written; preserved across runs)._\n`;
+  let head = '';
   if (existsSync(OUT)) {
     const old = readFileSync(OUT, 'utf8');
     const i = old.indexOf(KEEP_MARKER);
-    if (i >= 0) keep = old.slice(i);
+    if (i >= 0) {
+      keep = old.slice(i);
+      head = old.slice(0, i);
+    } else head = `${old.trimEnd()}\n\n`;
   }
-  writeFileSync(OUT, `${text}\n${keep}`);
+  if (section) {
+    // Replace the block of this name below the keep marker, or append it.
+    const open = `<!-- bench:section ${section} -->`;
+    const close = `<!-- /bench:section ${section} -->`;
+    const block = `${open}\n\n${text.trimEnd()}\n\n${close}`;
+    const a = keep.indexOf(open);
+    const b = keep.indexOf(close);
+    keep =
+      a >= 0 && b > a
+        ? keep.slice(0, a) + block + keep.slice(b + close.length)
+        : `${keep.trimEnd()}\n\n${block}\n`;
+    writeFileSync(OUT, `${head}${keep}`);
+  } else writeFileSync(OUT, `${text}\n${keep}`);
   if (JSON_OUT)
     writeFileSync(
       JSON_OUT,
@@ -934,6 +1483,7 @@ function renderFromJson(path) {
     client: j.meta?.client ?? (a.includes('--client=ws') ? 'ws' : 'fast'),
     elapsedSec: j.meta?.elapsedSec ?? j.elapsedSec ?? null,
     machine: j.meta?.machine ?? j.machine ?? null,
+    hubBuild: j.meta?.hubBuild ?? 'not recorded',
   };
   startedAt = new Date(j.startedAt);
   CLK_TCK = j.clkTck ?? 100;
@@ -944,7 +1494,7 @@ function renderFromJson(path) {
   activeTargets =
     j.activeTargets ??
     [...new Set(Object.values(j.data).flatMap((byT) => Object.keys(byT)))].filter(
-      (t) => t !== 'hub-redis',
+      (t) => !PSEUDO[t],
     );
   cases = j.cases ?? buildCases();
   console.log(writeReport(false));
@@ -962,12 +1512,14 @@ async function main() {
     CLK_TCK = 100;
   }
   if (ONLY_SCENARIOS) {
-    const bad = ONLY_SCENARIOS.filter((s) => !ALL_SCENARIOS.includes(s));
+    const known = [...ALL_SCENARIOS, ...OPT_IN_SCENARIOS];
+    const bad = ONLY_SCENARIOS.filter((s) => !known.includes(s));
     if (bad.length)
-      throw new Error(`unknown scenario(s) ${bad.join(',')}; known: ${ALL_SCENARIOS.join(',')}`);
+      throw new Error(`unknown scenario(s) ${bad.join(',')}; known: ${known.join(',')}`);
   }
+  META.hubBuild = hubBuild();
   if (ONLY_TARGETS) {
-    const known = [...TARGETS.map((t) => t.name), 'hub-redis'];
+    const known = [...TARGETS.map((t) => t.name), ...Object.keys(PSEUDO)];
     const bad = ONLY_TARGETS.filter((s) => !known.includes(s));
     if (bad.length)
       throw new Error(`unknown target(s) ${bad.join(',')}; known: ${known.join(',')}`);
@@ -993,6 +1545,19 @@ async function main() {
     }
     return true;
   });
+  const stormCase = cases.find((c) => c.scenario === 'storm');
+  if (stormCase) {
+    let why = null;
+    if (!hubBuilt) why = 'dist/demo/main.js not found';
+    else if (!existsSync(HUB_CLIENT_ENTRY)) why = `${HUB_CLIENT_ENTRY} not found`;
+    else if (machine().redis === 'not found') why = 'redis-server not installed';
+    if (why) {
+      const msg = `reconnect storm skipped: ${why}`;
+      console.log(`! ${msg}`);
+      skipped.push(msg);
+      cases = cases.filter((c) => c.scenario !== 'storm');
+    }
+  }
   const clusterCase = cases.find((c) => c.scenario === 'cluster');
   if (clusterCase) {
     let why = null;
@@ -1015,15 +1580,16 @@ async function main() {
     for (const c of cases) {
       const tgts = c.targets ?? activeTargets;
       for (const name of tgts) {
-        if (name === 'hub-redis') plan.push({ c, t: HUB_REDIS, rep });
-        else if (activeTargets.includes(name))
+        if (PSEUDO[name]) {
+          if (pseudoOn(name)) plan.push({ c, t: PSEUDO[name], rep });
+        } else if (activeTargets.includes(name))
           plan.push({ c, t: TARGETS.find((x) => x.name === name), rep });
       }
     }
   }
   const estTotal = plan.reduce((a, p) => a + p.c.estSec + (p.t.instances ? 1 : 0) + 0.3, 0);
   console.log(
-    `ws-hub bench: ${QUICK ? 'quick' : 'full'} matrix, ${cases.length} case(s) x ${REPS} rep(s), targets ${activeTargets.join(', ')}: ${plan.length} runs, estimated ${Math.ceil(estTotal / 60)} min`,
+    `ws-hub bench: ${sectionName() ? `section ${sectionName()}` : QUICK ? 'quick matrix' : 'full matrix'}, ${cases.length} case(s) x ${REPS} rep(s), targets ${activeTargets.join(', ')}: ${plan.length} runs, estimated ${Math.ceil(estTotal / 60)} min`,
   );
   if (DRY) {
     for (const p of plan)
@@ -1099,6 +1665,24 @@ async function main() {
 
 function brief(c, r) {
   const f = (v, d = 1) => (typeof v === 'number' ? v.toFixed(d) : '—');
+  if (r.scenario === 'scale')
+    return r.steps
+      .map(
+        (st) =>
+          `${st.ready}: ${f(st.cpuUsPerConnect, 0)}µs/conn ${f(st.series.cpuUsPerDelivery, 2)}µs/deliv p99 ${f(st.series.latencyAll.p99)}ms`,
+      )
+      .concat(
+        `rss/conn ${f(r.steps.at(-1).rssPerConnKiB, 2)}KiB, hb ${f(r.heartbeat.cpuPct, 2)}% eld p99 ${f(r.heartbeat.eldP99Ms)}ms`,
+      )
+      .join(' | ');
+  if (r.scenario === 'storm')
+    return `all back ${f(r.allBackMs, 0)}ms (p50 ${f(r.backP50Ms, 0)} p99 ${f(r.backP99Ms, 0)}), not back ${r.notBack}, refused ${r.refusedHandshakes}, failed attempts ${r.failedAttempts}, survivor eld p99 ${f(r.survivorEldP99Ms)}ms, ${f(r.survivorCpuUsPerHandshake, 0)}µs/reconnect`;
+  if (r.publish)
+    return `A ${f(r.publish.cpuUsPerPublishA, 0)}µs B ${f(r.publish.cpuUsPerPublishB, 0)}µs redis ${f(r.publish.redisCpuUsPerPublish)}µs per publish`;
+  if (r.scenario === 'history')
+    return r.passes
+      .map((p) => `${p.payloadBytes}B: ${f(p.heapBytesPerMsg, 0)} B heap/msg`)
+      .join(' | ');
   const con = `conn ${f(r.connect.connectMs, 0)}ms rss/conn ${f(r.connect.rssPerConnKiB)}KiB`;
   if (r.series)
     return `${con} | ${r.series.map((s) => `${s.payloadBytes}B ${f(s.cpuUsPerDelivery, 2)}µs/deliv ${f(s.deliveriesPerSec / 1000)}k/s p99 ${f(s.latencyAll.p99)}ms lost ${s.lost}`).join(' | ')}`;
