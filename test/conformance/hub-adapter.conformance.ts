@@ -22,6 +22,12 @@ export interface ConformanceTarget {
   settle?(apps: HubApp[]): Promise<void>;
   /** Upper bound on how stale another instance's online count may be, in ms. Default 0. */
   presenceLatencyMs?: number;
+  /**
+   * Called once a fence arrived everywhere. An adapter that keeps each publisher's order per
+   * channel only (Redis Cluster: channels on different shards) waits here for messages on other
+   * channels still in flight. Default: nothing to wait for.
+   */
+  afterFence?(apps: HubApp[]): Promise<void>;
 }
 
 let anonymous = 0;
@@ -113,6 +119,7 @@ export function describeHubAdapterConformance(name: string, target: ConformanceT
           }),
         ),
       );
+      if (target.afterFence) await target.afterFence(apps);
     }
 
     it('a broadcast to all from each instance reaches every client exactly once', async () => {

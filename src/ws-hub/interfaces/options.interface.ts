@@ -83,6 +83,11 @@ export interface HubRedisOptions {
   reconnectMaxDelayMs?: number;
   /** Extra ioredis options for the connections the adapter creates from `url`. */
   redisOptions?: Record<string, unknown>;
+  /**
+   * Redis Cluster mode (Redis 7, sharded pub/sub): the startup nodes, and extra ioredis
+   * `Cluster` options. Used instead of `url`; a given `Cluster` client as `client` does the same.
+   */
+  cluster?: { nodes: { host: string; port: number }[]; clusterOptions?: Record<string, unknown> };
 }
 
 export interface WsHubModuleOptions {

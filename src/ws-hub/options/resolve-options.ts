@@ -183,7 +183,9 @@ export function resolveHubOptions(options: WsHubModuleOptions | undefined): Reso
   }
   if (
     o.redis !== undefined &&
-    (typeof o.redis !== 'object' || o.redis === null || (!o.redis.url && !o.redis.client))
+    (typeof o.redis !== 'object' ||
+      o.redis === null ||
+      (!o.redis.url && !o.redis.client && !o.redis.cluster))
   ) {
     throw new WsHubOptionsError('redis', 'needs a url or a client');
   }

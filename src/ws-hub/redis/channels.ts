@@ -12,6 +12,7 @@ export const SUBSCRIBE_BATCH = 500;
  * stream's keys (`<channel>:m`, `<channel>:h`, `<channel>:s`, see `StreamKeys`) share, so a
  * stream's keys and its channel always live in one slot; `send` and `disconnect` then go to
  * the client's own channel, which follows a resumed session to whichever instance holds it.
+ * In cluster mode (`tagged`) every channel, the instance channels too, is hash-tagged so.
  */
 export class ChannelNames {
   /** Broadcasts to everyone; every instance subscribes. */
@@ -21,13 +22,15 @@ export class ChannelNames {
     private readonly prefix: string,
     /** Recovery on: stream channels, hash-tagged. */
     readonly streams = false,
+    /** Cluster mode: every channel hash-tagged (each is its own slot group). */
+    readonly tagged = false,
   ) {
     this.all = this.stream('all');
   }
 
   /** The channel of a stream (`all`, `room:<r>`, `user:<u>`, `client:<id>`). */
   stream(name: string): string {
-    return this.streams ? `{${this.prefix}:${name}}` : `${this.prefix}:${name}`;
+    return this.streams || this.tagged ? `{${this.prefix}:${name}}` : `${this.prefix}:${name}`;
   }
 
   /** Broadcasts to a room; subscribed while this instance has members in it. */
@@ -42,7 +45,9 @@ export class ChannelNames {
 
   /** `send` / `disconnect` to one client, read by the instance that holds it only. */
   instance(instanceId: string): string {
-    return `${this.prefix}:inst:${instanceId}`;
+    return this.tagged
+      ? `{${this.prefix}:inst:${instanceId}}`
+      : `${this.prefix}:inst:${instanceId}`;
   }
 
   /** With recovery: `send` / `disconnect` to one client, read where it is connected now. */
@@ -100,6 +105,10 @@ export class Subscriptions {
 
   get size(): number {
     return this.wanted.size;
+  }
+
+  list(): string[] {
+    return [...this.wanted];
   }
 
   has(channel: string): boolean {

@@ -149,7 +149,7 @@ export class RedisConnections {
   }
 
   /** Detaches every listener and closes the connections the adapter created. */
-  async close(): Promise<void> {
+  async close(_channels?: readonly string[]): Promise<void> {
     this.stop();
     for (const off of this.detach.splice(0)) off();
     const ended: Promise<void>[] = [];

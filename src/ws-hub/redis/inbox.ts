@@ -1,7 +1,7 @@
 import type { HubAdapterMessage } from '../interfaces/cluster-adapter.interface.js';
 import { decodeMessage, originPrefix } from './codec.js';
 import type { Recorder } from './recorder.js';
-import type { SequenceFilter } from './sequence-filter.js';
+import type { MessageFilter } from './sequence-filter.js';
 import type { AdapterCounters } from './stats.js';
 
 /**
@@ -19,7 +19,7 @@ export class Inbox {
 
   constructor(
     selfId: string,
-    private readonly filter: SequenceFilter,
+    private readonly filter: MessageFilter,
     private readonly recorder: Recorder | undefined,
     private readonly counters: Pick<AdapterCounters, 'received' | 'duplicates' | 'malformed'>,
     private readonly apply: (message: HubAdapterMessage, origin: string) => void,

@@ -1,4 +1,4 @@
-import type { Redis, RedisOptions } from 'ioredis';
+import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import type { HubRedisOptions } from '../interfaces/options.interface.js';
 import { positiveInt } from '../options/validators.js';
 
@@ -6,14 +6,29 @@ import { positiveInt } from '../options/validators.js';
  * Options of `RedisHubAdapter`: the module's `redis` block (documented on `HubRedisOptions`),
  * with the ioredis types filled in.
  */
-export interface RedisHubAdapterOptions extends Omit<HubRedisOptions, 'client' | 'redisOptions'> {
+export interface RedisHubAdapterOptions extends Omit<
+  HubRedisOptions,
+  'client' | 'redisOptions' | 'cluster'
+> {
   /**
    * An existing ioredis client. The adapter publishes and runs its presence commands with it
-   * (it never closes it) and duplicates it once for its subscriber connection.
+   * (it never closes it) and duplicates it once for its subscriber connection. A `Cluster`
+   * client (created with `shardedSubscribers: true`) switches cluster mode on: the adapter then
+   * uses it for everything, subscribing included, and never closes it.
    */
-  client?: Redis;
+  client?: Redis | Cluster;
+  /** Cluster mode: the adapter creates its own ioredis `Cluster` (README, "Redis Cluster"). */
+  cluster?: RedisClusterOptions;
   /** Extra ioredis options for the connections created from `url` (TLS, username, ...). */
   redisOptions?: RedisOptions;
+}
+
+/** Cluster mode with a `Cluster` client the adapter creates (sharded pub/sub, Redis 7). */
+export interface RedisClusterOptions {
+  /** Startup nodes; any few nodes of the cluster will do. */
+  nodes: { host: string; port: number }[];
+  /** Extra ioredis `Cluster` options (`shardedSubscribers` is always on). */
+  clusterOptions?: ClusterOptions;
 }
 
 /** Defaults of the adapter's options (the README and `HubRedisOptions` document them). */
@@ -29,6 +44,9 @@ export const REDIS_DEFAULTS = {
 /** Validated options with every default applied; exactly one of `client` and `url` is set. */
 export interface ResolvedRedisOptions {
   client: Redis | undefined;
+  /** Cluster mode: the startup nodes, or the given `Cluster` client (`client` is then unset). */
+  cluster?: RedisClusterOptions;
+  clusterClient?: Cluster;
   url: string | undefined;
   redisOptions: RedisOptions | undefined;
   keyPrefix: string;
@@ -53,13 +71,24 @@ export function resolveRedisOptions(
 ): ResolvedRedisOptions {
   const o = options as RedisHubAdapterOptions;
   if (!o || typeof o !== 'object') invalid('options are required');
+  let clusterClient: Cluster | undefined;
   if (o.client !== undefined) {
     const c = o.client as Partial<Redis> | null;
     if (!c || typeof c.duplicate !== 'function' || typeof c.publish !== 'function') {
       invalid('"client" must be an ioredis client');
     }
     if ((c as { isCluster?: boolean }).isCluster) {
-      invalid('Redis Cluster is not supported; give a client of a single Redis (or its primary)');
+      // Cluster mode needs sharded pub/sub, which ioredis only does with shardedSubscribers.
+      const co = (c as Partial<Cluster>).options;
+      if (co?.shardedSubscribers !== true) {
+        invalid('Redis Cluster is not supported; give a client of a single Redis (or its primary)');
+      }
+      clusterClient = c as unknown as Cluster;
+    }
+  } else if (o.cluster !== undefined) {
+    const nodes = (o.cluster as Partial<RedisClusterOptions> | null)?.nodes;
+    if (!Array.isArray(nodes) || nodes.length === 0) {
+      invalid('"cluster.nodes" must list at least one { host, port }');
     }
   } else if (typeof o.url !== 'string' || o.url.length === 0) {
     invalid('needs a "url" or a "client"');
@@ -83,8 +112,10 @@ export function resolveRedisOptions(
     );
   }
   return {
-    client: o.client || undefined,
-    url: o.client ? undefined : o.url,
+    client: clusterClient ? undefined : (o.client as Redis | undefined) || undefined,
+    cluster: o.client ? undefined : o.cluster,
+    clusterClient,
+    url: o.client || o.cluster ? undefined : o.url,
     redisOptions: o.redisOptions,
     keyPrefix: o.keyPrefix ?? REDIS_DEFAULTS.keyPrefix,
     heartbeatIntervalMs,

@@ -18,6 +18,8 @@ export function describeUrl(url: string): string {
 
 /** Where the adapter connects, as log lines name it. */
 export function describeTarget(o: ResolvedRedisOptions): string {
+  if (o.cluster) return `cluster ${o.cluster.nodes.map((n) => `${n.host}:${n.port}`).join(',')}`;
+  if (o.clusterClient) return 'cluster (given client)';
   if (!o.client) return describeUrl(o.url!);
   const co = o.client.options ?? {};
   return `${co.host ?? 'localhost'}:${co.port ?? 6379}`;
@@ -29,15 +31,18 @@ export function secretsOf(o: ResolvedRedisOptions): string[] {
   if (o.client) {
     const password = o.client.options?.password;
     if (password) secrets.push(password);
-  } else {
+  } else if (o.url) {
     try {
-      const u = new URL(o.url!);
+      const u = new URL(o.url);
       if (u.password) secrets.push(u.password, decodeURIComponent(u.password));
     } catch {
       // describeUrl reports it as unparsable
     }
   }
   if (o.redisOptions?.password) secrets.push(o.redisOptions.password);
+  const clusterPassword = (o.cluster?.clusterOptions ?? o.clusterClient?.options)?.redisOptions
+    ?.password;
+  if (clusterPassword) secrets.push(clusterPassword);
   return secrets;
 }
 
@@ -60,6 +65,12 @@ export class OutageLog {
   private down = false;
   private since = 0;
   private failures = 0;
+  private lastFailureAt = 0;
+  /**
+   * Cluster mode: an outage ends only once no failure came for this long (a shard's failover
+   * fails some commands while others, presence say, succeed: one outage, not a flapping one).
+   */
+  quietMs = 0;
 
   constructor(
     /** `host:port` of the Redis, as every line names it. */
@@ -77,6 +88,7 @@ export class OutageLog {
   /** Counts a failure; the first of an outage is logged. */
   failure(what: string, err: unknown): void {
     this.failures++;
+    this.lastFailureAt = this.now();
     if (this.down) return;
     this.down = true;
     this.since = this.now();
@@ -88,7 +100,7 @@ export class OutageLog {
 
   /** Ends the outage, if any, with one line saying how long it lasted. */
   recovered(): void {
-    if (!this.down) return;
+    if (!this.down || this.now() - this.lastFailureAt < this.quietMs) return;
     this.down = false;
     this.logger.log(
       `Redis connection to ${this.target} restored after ${this.now() - this.since} ms ` +

@@ -6,6 +6,8 @@ import { EVAL_REFUSED, MULTI_PUBLISH } from './scripts.js';
 export interface PublishConnection {
   readonly status: string;
   publish(channel: string, payload: string): Promise<unknown>;
+  /** Cluster mode: sharded publish, routed to the channel's shard. */
+  spublish?(channel: string, payload: string): Promise<unknown>;
   eval(script: string, numKeys: number, ...args: string[]): Promise<unknown>;
 }
 
@@ -13,6 +15,7 @@ export interface PublishConnection {
  * Publishing without history (recovery off, and `disconnect` messages): one PUBLISH, or one
  * `MULTI_PUBLISH` script for the channels of several rooms (the payload crosses the wire
  * once); where Redis refuses `EVAL` for good, one PUBLISH per room from then on (logged once).
+ * In cluster mode (`sharded`) one SPUBLISH per channel, each routed to its channel's shard.
  */
 export class PlainPublisher {
   published = 0;
@@ -22,6 +25,7 @@ export class PlainPublisher {
   constructor(
     private readonly onFailed: (what: string, err: unknown) => void,
     private readonly redactText: (err: unknown) => string,
+    private readonly sharded = false,
   ) {}
 
   publish(pub: PublishConnection, channels: string[], payload: string): void {
@@ -30,7 +34,10 @@ export class PlainPublisher {
       return;
     }
     try {
-      if (channels.length === 1) {
+      if (this.sharded) {
+        const sent = channels.map((c) => pub.spublish!(c, payload));
+        (sent.length === 1 ? sent[0] : Promise.all(sent)).then(this.onPublished, this.failed);
+      } else if (channels.length === 1) {
         pub.publish(channels[0], payload).then(this.onPublished, this.failed);
       } else if (this.useScriptForRooms) {
         pub

@@ -7,7 +7,9 @@ import { HEARTBEAT, LEAVE, QUERY } from './scripts.js';
 /** The presence keys of a prefix: the instances sorted set and the online-count hash. */
 export type PresenceKeys = readonly [instances: string, online: string];
 
-export function presenceKeys(prefix: string): PresenceKeys {
+export function presenceKeys(prefix: string, cluster = false): PresenceKeys {
+  // In cluster mode both keys share the hash tag `{<prefix>}`: the scripts touch one slot.
+  if (cluster) return [`{${prefix}}:instances`, `{${prefix}}:online`];
   return [`${prefix}:instances`, `${prefix}:online`];
 }
 

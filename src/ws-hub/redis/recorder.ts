@@ -2,11 +2,13 @@ import type { HubAdapterMessage, Recorded } from '../interfaces/cluster-adapter.
 import type { Positions } from '../protocol/streams.js';
 import {
   appendArgs,
+  mergePositions,
   positionedText,
   type EpochSource,
   type StreamKeys,
   type StreamLimits,
 } from './stream-keys.js';
+import { REORDER_WINDOW } from './sequence-filter.js';
 import { APPEND_PUBLISH, MARK_GAP } from './stream-scripts.js';
 
 /** A message with a frame, as recorded on streams. */
@@ -16,6 +18,8 @@ export type RecordedMessage = Extract<HubAdapterMessage, { frame: string }>;
 export interface RecorderConnection {
   readonly status: string;
   eval(script: string, numKeys: number | string, ...args: string[]): Promise<unknown>;
+  /** Cluster mode: a message over several slot groups is published after its appends. */
+  spublish?(channel: string, payload: string): Promise<unknown>;
 }
 
 export interface RecorderDeps {
@@ -34,6 +38,13 @@ export interface RecorderDeps {
   apply(message: HubAdapterMessage): void;
   /** A publish failed or timed out (`what` names it for the outage log). */
   onFailed(what: string, err: unknown): void;
+  /**
+   * Cluster mode: one script per stream (each its own slot group, sent concurrently: ioredis
+   * pipelines those to one node), publishing with SPUBLISH; the copies of a message on several
+   * streams share the id `<idPrefix><seq>` in their history entries, and may come back in any
+   * order.
+   */
+  cluster?: { idPrefix: string };
 }
 
 interface Pending {
@@ -74,6 +85,9 @@ export class Recorder {
   private readonly lost = new Map<string, number>();
   private flushing = false;
   private timer: NodeJS.Timeout | undefined;
+  /** Cluster mode: the message over several slots being appended; later ones wait for it. */
+  private blocking: number | undefined;
+  private readonly queued: Parameters<Recorder['record']>[] = [];
   readonly counters = { historyWrites: 0, historyFailures: 0, gapsMarked: 0 };
 
   constructor(private readonly deps: RecorderDeps) {}
@@ -89,6 +103,8 @@ export class Recorder {
     this.timer = undefined;
     this.pending.clear();
     this.appliedHere.clear();
+    this.queued.length = 0;
+    this.blocking = undefined;
   }
 
   stats(): RecorderStats {
@@ -97,6 +113,10 @@ export class Recorder {
 
   /** Appends `message` (own sequence number `seq`, wire header `header`) and publishes it. */
   record(seq: number, header: string, message: RecordedMessage, streams: string[]): void {
+    if (this.blocking !== undefined) {
+      this.queued.push([seq, header, message, streams]);
+      return;
+    }
     const d = this.deps;
     const conn = d.conn();
     if (!conn || conn.status !== 'ready') {
@@ -105,7 +125,11 @@ export class Recorder {
       return;
     }
     const except = message.type === 'broadcast' ? message.except : undefined;
-    const args = appendArgs(d.keys, d.epochs, d.limits, header, message.frame, streams, except);
+    const groups = d.cluster ? streams.map((s) => [s]) : [streams];
+    const split = groups.length > 1;
+    const cluster = d.cluster && { id: split ? d.cluster.idPrefix + seq : '', publish: !split };
+    const argsOf = (group: string[]): string[] =>
+      appendArgs(d.keys, d.epochs, d.limits, header, message.frame, group, except, cluster);
     this.pending.set(seq, {
       message,
       streams,
@@ -114,12 +138,62 @@ export class Recorder {
       received: false,
     });
     try {
-      conn.eval(APPEND_PUBLISH, ...(args as [string, ...string[]])).then(
-        (pos) => this.written(seq, pos),
-        (err: unknown) => this.failed(seq, err),
-      );
+      const evals = groups.map((g) => conn.eval(APPEND_PUBLISH, ...(argsOf(g) as [string])));
+      if (split) {
+        this.blocking = seq;
+        const channels = groups.map((g) => d.keys.channel(g[0]));
+        Promise.all(evals).then(
+          (replies) => this.publishSplit(seq, header, mergePositions(replies), channels, conn),
+          (err: unknown) => {
+            this.unblock(seq);
+            this.failed(seq, err);
+          },
+        );
+      } else {
+        evals[0].then(
+          (pos) => this.written(seq, pos),
+          (err: unknown) => this.failed(seq, err),
+        );
+      }
     } catch (err) {
+      this.unblock(seq);
       this.failed(seq, err);
+    }
+  }
+
+  /**
+   * Cluster mode, a message over several slot groups: appended in each (no publish), then
+   * published once per channel with every group's positions, so live clients advance in all
+   * their streams. Later messages waited meanwhile: each channel keeps its offsets' order.
+   */
+  private publishSplit(
+    seq: number,
+    header: string,
+    pos: string,
+    channels: string[],
+    conn: RecorderConnection,
+  ): void {
+    const p = this.pending.get(seq);
+    if (p) {
+      const payload = header + '\n' + positionedText(p.message.frame, pos);
+      Promise.all(channels.map((c) => conn.spublish!(c, payload))).then(
+        () => this.written(seq, pos),
+        (err: unknown) => {
+          // In the history, but its copies may not go out: the clients here get it now.
+          this.written(seq, pos, true);
+          this.deps.onFailed('publish', err);
+        },
+      );
+    }
+    this.unblock(seq);
+  }
+
+  /** Sends the messages that waited for `seq` (cluster mode), in order. */
+  private unblock(seq: number): void {
+    if (this.blocking !== seq) return;
+    this.blocking = undefined;
+    while (this.blocking === undefined && this.queued.length > 0) {
+      this.record(...this.queued.shift()!);
     }
   }
 
@@ -133,7 +207,9 @@ export class Recorder {
     if (p) p.received = true;
     const here = this.appliedHere;
     if (here.size === 0) return true;
-    for (const s of here) if (s < seq) here.delete(s);
+    // In cluster mode copies come from several shards, in any order: keep a window.
+    const below = this.deps.cluster ? seq - REORDER_WINDOW : seq;
+    for (const s of here) if (s < below) here.delete(s);
     return !here.has(seq);
   }
 
@@ -169,13 +245,14 @@ export class Recorder {
     });
   }
 
-  private written(seq: number, posJson: unknown): void {
+  private written(seq: number, posJson: unknown, applyHere = false): void {
     const p = this.pending.get(seq);
     if (!p) return; // timed out: delivered here already, the copy will be dropped
     this.pending.delete(seq);
     this.counters.historyWrites++;
     const d = this.deps;
-    if (!p.received && (p.generation < 0 || d.subscriberGeneration() !== p.generation)) {
+    const away = p.generation < 0 || d.subscriberGeneration() !== p.generation;
+    if (!p.received && (away || applyHere)) {
       // The subscriber was away (or resubscribing) around the publish: its copy may never
       // come, so the clients here get it now, and a late copy is dropped.
       const pos = String(posJson);
@@ -209,6 +286,7 @@ export class Recorder {
       this.pending.delete(seq);
       this.appliedHere.add(seq);
       this.lose(p.message, p.streams);
+      this.unblock(seq);
       late++;
     }
     if (late > 0) this.deps.onFailed('publish', `no answer within ${this.deps.timeoutMs} ms`);

@@ -14,6 +14,8 @@ export interface RecoveryLink {
   subscriberGeneration(): number;
   apply(message: HubAdapterMessage): void;
   onFailed(what: string, err: unknown): void;
+  /** Cluster mode: the prefix of message ids (this instance's id and a colon). */
+  cluster?: { idPrefix: string };
 }
 
 /** The recorder (publish scripts) and the store (history reads, sessions) of one adapter. */
@@ -37,8 +39,10 @@ export function createRedisRecovery(
     timeoutMs: commandTimeoutMs,
     apply: link.apply,
     onFailed: link.onFailed,
+    cluster: link.cluster,
   });
   // Reads and session checks may take longer than a publish: a resume waits for them anyway.
-  const store = new RedisRecoveryStore(link.pub, keys, options, Math.max(2_000, commandTimeoutMs));
+  const timeoutMs = Math.max(2_000, commandTimeoutMs);
+  const store = new RedisRecoveryStore(link.pub, keys, options, timeoutMs, !!link.cluster);
   return { recorder, store };
 }

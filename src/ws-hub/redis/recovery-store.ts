@@ -40,6 +40,8 @@ export class RedisRecoveryStore implements RecoveryStore {
     private readonly keys: StreamKeys,
     private readonly options: HubRecoveryStoreOptions,
     private readonly timeoutMs: number,
+    /** Cluster mode: sessions live in different slots, so no pipelines across them. */
+    private readonly cluster = false,
   ) {
     // The hub touches every sessionTtlMs / 3 (at least every second): a session outlives a
     // crash of its instance by at least sessionTtlMs.
@@ -97,6 +99,12 @@ export class RedisRecoveryStore implements RecoveryStore {
   touch(clientIds: string[]): void {
     const conn = this.ready();
     if (!conn) return;
+    if (this.cluster) {
+      // One PEXPIRE each: ioredis routes each to its slot (and auto-pipelines per node).
+      const ttl = this.liveSessionTtlMs;
+      for (const id of clientIds) conn.pexpire(this.keys.session(id), ttl).catch(() => undefined);
+      return;
+    }
     for (let i = 0; i < clientIds.length; i += TOUCH_BATCH) {
       const p = conn.pipeline();
       for (const id of clientIds.slice(i, i + TOUCH_BATCH)) {

@@ -1,4 +1,5 @@
-import type { Redis } from 'ioredis';
+import { randomBytes } from 'node:crypto';
+import type { Cluster, Redis } from 'ioredis';
 import type {
   HubAdapter,
   HubAdapterHost,
@@ -12,6 +13,11 @@ import type { HubRedisOptions } from '../interfaces/options.interface.js';
 import { hubLogger } from '../logger.js';
 import { errorText } from '../options/validators.js';
 import { ChannelNames, Subscriptions } from './channels.js';
+import {
+  ClusterConnections,
+  loadClusterClass,
+  type ShardedSubscriber,
+} from './cluster-connections.js';
 import { encodeHeader, encodeMessage } from './codec.js';
 import { Inbox } from './inbox.js';
 import { loadRedisClass, RedisConnections, withTimeout, type Role } from './connections.js';
@@ -26,7 +32,7 @@ import { PlainPublisher } from './plain-publisher.js';
 import type { Recorder } from './recorder.js';
 import type { RedisRecoveryStore } from './recovery-store.js';
 import { createRedisRecovery } from './recovery-setup.js';
-import { SequenceFilter } from './sequence-filter.js';
+import { ReorderingFilter, SequenceFilter, type MessageFilter } from './sequence-filter.js';
 import { adapterStats, type RedisHubAdapterStats } from './stats.js';
 
 export type { RedisHubAdapterOptions } from './options.js';
@@ -43,9 +49,11 @@ export class RedisHubAdapter implements HubAdapter {
   private readonly options: ResolvedRedisOptions;
   private names: ChannelNames;
   private readonly subscriptions: Subscriptions;
-  private readonly filter = new SequenceFilter();
+  private readonly filter: MessageFilter;
   private readonly outage: OutageLog;
-  private readonly connections: RedisConnections;
+  private readonly connections: RedisConnections | ClusterConnections;
+  /** Cluster mode (README, "Redis Cluster"): sharded pub/sub, every channel hash-tagged. */
+  private readonly cluster: boolean;
 
   private host: HubAdapterHost | undefined;
   private presence: Presence | undefined;
@@ -53,8 +61,8 @@ export class RedisHubAdapter implements HubAdapter {
   private recorder: Recorder | undefined;
   private store: RedisRecoveryStore | undefined;
   private selfId = '';
-  private pub: Redis | undefined;
-  private sub: Redis | undefined;
+  private pub: Redis | Cluster | undefined;
+  private sub: Redis | ShardedSubscriber | undefined;
   private presenceAtMs = 0;
   private closed = false;
   private seq = 0;
@@ -64,18 +72,25 @@ export class RedisHubAdapter implements HubAdapter {
 
   constructor(options: RedisHubAdapterOptions | HubRedisOptions) {
     this.options = resolveRedisOptions(options);
-    this.names = new ChannelNames(this.options.keyPrefix);
+    this.cluster = !!(this.options.cluster || this.options.clusterClient);
+    this.names = new ChannelNames(this.options.keyPrefix, false, this.cluster);
+    this.filter = this.cluster ? new ReorderingFilter() : new SequenceFilter();
     this.outage = new OutageLog(describeTarget(this.options), secretsOf(this.options));
+    if (this.cluster) this.outage.quietMs = this.options.heartbeatIntervalMs;
     this.subscriptions = new Subscriptions(this.onSubscribeFailed);
     this.plain = new PlainPublisher(
       (what, err) => this.noteFailure(what, err),
       (err) => this.outage.redact(err),
+      this.cluster,
     );
-    this.connections = new RedisConnections(this.options, {
+    const Connections = this.cluster ? ClusterConnections : RedisConnections;
+    this.connections = new Connections(this.options, {
       ready: (role) => this.onReady(role),
       failure: (what, err) => this.noteFailure(what, err),
-      message: (_channel, payload) => {
-        if (!this.closed) this.inbox?.receive(payload);
+      message: (channel, payload) => {
+        // A given Cluster client may carry the app's own shard channels too.
+        if (this.closed || (this.cluster && !this.subscriptions.has(channel))) return;
+        this.inbox?.receive(payload);
       },
     });
   }
@@ -92,9 +107,10 @@ export class RedisHubAdapter implements HubAdapter {
     this.subscriptions.want(this.names.all);
     this.subscriptions.want(this.names.instance(this.selfId));
     // ioredis, an optional peer, is loaded on first use (a given client brings its own).
-    const RedisCtor = o.client ? undefined : await loadRedisClass();
+    const given = o.client ?? o.clusterClient;
+    const Ctor = given ? undefined : await (this.cluster ? loadClusterClass : loadRedisClass)();
     if (this.closed) return;
-    const { pub, sub } = this.connections.open(this.selfId, RedisCtor);
+    const { pub, sub } = this.connections.open(this.selfId, Ctor as never);
     this.pub = pub;
     this.sub = sub;
     this.subscriptions.attach(sub);
@@ -102,7 +118,7 @@ export class RedisHubAdapter implements HubAdapter {
     const presence = new Presence({
       pub,
       host,
-      keys: presenceKeys(o.keyPrefix),
+      keys: presenceKeys(o.keyPrefix, this.cluster),
       instanceTimeoutMs: o.instanceTimeoutMs,
       commandTimeoutMs: o.commandTimeoutMs,
       onFailure: (what, err) => this.noteFailure(what, err),
@@ -140,12 +156,13 @@ export class RedisHubAdapter implements HubAdapter {
   recoveryStore(options: HubRecoveryStoreOptions): RecoveryStore {
     if (this.store) return this.store;
     if (this.host) throw new Error('RedisHubAdapter: recoveryStore() must come before init()');
-    this.names = new ChannelNames(this.options.keyPrefix, true);
+    this.names = new ChannelNames(this.options.keyPrefix, true, this.cluster);
     const parts = createRedisRecovery(this.names, options, this.options.commandTimeoutMs, {
       pub: () => this.pub,
       subscriberGeneration: () => this.subscriptions.settled,
       apply: (message) => this.apply(message, this.selfId),
       onFailed: (what, err) => this.noteFailure(what, err),
+      cluster: this.cluster ? { idPrefix: randomBytes(6).toString('base64url') + ':' } : undefined,
     });
     this.recorder = parts.recorder;
     this.store = parts.store;
@@ -213,7 +230,7 @@ export class RedisHubAdapter implements HubAdapter {
     this.recorder?.stop();
     this.connections.stop();
     await this.presence?.leave();
-    await this.connections.close();
+    await this.connections.close(this.subscriptions.list());
     this.subscriptions.clear();
     this.filter.clear();
   }

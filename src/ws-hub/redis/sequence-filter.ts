@@ -46,3 +46,52 @@ export class SequenceFilter {
     this.last.clear();
   }
 }
+
+/** Sequence numbers of one origin remembered below its highest by `ReorderingFilter`. */
+export const REORDER_WINDOW = 4_096;
+
+/**
+ * The filter of cluster mode: one origin's messages go to channels on different shards, so they
+ * may arrive out of order. Each (origin, sequence number) is accepted once, in any order, within
+ * `REORDER_WINDOW` numbers of the highest seen; older ones count as copies.
+ */
+export class ReorderingFilter {
+  private readonly last = new Map<string, { max: number; seen: Set<number>; at: number }>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  accept(origin: string, seq: number): boolean {
+    let o = this.last.get(origin);
+    if (o === undefined) {
+      o = { max: seq, seen: new Set([seq]), at: this.now() };
+      this.last.set(origin, o);
+      return true;
+    }
+    if (seq <= o.max - REORDER_WINDOW || o.seen.has(seq)) return false;
+    o.seen.add(seq);
+    o.at = this.now();
+    if (seq > o.max) o.max = seq;
+    if (o.seen.size > 2 * REORDER_WINDOW) {
+      for (const s of o.seen) if (s <= o.max - REORDER_WINDOW) o.seen.delete(s);
+    }
+    return true;
+  }
+
+  forgetSilent(live: ReadonlySet<string>, silentMs: number): void {
+    const silentSince = this.now() - silentMs;
+    for (const [origin, last] of this.last) {
+      if (!live.has(origin) && last.at < silentSince) this.last.delete(origin);
+    }
+  }
+
+  get size(): number {
+    return this.last.size;
+  }
+
+  clear(): void {
+    this.last.clear();
+  }
+}
+
+/** What the inbox and the adapter use of a filter. */
+export type MessageFilter = Pick<SequenceFilter, 'accept' | 'forgetSilent' | 'clear' | 'size'>;

@@ -68,6 +68,8 @@ export function appendArgs(
   plain: string,
   streams: readonly string[],
   except: readonly string[] | undefined,
+  /** Cluster mode: the message id shared by its copies in other slot groups, and SPUBLISH. */
+  cluster?: { id: string; publish: boolean },
 ): string[] {
   const keyArgs: string[] = [];
   const perStream: string[] = [];
@@ -86,7 +88,18 @@ export function appendArgs(
     except && except.length ? JSON.stringify(except) : '',
     String(plain.length - 1),
     ...perStream,
+    ...(cluster ? [cluster.id, cluster.publish ? 'S' : 'N'] : []),
   ];
+}
+
+/** One JSON object of the positions from the per-group replies (`{"a":[1,"e"]}` each). */
+export function mergePositions(replies: unknown[]): string {
+  const parts: string[] = [];
+  for (const r of replies) {
+    const inner = String(r).slice(1, -1);
+    if (inner) parts.push(inner);
+  }
+  return '{' + parts.join(',') + '}';
 }
 
 /** The positioned frame `APPEND_PUBLISH` built, from the positions it returned. */
@@ -133,6 +146,7 @@ export function parseEntry(raw: RawEntry): ParsedEntry | undefined {
     return { offset, atUs, entry: undefined };
   }
   const entry: HistoryEntry = { text, positions, at: atUs / 1000 };
+  if (f.i !== undefined) entry.id = f.i;
   if (f.x !== undefined) {
     try {
       entry.except = JSON.parse(f.x) as string[];

@@ -67,7 +67,9 @@ end
  *
  * KEYS: per stream, its meta hash and its history (2 per stream).
  * ARGV: header, plain frame, history size, history TTL ms, meta TTL ms, except ('' for none),
- * p (index of `,"pos"`), then per stream: its name as JSON, an epoch candidate, its channel.
+ * p (index of `,"pos"`), then per stream: its name as JSON, an epoch candidate, its channel;
+ * then, optional (cluster mode): the message id for the entries (`i`, '' for none) and `S` to
+ * publish with SPUBLISH, or `N` not to publish (the caller publishes, with every slot's positions).
  * Returns the positions as JSON (`{"<stream>":[offset,"epoch"],...}`).
  */
 export const APPEND_PUBLISH = compact(
@@ -87,17 +89,26 @@ local pos = '{' .. table.concat(parts, ',') .. '}'
 local text = string.sub(ARGV[2], 1, -2) .. ',"pos":' .. pos .. '}'
 local fields = { 'd', text, 'p', ARGV[7], 'a', at }
 if ARGV[6] ~= '' then
-  fields[7] = 'x'
-  fields[8] = ARGV[6]
+  fields[#fields + 1] = 'x'
+  fields[#fields + 1] = ARGV[6]
 end
+local id = ARGV[8 + 3 * n]
+if id and id ~= '' then
+  fields[#fields + 1] = 'i'
+  fields[#fields + 1] = id
+end
+local mode = ARGV[9 + 3 * n]
+local cmd = 'PUBLISH'
+if mode == 'S' then cmd = 'SPUBLISH' end
 for i = 1, n do
   append(KEYS[2 * i], ARGV[3], tops[i], fields)
   redis.call('PEXPIRE', KEYS[2 * i], ARGV[4])
   redis.call('PEXPIRE', KEYS[2 * i - 1], ARGV[5])
 end
+if mode == 'N' then return pos end
 local payload = ARGV[1] .. '\\n' .. text
 for i = 1, n do
-  redis.call('PUBLISH', ARGV[7 + 3 * (i - 1) + 3], payload)
+  redis.call(cmd, ARGV[7 + 3 * (i - 1) + 3], payload)
 end
 return pos
 `,
