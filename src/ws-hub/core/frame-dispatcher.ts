@@ -5,7 +5,13 @@ import { VIOLATION_WINDOW_MS } from '../options/defaults.js';
 import type { ResolvedHubOptions } from '../options/resolve-options.js';
 import { errorText } from '../options/validators.js';
 import { ClientEvent, CloseCode, DisconnectReason, ErrorCode } from '../protocol/constants.js';
-import { encodeError, encodeFrame, type HubEnvelope, parseFrame } from '../protocol/envelope.js';
+import {
+  encodeError,
+  encodeFrame,
+  FrameError,
+  readFrame,
+  type HubEnvelope,
+} from '../protocol/envelope.js';
 import { HubHandlerError } from '../protocol/hub.error.js';
 import { errorReplyOf } from './handler-errors.js';
 import type { HubClient } from './hub-client.js';
@@ -145,16 +151,16 @@ export class HubFrameDispatcher {
       return;
     }
     const text = Buffer.isBuffer(raw) ? raw.toString() : Buffer.from(raw as ArrayBuffer).toString();
-    const parsed = parseFrame(text);
-    if (!parsed.ok) {
+    const envelope = readFrame(text);
+    if (envelope instanceof FrameError) {
       this.counters.count(this.counters.frames, INVALID_FRAME);
-      this.rejectFrame(client, parsed.code, parsed.message, parsed.id);
+      this.rejectFrame(client, envelope.code, envelope.message, envelope.id);
       return;
     }
-    const { event, id } = parsed.envelope;
+    const { event, id } = envelope;
     const core = this.coreHandlers.get(event);
     if (core) {
-      this.dispatch(client, undefined, core, parsed.envelope);
+      this.dispatch(client, undefined, core, envelope);
       return;
     }
     if (client.recovery?.awaiting) {
@@ -163,12 +169,12 @@ export class HubFrameDispatcher {
     }
     const direct = this.directHandlers?.get(event);
     if (direct) {
-      this.dispatch(client, undefined, direct, parsed.envelope);
+      this.dispatch(client, undefined, direct, envelope);
       return;
     }
     const handler = handlers.get(event);
     if (handler) {
-      this.dispatch(client, handler, undefined, parsed.envelope);
+      this.dispatch(client, handler, undefined, envelope);
       return;
     }
     const custom = this.customHandlers.get(event);
@@ -187,7 +193,7 @@ export class HubFrameDispatcher {
             },
             data,
           ),
-        parsed.envelope,
+        envelope,
       );
       return;
     }

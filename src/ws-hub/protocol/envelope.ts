@@ -24,16 +24,28 @@ function isValidId(id: unknown): id is string | number {
   );
 }
 
-/** Parses and validates one text frame; never throws. */
-export function parseFrame(text: string): ParsedFrame {
+/** Why a frame could not be read: the error frame's code and message, and its id if readable. */
+export class FrameError {
+  constructor(
+    readonly code: ErrorCode,
+    readonly message: string,
+    readonly id?: string | number,
+  ) {}
+}
+
+/**
+ * Reads and validates one text frame; never throws. The hot path's form of `parseFrame`: the
+ * envelope itself, or a `FrameError` (one object per frame, not two).
+ */
+export function readFrame(text: string): HubEnvelope | FrameError {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
-    return { ok: false, code: ErrorCode.BAD_JSON, message: 'frame is not valid JSON' };
+    return new FrameError(ErrorCode.BAD_JSON, 'frame is not valid JSON');
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return { ok: false, code: ErrorCode.BAD_ENVELOPE, message: 'frame must be a JSON object' };
+    return new FrameError(ErrorCode.BAD_ENVELOPE, 'frame must be a JSON object');
   }
   const frame = value as Record<string, unknown>;
   // JSON.parse makes "__proto__" an own property, so reading it back is safe; using
@@ -41,29 +53,29 @@ export function parseFrame(text: string): ParsedFrame {
   const id = Object.hasOwn(frame, 'id') ? frame.id : undefined;
   const readableId = isValidId(id) ? id : undefined;
   if (id !== undefined && readableId === undefined) {
-    return {
-      ok: false,
-      code: ErrorCode.BAD_ENVELOPE,
-      message: `"id" must be a string of at most ${MAX_ID_LENGTH} characters or a finite number`,
-    };
+    return new FrameError(
+      ErrorCode.BAD_ENVELOPE,
+      `"id" must be a string of at most ${MAX_ID_LENGTH} characters or a finite number`,
+    );
   }
   const event = Object.hasOwn(frame, 'event') ? frame.event : undefined;
   if (typeof event !== 'string' || event.length === 0 || event.length > MAX_EVENT_LENGTH) {
-    return {
-      ok: false,
-      code: ErrorCode.BAD_ENVELOPE,
-      message: `"event" must be a non-empty string of at most ${MAX_EVENT_LENGTH} characters`,
-      id: readableId,
-    };
+    return new FrameError(
+      ErrorCode.BAD_ENVELOPE,
+      `"event" must be a non-empty string of at most ${MAX_EVENT_LENGTH} characters`,
+      readableId,
+    );
   }
-  return {
-    ok: true,
-    envelope: {
-      event,
-      data: Object.hasOwn(frame, 'data') ? frame.data : undefined,
-      id: readableId,
-    },
-  };
+  return { event, data: Object.hasOwn(frame, 'data') ? frame.data : undefined, id: readableId };
+}
+
+/** Parses and validates one text frame; never throws. */
+export function parseFrame(text: string): ParsedFrame {
+  const read = readFrame(text);
+  if (!(read instanceof FrameError)) return { ok: true, envelope: read };
+  const failure: ParsedFrame = { ok: false, code: read.code, message: read.message };
+  if (read.id !== undefined) failure.id = read.id;
+  return failure;
 }
 
 /** Serialises a server frame with a stable key order: event, id, data. */
