@@ -5,8 +5,8 @@ import { WS_HUB_ADAPTER } from '../../src/ws-hub/index.js';
 import { RedisHubAdapter } from '../../src/ws-hub/redis/index.js';
 import { startHub, type HubApp } from '../helpers/app.js';
 import { sleep, TestClient, waitFor } from '../helpers/client.js';
-import type { RedisCluster } from '../helpers/redis-cluster.js';
-import { startRedisClusterLowPorts as startRedisCluster } from '../helpers/redis-cluster-ports.js';
+import { startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.js';
+
 import { conformanceHubOptions, describeHubAdapterConformance } from './hub-adapter.conformance.js';
 
 // The adapter conformance suite on a private Redis Cluster (3 masters, 1 replica each) in

@@ -9,8 +9,7 @@ import { sleep, TestClient, waitFor } from '../helpers/client.js';
 import { ensureLibraryBuilt, spawnHubInstance, type HubInstance } from '../helpers/hub-instance.js';
 import { captureLogs } from '../helpers/logs.js';
 import { Recovering } from '../helpers/recovering-client.js';
-import type { RedisCluster } from '../helpers/redis-cluster.js';
-import { startRedisClusterLowPorts as startRedisCluster } from '../helpers/redis-cluster-ports.js';
+import { startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.js';
 
 /**
  * The Redis adapter in cluster mode (sharded pub/sub) on a private 3-master, 1-replica-each

@@ -49,3 +49,20 @@ export function entryKey(positions: Positions): string {
 
 /** Longest stream name accepted from a client (room names are at most 128 characters). */
 export const MAX_STREAM_NAME = 200;
+
+/**
+ * What a stream's epoch and newest offset alone say about a read from `since`: `true` (nothing
+ * to read and nothing missed), `false` (something is missing: another epoch, or an offset the
+ * stream never had), or `undefined` (the entries after `since` decide). Offset 0 is "nothing
+ * yet" in any epoch.
+ */
+export function readFromTop(
+  epoch: string,
+  top: number,
+  since: StreamPosition | undefined,
+): boolean | undefined {
+  if (!since) return true;
+  if ((since.offset > 0 && since.epoch !== epoch) || since.offset > top) return false;
+  if (since.offset === top) return true;
+  return undefined;
+}

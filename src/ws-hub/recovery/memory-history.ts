@@ -1,6 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { HistoryEntry, StreamHistory } from '../interfaces/recovery.interface.js';
-import { positionedFrame, type Positions, type StreamPosition } from '../protocol/streams.js';
+import {
+  positionedFrame,
+  readFromTop,
+  type Positions,
+  type StreamPosition,
+} from '../protocol/streams.js';
 
 interface Stream {
   /** Random per stream: a stream dropped when idle comes back under a new epoch. */
@@ -82,10 +87,9 @@ export class MemoryHistory {
       entries: [],
       complete,
     });
-    if (!since) return none(true);
-    // Offset 0 is "nothing yet" in any epoch; past it, the epoch must be the stream's.
-    if ((since.offset > 0 && since.epoch !== epoch) || since.offset > top) return none(false);
-    if (!s || since.offset === top) return none(true);
+    const known = readFromTop(epoch, top, since);
+    if (known !== undefined) return none(known);
+    if (!s || !since) return none(true);
     const oldestAt = this.nowMs() - this.ttlMs;
     const entries: HistoryEntry[] = [];
     for (let i = 0; i < s.count; i++) {

@@ -2,6 +2,7 @@ import type { Cluster, ClusterOptions } from 'ioredis';
 import { loadOptionalPeer } from '../optional-peer.js';
 import type { ConnectionEvents } from './connections.js';
 import type { ResolvedRedisOptions } from './options.js';
+import { ReadyWaiters } from './ready-waiters.js';
 
 /** The ioredis `Cluster` class, loaded on first use (ioredis is an optional peer). */
 export type ClusterClass = typeof Cluster;
@@ -66,7 +67,7 @@ export class ClusterConnections {
   private owns = false;
   private stopped = false;
   private everReady = false;
-  private readyWaiters: (() => void)[] = [];
+  private readonly readyWaiters = new ReadyWaiters();
   private readonly detach: (() => void)[] = [];
 
   constructor(
@@ -116,23 +117,12 @@ export class ClusterConnections {
   }
 
   waitForReady(timeoutMs: number): Promise<boolean> {
-    if (this.bothReady()) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.readyWaiters = this.readyWaiters.filter((w) => w !== done);
-        resolve(false);
-      }, timeoutMs);
-      const done = (): void => {
-        clearTimeout(timer);
-        resolve(this.bothReady());
-      };
-      this.readyWaiters.push(done);
-    });
+    return this.readyWaiters.wait(() => this.bothReady(), timeoutMs);
   }
 
   stop(): void {
     this.stopped = true;
-    for (const resolve of this.readyWaiters.splice(0)) resolve();
+    this.readyWaiters.release();
   }
 
   /** Detaches; closes an own cluster, or unsubscribes `channels` from the user's. */
@@ -182,6 +172,6 @@ export class ClusterConnections {
     this.everReady = true;
     this.events.ready('publisher');
     this.events.ready('subscriber');
-    for (const resolve of this.readyWaiters.splice(0)) resolve();
+    this.readyWaiters.release();
   }
 }

@@ -1,6 +1,7 @@
 import type { Redis, RedisOptions } from 'ioredis';
 import { assertOptionalPeer, loadOptionalPeer } from '../optional-peer.js';
 import type { ResolvedRedisOptions } from './options.js';
+import { ReadyWaiters } from './ready-waiters.js';
 
 // ioredis is an optional peer dependency: never imported statically, so that apps without
 // Redis need not install it. Whoever loads the Redis adapter (`ws-hub/redis`, or the module's
@@ -61,7 +62,7 @@ export class RedisConnections {
   private ownsPublisher = false;
   private stopped = false;
   private readonly everReady: Record<Role, boolean> = { publisher: false, subscriber: false };
-  private readyWaiters: (() => void)[] = [];
+  private readonly readyWaiters = new ReadyWaiters();
   private readonly detach: (() => void)[] = [];
 
   constructor(
@@ -128,24 +129,13 @@ export class RedisConnections {
 
   /** Resolves true once both connections are ready, false after `timeoutMs` or on `stop()`. */
   waitForReady(timeoutMs: number): Promise<boolean> {
-    if (this.bothReady()) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.readyWaiters = this.readyWaiters.filter((w) => w !== done);
-        resolve(false);
-      }, timeoutMs);
-      const done = (): void => {
-        clearTimeout(timer);
-        resolve(this.bothReady());
-      };
-      this.readyWaiters.push(done);
-    });
+    return this.readyWaiters.wait(() => this.bothReady(), timeoutMs);
   }
 
   /** Stops reporting readiness and releases every `waitForReady`; `close()` follows. */
   stop(): void {
     this.stopped = true;
-    for (const resolve of this.readyWaiters.splice(0)) resolve();
+    this.readyWaiters.release();
   }
 
   /** Detaches every listener and closes the connections the adapter created. */
@@ -180,7 +170,7 @@ export class RedisConnections {
     if (this.everReady[role]) this.reconnects++;
     this.everReady[role] = true;
     this.events.ready(role);
-    if (this.bothReady()) for (const resolve of this.readyWaiters.splice(0)) resolve();
+    if (this.bothReady()) this.readyWaiters.release();
   }
 }
 

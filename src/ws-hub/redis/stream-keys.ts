@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { HistoryEntry, StreamHistory } from '../interfaces/recovery.interface.js';
-import type { Positions, StreamPosition } from '../protocol/streams.js';
+import { readFromTop, type Positions, type StreamPosition } from '../protocol/streams.js';
 import type { ChannelNames } from './channels.js';
 import { POS_MARK } from './codec.js';
 
@@ -180,9 +180,8 @@ export function parseRead(
     entries: [],
     complete,
   });
-  if (!since) return none(true);
-  if ((since.offset > 0 && since.epoch !== epoch) || since.offset > top) return none(false);
-  if (since.offset === top) return none(true);
+  const known = readFromTop(epoch, top, since);
+  if (known !== undefined || !since) return none(known ?? true);
   const oldestUs = nowUs - historyTtlMs * 1000;
   const entries: HistoryEntry[] = [];
   let first = -1;
