@@ -5,25 +5,15 @@
  * (one copy per room channel, all with the same number). Memory is one entry per origin, and
  * origins that left are forgotten (`forgetSilent`).
  */
-export class SequenceFilter {
-  /** Highest sequence number accepted per origin, and when it was last updated. */
-  private readonly last = new Map<string, { seq: number; at: number }>();
+/** What both filters keep per origin: its state, and when it last sent. */
+abstract class OriginFilter<State extends { at: number }> {
+  protected readonly last = new Map<string, State>();
 
   /** `now` gives milliseconds; only differences between its readings matter. */
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(protected readonly now: () => number = Date.now) {}
 
-  /** Whether `seq` is new for `origin` (and records it); false for a copy or an older message. */
-  accept(origin: string, seq: number): boolean {
-    const last = this.last.get(origin);
-    if (last === undefined) {
-      this.last.set(origin, { seq, at: this.now() });
-      return true;
-    }
-    if (seq <= last.seq) return false;
-    last.seq = seq;
-    last.at = this.now();
-    return true;
-  }
+  /** Whether `seq` is new for `origin` (and records it); false for a copy. */
+  abstract accept(origin: string, seq: number): boolean;
 
   /**
    * Forgets the origins that are not `live` and have sent nothing for `silentMs`. A live
@@ -47,6 +37,21 @@ export class SequenceFilter {
   }
 }
 
+export class SequenceFilter extends OriginFilter<{ seq: number; at: number }> {
+  /** Whether `seq` is new for `origin` (and records it); false for a copy or an older message. */
+  accept(origin: string, seq: number): boolean {
+    const last = this.last.get(origin);
+    if (last === undefined) {
+      this.last.set(origin, { seq, at: this.now() });
+      return true;
+    }
+    if (seq <= last.seq) return false;
+    last.seq = seq;
+    last.at = this.now();
+    return true;
+  }
+}
+
 /** Sequence numbers of one origin remembered below its highest by `ReorderingFilter`. */
 export const REORDER_WINDOW = 4_096;
 
@@ -55,11 +60,7 @@ export const REORDER_WINDOW = 4_096;
  * may arrive out of order. Each (origin, sequence number) is accepted once, in any order, within
  * `REORDER_WINDOW` numbers of the highest seen; older ones count as copies.
  */
-export class ReorderingFilter {
-  private readonly last = new Map<string, { max: number; seen: Set<number>; at: number }>();
-
-  constructor(private readonly now: () => number = Date.now) {}
-
+export class ReorderingFilter extends OriginFilter<{ max: number; seen: Set<number>; at: number }> {
   accept(origin: string, seq: number): boolean {
     let o = this.last.get(origin);
     if (o === undefined) {
@@ -75,21 +76,6 @@ export class ReorderingFilter {
       for (const s of o.seen) if (s <= o.max - REORDER_WINDOW) o.seen.delete(s);
     }
     return true;
-  }
-
-  forgetSilent(live: ReadonlySet<string>, silentMs: number): void {
-    const silentSince = this.now() - silentMs;
-    for (const [origin, last] of this.last) {
-      if (!live.has(origin) && last.at < silentSince) this.last.delete(origin);
-    }
-  }
-
-  get size(): number {
-    return this.last.size;
-  }
-
-  clear(): void {
-    this.last.clear();
   }
 }
 
