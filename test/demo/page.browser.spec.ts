@@ -267,47 +267,59 @@ describe.skipIf(!hasChromium)('demo web page in headless Chromium', () => {
   }, 60_000);
 
   // History in Redis survives an instance: the page resumes on the restarted one.
-  it('with HUB_RECOVERY=on on a Redis cluster, recovers what was broadcast while its instance restarted', async () => {
-    let redis: RedisServer | undefined;
-    try {
-      redis = await startRedisServer();
-      const env = { HUB_RECOVERY: 'on', REDIS_URL: redis.url };
-      const a = await demo(env);
-      // in one process: the metrics of one instance only (prom-client's registry is global)
-      const b = await demo({ ...env, HUB_METRICS: 'off' });
-      const page = await open(`${a.base}/`);
-      await state(page, 'open');
-      const id = await page.textContent('#clientId');
-      await page.press('#room', 'Enter');
-      await page.waitForSelector('.chip[data-room="lobby"][data-status="joined"]');
+  it(
+    'with HUB_RECOVERY=on on a Redis cluster, recovers what was broadcast while its instance restarted',
+    { timeout: 60_000, retry: 1 },
+    async () => {
+      let redis: RedisServer | undefined;
+      const started: Demo[] = [];
+      try {
+        redis = await startRedisServer();
+        const env = { HUB_RECOVERY: 'on', REDIS_URL: redis.url };
+        const a = await demo(env);
+        started.push(a);
+        const b = await demo(env);
+        started.push(b);
+        const page = await open(`${a.base}/`);
+        await state(page, 'open');
+        const id = await page.textContent('#clientId');
+        await page.press('#room', 'Enter');
+        await page.waitForSelector('.chip[data-room="lobby"][data-status="joined"]');
 
-      await a.app.close();
-      demos = demos.filter((d) => d !== a);
-      await state(page, 'reconnecting');
-      // from the other instance, while the page's instance is down
-      expect(await post(b.base, 'missed one')).toEqual({ delivered: 0 });
-      expect(await post(b.base, 'missed two', ['lobby'])).toEqual({ delivered: 0 });
-      expect(await post(b.base, 'missed three')).toEqual({ delivered: 0 });
-      await demo(env, a.port);
+        await a.app.close();
+        demos = demos.filter((d) => d !== a);
+        await state(page, 'reconnecting');
+        // from the other instance, while the page's instance is down
+        expect(await post(b.base, 'missed one')).toEqual({ delivered: 0 });
+        expect(await post(b.base, 'missed two', ['lobby'])).toEqual({ delivered: 0 });
+        expect(await post(b.base, 'missed three')).toEqual({ delivered: 0 });
+        started.push(await demo(env, a.port));
 
-      await logHas(page, 'session resumed: recovered 3 missed messages', 15_000);
-      expect(await page.textContent('#recovery')).toBe('recovered 3 missed messages');
-      expect(await page.textContent('#clientId')).toBe(id);
-      expect(await replayedLines(page)).toEqual([
-        'to everyone from the server: “missed one” (missed while disconnected)',
-        'to room lobby from the server: “missed two” (missed while disconnected)',
-        'to everyone from the server: “missed three” (missed while disconnected)',
-      ]);
-      expect(await post(b.base, 'live from b', ['lobby'])).toEqual({ delivered: 0 });
-      await logHas(page, 'to room lobby from the server: “live from b”');
-      expect(await replayedLines(page)).toHaveLength(3);
-      await page.screenshot({ path: '/tmp/ws-hub-demo-cluster-recovered.png', fullPage: true });
-    } finally {
-      await Promise.all(contexts.splice(0).map((c) => c.close()));
-      await Promise.all(demos.splice(0).map((d) => d.app.close().catch(() => undefined)));
-      await redis?.stop();
-    }
-  }, 60_000);
+        await logHas(page, 'session resumed: recovered 3 missed messages', 15_000);
+        expect(await page.textContent('#recovery')).toBe('recovered 3 missed messages');
+        expect(await page.textContent('#clientId')).toBe(id);
+        expect(await replayedLines(page)).toEqual([
+          'to everyone from the server: “missed one” (missed while disconnected)',
+          'to room lobby from the server: “missed two” (missed while disconnected)',
+          'to everyone from the server: “missed three” (missed while disconnected)',
+        ]);
+        expect(await post(b.base, 'live from b', ['lobby'])).toEqual({ delivered: 0 });
+        await logHas(page, 'to room lobby from the server: “live from b”');
+        expect(await replayedLines(page)).toHaveLength(3);
+        await page.screenshot({ path: '/tmp/ws-hub-demo-cluster-recovered.png', fullPage: true });
+      } finally {
+        // Only what this test started: after a timeout this still runs while the next test
+        // has started its own demo (seen once in CI, under load, not reproduced since).
+        const mine = new Set(contexts);
+        await Promise.all([...mine].map((c) => c.close()));
+        contexts = contexts.filter((c) => !mine.has(c));
+        const ours = demos.filter((d) => started.includes(d));
+        demos = demos.filter((d) => !started.includes(d));
+        await Promise.all(ours.map((d) => d.app.close().catch(() => undefined)));
+        await redis?.stop();
+      }
+    },
+  );
 
   it('shows a wrong token as refused (HUB_AUTH_FAILURE=close) and stops retrying', async () => {
     const d = await demo({ HUB_AUTH_TOKENS: 'tok-a:alice', HUB_AUTH_FAILURE: 'close' });
