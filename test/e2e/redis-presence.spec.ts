@@ -1,6 +1,5 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +10,7 @@ import { RedisHubAdapter } from '../../src/ws-hub/redis/index.js';
 import { conformanceHubOptions } from '../conformance/hub-adapter.conformance.js';
 import { startHub, type HubApp } from '../helpers/app.js';
 import { TestClient, waitFor } from '../helpers/client.js';
+import { ensureLibraryBuilt } from '../helpers/hub-instance.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 
 /**
@@ -26,30 +26,6 @@ const SLACK_MS = 400;
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const fixture = join(root, 'test/fixtures/hub-instance.mjs');
-
-/** The child fixture runs the built library: build it when dist is missing or older than src. */
-function ensureBuilt(): void {
-  const built = join(root, 'dist/ws-hub/redis/redis.adapter.js');
-  const newest = (dir: string): number =>
-    readdirSync(dir, { withFileTypes: true }).reduce((max, e) => {
-      const p = join(dir, e.name);
-      return Math.max(max, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
-    }, 0);
-  if (existsSync(built) && statSync(built).mtimeMs >= newest(join(root, 'src/ws-hub'))) return;
-  try {
-    execFileSync(
-      process.execPath,
-      [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
-      {
-        cwd: root,
-        stdio: 'pipe',
-      },
-    );
-  } catch {
-    // Type errors elsewhere still emit JavaScript; what matters is that the output exists.
-  }
-  if (!existsSync(built)) throw new Error('could not build dist/ (npx tsc -p tsconfig.build.json)');
-}
 
 interface ChildInstance {
   child: ChildProcess;
@@ -99,7 +75,7 @@ let adapters: RedisHubAdapter[] = [];
 let keyPrefix = '';
 
 beforeAll(async () => {
-  ensureBuilt();
+  ensureLibraryBuilt();
   redis = await startRedisServer();
   probe = new Redis(redis.url);
 }, 60_000);

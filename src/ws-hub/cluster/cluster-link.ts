@@ -82,11 +82,21 @@ export class ClusterLink {
     return this.adapter.stats?.();
   }
 
-  /** An id of another instance's client; only a cluster adapter can have such clients. */
+  /**
+   * Set when client ids move between instances: with recovery on a cluster, a resumed session
+   * keeps its first instance's id prefix wherever it reconnected.
+   */
+  idsMove = false;
+
+  /**
+   * Whether a client id that is not connected here may be connected on another instance: one
+   * of another instance's prefix, or any hub client id once ids move. Only a cluster adapter
+   * can have such clients.
+   */
   isRemoteClientId(clientId: string): boolean {
     if (this.adapter.distributed !== true) return false;
     const instance = instanceOfClientId(clientId);
-    return instance !== undefined && instance !== this.instanceId;
+    return instance !== undefined && (this.idsMove || instance !== this.instanceId);
   }
 
   private call(fn: () => void): void {

@@ -2,7 +2,7 @@ import { DisconnectReason, CloseCode } from '../protocol/constants.js';
 import type { ClientRegistry } from './client-registry.js';
 import type { HubCounters } from './hub-counters.js';
 import type { Closer } from './closer.js';
-import { isOpen, writeFrame, type OutgoingFrame } from './frame-writer.js';
+import { isOpen, tcpOf, writeFrame, type OutgoingFrame } from './frame-writer.js';
 import type { ClientRecovery, HubClient } from './hub-client.js';
 import type { Positions } from '../protocol/streams.js';
 import type { Rooms } from './rooms.js';
@@ -41,7 +41,7 @@ export class Delivery {
     this.operationEnding = false;
     const corked = this.corked;
     for (let i = 0; i < corked.length; i++) {
-      (corked[i].socket as unknown as { _socket?: { uncork(): void } })._socket?.uncork();
+      tcpOf(corked[i].socket)?.uncork();
     }
     corked.length = 0;
   };
@@ -64,7 +64,7 @@ export class Delivery {
     }
     if (client.lastWriteOp === -op) return; // corked already in this operation
     client.lastWriteOp = -op;
-    const tcp = (client.socket as unknown as { _socket?: { cork(): void } })._socket;
+    const tcp = tcpOf(client.socket);
     if (tcp === undefined) return;
     tcp.cork();
     this.corked.push(client);
@@ -83,8 +83,7 @@ export class Delivery {
    * stops at the first one not admitted. Returns how many went out.
    */
   texts(client: HubClient, texts: string[]): number {
-    const tcp = (client.socket as unknown as { _socket?: { cork(): void; uncork(): void } })
-      ._socket;
+    const tcp = tcpOf(client.socket);
     let n = 0;
     // In chunks: corked bytes count in bufferedAmount, which the slow-consumer check reads.
     while (n < texts.length) {

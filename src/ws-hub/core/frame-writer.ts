@@ -1,4 +1,5 @@
 import * as ws from 'ws';
+import type { Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import type { Positions } from '../protocol/streams.js';
 
@@ -15,6 +16,12 @@ const SENDER_IDLE = 0;
 interface SocketInternals {
   _sender?: { _state?: number; sendFrame(list: Buffer[], cb?: () => void): void };
   _extensions?: Record<string, unknown>;
+  _socket?: Socket;
+}
+
+/** The TCP socket under a ws socket (for corking and the peer address), if it has one. */
+export function tcpOf(socket: WebSocket): Socket | undefined {
+  return (socket as unknown as SocketInternals)._socket;
 }
 
 /**

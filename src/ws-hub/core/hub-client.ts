@@ -1,7 +1,7 @@
 import type { Subscription } from 'rxjs';
 import type { WebSocket } from 'ws';
 import type { HubPrincipal } from '../interfaces/options.interface.js';
-import type { FrameSender, OutgoingFrame } from './frame-writer.js';
+import { tcpOf, type FrameSender, type OutgoingFrame } from './frame-writer.js';
 import type { Positions } from '../protocol/streams.js';
 import type { WindowCounter } from './window-counter.js';
 
@@ -92,10 +92,7 @@ export class HubClient {
 
   /** Peer IP address: the handshake's, else the socket's (read once, on first use). */
   get remoteAddress(): string {
-    return (this.peer ??=
-      this.ip ??
-      (this.socket as unknown as { _socket?: { remoteAddress?: string } })._socket?.remoteAddress ??
-      'unknown');
+    return (this.peer ??= this.ip ?? tcpOf(this.socket)?.remoteAddress ?? 'unknown');
   }
 
   private peer: string | undefined;

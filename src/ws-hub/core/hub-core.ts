@@ -121,6 +121,8 @@ export class HubCore {
     let memory: MemoryRecoveryStore | undefined;
     if (adapter.recoveryStore) {
       store = adapter.recoveryStore(o);
+      // Sessions resume on any instance, keeping their first instance's id prefix.
+      this.link.idsMove = true;
     } else if (adapter.distributed) {
       throw new WsHubOptionsError(
         'recovery',

@@ -20,7 +20,6 @@ import type {
 import type { HubAuthenticateFn, HubAuthorizeJoinFn } from '../interfaces/options.interface.js';
 import { WS_HUB_ADAPTER, WS_HUB_RESOLVED_OPTIONS } from '../module/tokens.js';
 import type { ResolvedHubOptions } from '../options/resolve-options.js';
-import { instanceOfClientId } from '../protocol/client-id.js';
 import { isAppCloseCode } from '../protocol/close.js';
 import { CloseCode, DisconnectReason } from '../protocol/constants.js';
 import { encodeFrame } from '../protocol/envelope.js';
@@ -179,12 +178,7 @@ export class HubService<Events extends Record<string, any> = Record<string, any>
       this.closer.close(client, code, reason, DisconnectReason.SERVER_DISCONNECT);
       return true;
     }
-    // With recovery on a cluster, a resumed session keeps its first instance's id prefix.
-    const elsewhere =
-      this.core.recovery !== undefined && this.link.distributed
-        ? instanceOfClientId(clientId) !== undefined
-        : this.link.isRemoteClientId(clientId);
-    if (!elsewhere) return false;
+    if (!this.link.isRemoteClientId(clientId)) return false;
     this.link.publish({ type: 'disconnect', clientId, code, reason });
     return true;
   }

@@ -1,4 +1,5 @@
 import type { ClusterLink } from '../cluster/cluster-link.js';
+import { PendingSubscriptions } from '../cluster/pending-subscriptions.js';
 import type { ResolvedHubOptions } from '../options/resolve-options.js';
 import { formatClientId } from '../protocol/client-id.js';
 import { PROTOCOL_VERSION, ServerEvent } from '../protocol/constants.js';
@@ -37,7 +38,7 @@ export class Registrar {
     this.counters.connectionsOpened++;
     client.frameSender = frameSenderOf(socket);
     const userId = client.userId;
-    if (this.registry.add(client)) this.watchUser(userId!, this.link.userAdded(userId!));
+    if (this.registry.add(client)) this.pendingUsers.track(userId!, this.link.userAdded(userId!));
     if (this.options.rateLimit) {
       client.tokens = this.options.rateLimit.burst;
       client.lastRefillMs = performance.now();
@@ -63,15 +64,7 @@ export class Registrar {
   onRecoveringClient: ((client: HubClient) => void) | undefined;
 
   /** Users whose cross-instance subscription the adapter has not confirmed yet. */
-  private readonly pendingUsers = new Map<string, Promise<void>>();
-
-  private watchUser(userId: string, subscribed: Promise<void> | undefined): void {
-    if (!subscribed) return;
-    const pending = subscribed.then(() => {
-      if (this.pendingUsers.get(userId) === pending) this.pendingUsers.delete(userId);
-    });
-    this.pendingUsers.set(userId, pending);
-  }
+  private readonly pendingUsers = new PendingSubscriptions();
 
   /** Settles once messages for `userId` published elsewhere reach this instance. */
   userReady(userId: string | undefined): Promise<void> | undefined {

@@ -1,4 +1,5 @@
 import type { ClusterLink } from '../cluster/cluster-link.js';
+import { PendingSubscriptions } from '../cluster/pending-subscriptions.js';
 import type { HubAuthorizeJoinFn } from '../interfaces/options.interface.js';
 import { ErrorCode } from '../protocol/constants.js';
 import { HubError } from '../protocol/hub.error.js';
@@ -19,7 +20,7 @@ export function isValidRoom(room: unknown): room is string {
 export class Rooms {
   private readonly byRoom = new Map<string, Set<HubClient>>();
   /** Rooms whose cross-instance subscription the adapter has not confirmed yet. */
-  private readonly pending = new Map<string, Promise<void>>();
+  private readonly pending = new PendingSubscriptions();
   /** Set once the module's hooks are resolved. */
   authorizeJoin: HubAuthorizeJoinFn | undefined;
 
@@ -55,14 +56,7 @@ export class Rooms {
     let members = this.byRoom.get(room);
     if (!members) {
       this.byRoom.set(room, (members = new Set()));
-      // Kept until the adapter settles, so that every join acknowledged meanwhile waits too.
-      const subscribed = this.link.roomAdded(room);
-      if (subscribed) {
-        const pending = subscribed.then(() => {
-          if (this.pending.get(room) === pending) this.pending.delete(room);
-        });
-        this.pending.set(room, pending);
-      }
+      this.pending.track(room, this.link.roomAdded(room));
     }
     members.add(client);
   }

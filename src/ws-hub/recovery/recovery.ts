@@ -10,7 +10,6 @@ import type { Rooms } from '../core/rooms.js';
 import type { RecoveryStore, StreamHistory } from '../interfaces/recovery.interface.js';
 import { hubLogger } from '../logger.js';
 import { errorText } from '../options/validators.js';
-import { instanceOfClientId } from '../protocol/client-id.js';
 import { CloseCode, DisconnectReason, ErrorCode } from '../protocol/constants.js';
 import { encodeError } from '../protocol/envelope.js';
 import { issueCredential, readCredential, type IssuedCredential } from './credentials.js';
@@ -89,10 +88,8 @@ export class Recovery {
       this.delivery.message(client, plain, new OutgoingFrame(text, positions));
       return true;
     }
-    // Any well-formed id may be connected elsewhere: a resumed session keeps its first
-    // instance's prefix wherever it reconnected.
     if (client) this.delivery.message(client, plain, undefined);
-    else if (!this.link.distributed || instanceOfClientId(clientId) === undefined) return false;
+    else if (!this.link.isRemoteClientId(clientId)) return false;
     this.link.publish({
       type: 'send',
       clientId,
