@@ -23,6 +23,8 @@ export const ClientEvent = {
   LEAVE: 'leave',
   /** First frame of a connection that negotiated recovery: the session and positions to resume. */
   RECOVER: 'recover',
+  /** A new token for the open connection (`{"token": string}`), answered `refreshed`. */
+  REFRESH: 'refresh',
 } as const;
 
 /** Events the server sends. */
@@ -33,6 +35,10 @@ export const ServerEvent = {
   ERROR: 'error',
   JOINED: 'joined',
   LEFT: 'left',
+  /** The connection's token expires soon: send `refresh` with a new one. */
+  EXPIRING: 'expiring',
+  /** Answer to `refresh`: the token was accepted; carries the new expiry. */
+  REFRESHED: 'refreshed',
 } as const;
 
 /** WebSocket close codes the hub uses (RFC 6455 section 7.4.1; 4000-4999 are the application's). */
@@ -45,6 +51,8 @@ export const CloseCode = {
   POLICY_VIOLATION: 1008,
   MESSAGE_TOO_BIG: 1009,
   INTERNAL_ERROR: 1011,
+  /** The instance is draining (deploy): reconnect now, elsewhere; reason `server restarting`. */
+  SERVICE_RESTART: 1012,
   TRY_AGAIN_LATER: 1013,
   /** Application code: the client gave up on an unanswered connect or ping (`ws-hub/client`). */
   CLIENT_TIMEOUT: 4000,
@@ -54,6 +62,10 @@ export const CloseCode = {
   FORBIDDEN_ORIGIN: 4403,
   /** Application code: the session was resumed by a newer connection; reason `session resumed`. */
   SESSION_RESUMED: 4409,
+  /** Application code: the connection's token expired without a refresh; reason `token expired`. */
+  TOKEN_EXPIRED: 4440,
+  /** Application code: the user's access was revoked (`revokeUser`/`revoke`); reason `revoked`. */
+  REVOKED: 4441,
 } as const;
 
 /** Codes carried by `{"event":"error","data":{"code":...}}` frames. */
@@ -73,6 +85,10 @@ export const ErrorCode = {
   NOT_FOUND: 'NOT_FOUND',
   /** A handler threw `WsException` without a code of its own. */
   APP_ERROR: 'APP_ERROR',
+  /** A `refresh` frame's token was refused by `authenticate`. */
+  TOKEN_REFUSED: 'TOKEN_REFUSED',
+  /** A `refresh` frame's token belongs to another user than the connection's. */
+  TOKEN_USER_MISMATCH: 'TOKEN_USER_MISMATCH',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
