@@ -145,7 +145,7 @@ export class Closer {
     this.rooms.removeAll(client);
     const userId = client.userId;
     if (lastOfUser) this.link.userRemoved(userId!);
-    this.counters.count(this.counters.closed, reason);
+    this.counters.countClosed(reason);
     this.streams.disconnected.next({ clientId: client.id, userId, code, reason });
   }
 }

@@ -1,21 +1,11 @@
-import { isObservable, type Subscription } from 'rxjs';
 import type { HubPrincipal } from '../interfaces/options.interface.js';
-import { hubLogger } from '../logger.js';
 import { VIOLATION_WINDOW_MS } from '../options/defaults.js';
 import type { ResolvedHubOptions } from '../options/resolve-options.js';
-import { errorText } from '../options/validators.js';
 import { ClientEvent, CloseCode, DisconnectReason, ErrorCode } from '../protocol/constants.js';
-import {
-  encodeError,
-  encodeFrame,
-  FrameError,
-  readFrame,
-  type HubEnvelope,
-} from '../protocol/envelope.js';
-import { HubHandlerError } from '../protocol/hub.error.js';
-import { errorReplyOf } from './handler-errors.js';
+import { FrameError, readFrame, type HubEnvelope } from '../protocol/envelope.js';
 import type { HubClient } from './hub-client.js';
 import { HubCounters, INVALID_FRAME, UNHANDLED_EVENT } from './hub-counters.js';
+import { Replies } from './replies.js';
 import { takeToken } from './rate-limit.js';
 import { WindowCounter } from './window-counter.js';
 
@@ -51,11 +41,8 @@ export interface HubHandlerContext {
  */
 export type HubEventHandler<T = any> = (context: HubHandlerContext, data: T) => unknown;
 
-/** What the dispatcher needs from the hub to answer and to close clients. */
-export interface DispatchSink {
-  deliverText(client: HubClient, text: string): boolean;
-  closeClient(client: HubClient, code: number, reason: string, why: string): void;
-}
+export type { DispatchSink } from './replies.js';
+import type { DispatchSink } from './replies.js';
 
 /**
  * Everything between a frame arriving and its reply leaving: rate limit, validation, error
@@ -76,12 +63,15 @@ export class HubFrameDispatcher {
   directHandlers: Map<string, HubDirectHandler> | undefined;
   /** Events the core itself answers (`recover`), before any gateway's. */
   readonly coreHandlers = new Map<string, HubDirectHandler>();
+  private readonly replies: Replies;
 
   constructor(
     private readonly options: ResolvedHubOptions,
     private readonly counters: HubCounters,
     private readonly sink: DispatchSink,
-  ) {}
+  ) {
+    this.replies = new Replies(options, counters, sink);
+  }
 
   /**
    * Handles a custom client event (`{"event": name, ...}`) next to the built-in ones. Returns
@@ -136,7 +126,11 @@ export class HubFrameDispatcher {
           DisconnectReason.RATE_LIMITED,
         );
       } else {
-        this.sendError(client, ErrorCode.RATE_LIMITED, 'too many messages; frame not processed');
+        this.replies.error(
+          client,
+          ErrorCode.RATE_LIMITED,
+          'too many messages; frame not processed',
+        );
       }
       return;
     }
@@ -214,7 +208,7 @@ export class HubFrameDispatcher {
     try {
       result = direct ? direct(client, data, event, id) : handler!(data, event, id);
     } catch (err) {
-      this.handlerFailed(client, err, id);
+      this.replies.failed(client, err, id);
       return;
     }
     if (
@@ -222,67 +216,17 @@ export class HubFrameDispatcher {
       typeof result === 'object' &&
       typeof (result as Promise<unknown>).then === 'function'
     ) {
-      (result as Promise<unknown>).then(
-        (value) => this.reply(client, value, event, id),
-        (err) => this.handlerFailed(client, err, id),
-      );
+      // Promise.resolve adopts any thenable (one whose `then` throws becomes a rejection), and
+      // every path ends in a handler: nothing a handler returns can leave a rejection unhandled.
+      Promise.resolve(result)
+        .then(
+          (value) => this.replies.send(client, value, event, id),
+          (err: unknown) => this.replies.failed(client, err, id),
+        )
+        .catch((err: unknown) => this.replies.lastResort(client, err));
     } else {
-      this.reply(client, result, event, id);
+      this.replies.send(client, result, event, id);
     }
-  }
-
-  private reply(
-    client: HubClient,
-    value: unknown,
-    event: string,
-    id: string | number | undefined,
-  ): void {
-    if (value === undefined || value === null || client.removed) return;
-    if (isObservable(value)) {
-      // Every emission is a reply; the subscription ends with the client (or on completion).
-      const subscriptions = (client.subscriptions ??= new Set());
-      const subscription: Subscription = value.subscribe({
-        next: (v) => this.reply(client, v, event, id),
-        error: (err) => {
-          subscriptions.delete(subscription);
-          this.handlerFailed(client, err, id);
-        },
-        complete: () => subscriptions.delete(subscription),
-      });
-      if (!subscription.closed) subscriptions.add(subscription);
-      return;
-    }
-    let text: string;
-    try {
-      text =
-        typeof value === 'object' && typeof (value as HubEnvelope).event === 'string'
-          ? encodeFrame((value as HubEnvelope).event, (value as HubEnvelope).data, id)
-          : encodeFrame(event, value, id);
-    } catch (err) {
-      // Circular data, BigInt, or (echoing what a client sent) nesting too deep for
-      // JSON.stringify's stack: the client can cause it at will, so it is not logged as an error.
-      hubLogger.debug(
-        `reply to client ${client.id} not serialisable: ${errorText((err as Error)?.message)}`,
-      );
-      this.sendError(client, ErrorCode.INTERNAL, 'reply could not be serialised', id);
-      return;
-    }
-    this.sink.deliverText(client, text);
-  }
-
-  private handlerFailed(client: HubClient, err: unknown, id: string | number | undefined): void {
-    const reply = errorReplyOf(err);
-    if (reply) {
-      this.sendError(client, reply.code, reply.message, id, reply.details);
-      if (reply.closeCode) this.sink.closeClient(client, reply.closeCode, reply.code, reply.code);
-      return;
-    }
-    const cause = err instanceof HubHandlerError ? err.cause : err;
-    hubLogger.error(
-      `handler failed for client ${client.id}: ${errorText(cause)}`,
-      typeof (cause as Error)?.stack === 'string' ? (cause as Error).stack : undefined,
-    );
-    this.sendError(client, ErrorCode.INTERNAL, 'internal error', id);
   }
 
   private rejectFrame(
@@ -301,17 +245,6 @@ export class HubFrameDispatcher {
       );
       return;
     }
-    this.sendError(client, code, message, id);
-  }
-
-  private sendError(
-    client: HubClient,
-    code: string,
-    message: string,
-    id?: string | number,
-    details?: unknown,
-  ): void {
-    this.counters.count(this.counters.errors, code);
-    this.sink.deliverText(client, encodeError(code, message, id, details));
+    this.replies.error(client, code, message, id);
   }
 }

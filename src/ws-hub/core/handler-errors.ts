@@ -24,20 +24,34 @@ const STATUS_CODES: Record<number, string> = {
 };
 const APP_CODE = /^[A-Z][A-Z0-9_]{0,63}$/;
 
+/** A plain object literal (not an `Error`, not a class instance): what an app means to send. */
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
 /**
  * The error frame for what a handler threw, or undefined for an unexpected error (logged,
- * answered `INTERNAL` without its text, which may hold internals).
+ * answered `INTERNAL` without its text, which may hold internals). Only what the app meant to
+ * send reaches the client: codes and messages are copied from these alone.
  *
  * - `HubError`: its code and message (and close code).
- * - `WsException`: a string is the message (`FORBIDDEN` for a guard's refusal, else
- *   `APP_ERROR`); an object gives `message` and, when it is UPPER_SNAKE_CASE, `code`.
- * - `HttpException` (e.g. `ValidationPipe`'s `BadRequestException`): the code by status,
- *   the validation messages as `details`; 5xx counts as unexpected.
+ * - `WsException` of a string: the message (`FORBIDDEN` for a guard's refusal, else
+ *   `APP_ERROR`); of a plain object: `message` and, when UPPER_SNAKE_CASE, `code`, and
+ *   `details`. A `WsException` wrapping anything else (an `Error` with a `code` such as
+ *   `ECONNREFUSED`, a class instance) is unexpected.
+ * - `HttpException` 4xx (e.g. `ValidationPipe`'s `BadRequestException`): the code by status,
+ *   the validation messages as `details`; 5xx, or one wrapping an `Error`, is unexpected.
  */
 export function errorReplyOf(err: unknown): HandlerErrorReply | undefined {
   const cause = err instanceof HubHandlerError ? err.cause : err;
   if (cause instanceof HubError) {
-    return { code: cause.code, message: cause.message, closeCode: cause.closeCode };
+    return {
+      code: typeof cause.code === 'string' ? cause.code : ErrorCode.APP_ERROR,
+      message: typeof cause.message === 'string' ? cause.message : '',
+      closeCode: cause.closeCode,
+    };
   }
   if (cause instanceof WsException) {
     const error = cause.getError();
@@ -47,24 +61,25 @@ export function errorReplyOf(err: unknown): HandlerErrorReply | undefined {
         message: error,
       };
     }
-    const { code, message, details } = (error ?? {}) as Record<string, unknown>;
+    if (!isPlainObject(error)) return undefined;
+    const { code, message, details } = error;
     return {
       code: typeof code === 'string' && APP_CODE.test(code) ? code : ErrorCode.APP_ERROR,
-      message: typeof message === 'string' ? message : errorText(cause.message),
+      message: typeof message === 'string' ? message : 'application error',
       ...(details !== undefined ? { details } : {}),
     };
   }
   if (cause instanceof HttpException) {
     const status = cause.getStatus();
-    if (status >= 500) return undefined;
     const response = cause.getResponse();
-    const listed = (response as { message?: unknown })?.message;
-    const reply: HandlerErrorReply = {
-      code: STATUS_CODES[status] ?? ErrorCode.BAD_REQUEST,
-      message: Array.isArray(listed) ? listed.map(errorText).join('; ') : cause.message,
-    };
-    if (Array.isArray(listed)) reply.details = listed;
-    return reply;
+    if (status >= 500 || response instanceof Error) return undefined;
+    const listed = isPlainObject(response) ? response.message : undefined;
+    const code = STATUS_CODES[status] ?? ErrorCode.BAD_REQUEST;
+    if (Array.isArray(listed)) {
+      return { code, message: listed.map(errorText).join('; '), details: listed };
+    }
+    if (typeof response === 'string') return { code, message: response };
+    return { code, message: typeof listed === 'string' ? listed : errorText(cause.message) };
   }
   return undefined;
 }

@@ -61,6 +61,8 @@ export class HubClient {
   lastRefillMs = 0;
   rateViolations: WindowCounter | undefined;
   invalidFrames: WindowCounter | undefined;
+  /** Frames whose handler failed unexpectedly (answered `INTERNAL`), per window. */
+  handlerFailures: WindowCounter | undefined;
   /** Why the server is closing this client, once it decided to. */
   closeReason: string | undefined;
   /** Close code to report when the close event cannot tell (ws destroys after protocol errors). */

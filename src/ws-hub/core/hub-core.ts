@@ -36,7 +36,7 @@ import { Recovery } from '../recovery/recovery.js';
 export class HubCore {
   /** Random id of this instance; every client id starts with it. */
   readonly instanceId = randomBytes(6).toString('base64url');
-  readonly counters = new HubCounters();
+  readonly counters: HubCounters;
   readonly registry = new ClientRegistry();
   readonly streams = new HubStreams();
   readonly link: ClusterLink;
@@ -56,6 +56,7 @@ export class HubCore {
     readonly options: ResolvedHubOptions,
     adapter: HubAdapter,
   ) {
+    this.counters = new HubCounters(options.metrics ? options.metrics.errorCodes : []);
     this.link = new ClusterLink(adapter, this.instanceId);
     this.rooms = new Rooms(this.link, options.maxRoomsPerClient);
     this.heartbeat = new HeartbeatScheduler(

@@ -1,6 +1,8 @@
 import type { Type } from '@nestjs/common';
 import { MetadataScanner, type ModulesContainer } from '@nestjs/core';
 import { WebSocketGateway } from '@nestjs/websockets';
+import { kConnectionGate } from '../socket/connection-gate.js';
+import type { HubSocket } from '../socket/ws-hub-socket.adapter.js';
 import { HubExceptionFilter } from './exception.filter.js';
 import {
   EXCEPTION_FILTERS_METADATA,
@@ -37,28 +39,50 @@ function normalisePath(path: unknown): string {
   return withSlash.length > 1 ? withSlash.replace(/\/+$/, '') : withSlash;
 }
 
+/** A gateway of the app that is not on the hub's endpoint: a WebSocket endpoint of its own. */
+export interface OtherGateway {
+  name: string;
+  path: string;
+  /** 0: the app's HTTP port. */
+  port: number;
+}
+
 /**
- * The app's gateways that belong on the hub's endpoint: `@HubGateway()` classes, and
- * `@WebSocketGateway` classes on the hub's path sharing the HTTP port.
+ * The app's gateways: those that belong on the hub's endpoint (`@HubGateway()` classes, and
+ * `@WebSocketGateway` classes on the hub's path sharing the HTTP port), and the others, each
+ * of which opens an endpoint of its own, without the hub's authentication and limits.
  */
 export function findAppGateways(
   modules: ModulesContainer,
   hubPath: string,
   isHubOwn: (type: Function) => boolean,
-): Type[] {
+): { onHub: Type[]; others: OtherGateway[] } {
   const found = new Set<Type>();
+  const others = new Map<Type, OtherGateway>();
   for (const module of modules.values()) {
     for (const wrapper of module.providers.values()) {
       const type = wrapper.metatype as Type | undefined;
       if (typeof type !== 'function' || isHubOwn(type)) continue;
       if (Reflect.getMetadata(GATEWAY_METADATA, type) !== true) continue;
       const marked = Reflect.getMetadata(HUB_GATEWAY_METADATA, type) === true;
-      const port = Reflect.getMetadata(PORT_METADATA, type) ?? 0;
+      const port = Number(Reflect.getMetadata(PORT_METADATA, type) ?? 0) || 0;
       const options = (Reflect.getMetadata(GATEWAY_OPTIONS, type) ?? {}) as { path?: unknown };
-      if (marked || (port === 0 && normalisePath(options.path) === hubPath)) found.add(type);
+      const path = normalisePath(options.path);
+      if (marked || (port === 0 && path === hubPath)) found.add(type);
+      else others.set(type, { name: type.name, path, port });
     }
   }
-  return [...found];
+  return { onHub: [...found], others: [...others.values()] };
+}
+
+/** The startup warning for a gateway that opens an endpoint of its own. */
+export function otherGatewayWarning(g: OtherGateway, hubPath: string): string {
+  const where = g.port === 0 ? `"${g.path}"` : `"${g.path}" on port ${g.port}`;
+  return (
+    `${g.name} opens another WebSocket endpoint at ${where}, without the hub's ` +
+    `authentication, limits and protocol; to serve its events on the hub, declare it with ` +
+    `@HubGateway() (or @WebSocketGateway({ path: '${hubPath}' }))`
+  );
 }
 
 /** The `@SubscribeMessage` handlers of a gateway class, inherited ones included. */
@@ -98,6 +122,7 @@ export function eventOwners(handlers: GatewayHandler[]): Map<string, string> {
  */
 export function adoptGateway(type: Type, serverOptions: object): void {
   WebSocketGateway(serverOptions)(type);
+  deferConnectionHooks(type);
   const filters = (Reflect.getMetadata(EXCEPTION_FILTERS_METADATA, type) ?? []) as unknown[];
   if (!filters.some((f) => f instanceof HubExceptionFilter)) {
     // An instance, not the class: the module was scanned already, so a class added now would
@@ -107,5 +132,36 @@ export function adoptGateway(type: Type, serverOptions: object): void {
       [new HubExceptionFilter(), ...filters],
       type,
     );
+  }
+}
+
+const kDeferred = Symbol('ws-hub.deferred-hooks');
+
+/**
+ * An app gateway on the hub's endpoint sees only connections the hub accepted, and only once
+ * their welcome went out (after the `recover` exchange, under the resumed client id): its
+ * `handleConnection` waits on the socket's gate, and its `handleDisconnect` runs only for
+ * connections it saw. Sockets that are not on a hub's endpoint (another app in the process,
+ * another path) reach the hooks as before.
+ */
+function deferConnectionHooks(type: Type): void {
+  const proto = type.prototype as Record<string | symbol, unknown>;
+  if (proto[kDeferred]) return;
+  proto[kDeferred] = true;
+  const connect = proto.handleConnection;
+  if (typeof connect === 'function') {
+    proto.handleConnection = function (this: unknown, socket: HubSocket, ...rest: unknown[]) {
+      const gate = socket?.[kConnectionGate];
+      if (!gate) return connect.call(this, socket, ...rest);
+      gate.whenOpen(() => connect.call(this, socket, ...rest));
+    };
+  }
+  const disconnect = proto.handleDisconnect;
+  if (typeof disconnect === 'function') {
+    proto.handleDisconnect = function (this: unknown, socket: HubSocket, ...rest: unknown[]) {
+      const gate = socket?.[kConnectionGate];
+      if (gate && !gate.opened) return;
+      return disconnect.call(this, socket, ...rest);
+    };
   }
 }

@@ -9,6 +9,7 @@ import type {
 import { hubLogger } from '../logger.js';
 import type { ResolvedHubOptions } from '../options/resolve-options.js';
 import { errorText } from '../options/validators.js';
+import { redactedError } from './redact.js';
 import {
   BEARER_SUBPROTOCOL_PREFIX,
   CloseCode,
@@ -295,7 +296,9 @@ export class HubHandshake {
           finished = true;
           clearTimeout(timer);
           settle();
-          hubLogger.error(`authenticate failed: ${errorText(err)}`);
+          // The token (or its parts, or the query string) must not reach the log, whatever
+          // the app's error says.
+          hubLogger.error(`authenticate failed: ${redactedError(err, context.token, request.url)}`);
           this.hub.countRejected(500);
           done(false, 500, 'Internal Server Error');
         },

@@ -1,5 +1,11 @@
 import type { IncomingMessage } from 'node:http';
-import { Inject, OnApplicationBootstrap, UseFilters, type Type } from '@nestjs/common';
+import {
+  Inject,
+  OnApplicationBootstrap,
+  OnModuleDestroy,
+  UseFilters,
+  type Type,
+} from '@nestjs/common';
 import { ApplicationConfig, ModulesContainer } from '@nestjs/core';
 import {
   ConnectedSocket,
@@ -10,7 +16,9 @@ import {
   SubscribeMessage,
   WebSocketGateway,
 } from '@nestjs/websockets';
+import type { Subscription } from 'rxjs';
 import type { ServerOptions } from 'ws';
+import { kConnectionGate } from '../socket/connection-gate.js';
 import type { HubDirectHandler } from '../core/frame-dispatcher.js';
 import { kHubClient } from '../core/hub-client.js';
 import { HubService } from '../core/hub.service.js';
@@ -32,7 +40,13 @@ import {
   kHubEndpoint,
   type HubSocket,
 } from '../socket/ws-hub-socket.adapter.js';
-import { adoptGateway, eventOwners, findAppGateways, handlersOf } from './app-gateways.js';
+import {
+  adoptGateway,
+  eventOwners,
+  findAppGateways,
+  handlersOf,
+  otherGatewayWarning,
+} from './app-gateways.js';
 import { HubExceptionFilter } from './exception.filter.js';
 import {
   clientIpOf,
@@ -51,7 +65,12 @@ import {
 @WebSocketGateway<ServerOptions>({ path: DEFAULT_PATH })
 @UseFilters(HubExceptionFilter)
 export class WsGateway
-  implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect, OnApplicationBootstrap
+  implements
+    OnGatewayInit,
+    OnGatewayConnection,
+    OnGatewayDisconnect,
+    OnApplicationBootstrap,
+    OnModuleDestroy
 {
   private serverSeen = false;
   private foreignServer = false;
@@ -76,17 +95,29 @@ export class WsGateway
     WebSocketGateway<ServerOptions>(serverOptions)(new.target);
     // The app's gateways on the hub's endpoint share these options and the one dispatcher;
     // an event taken twice (a built-in one included) fails here, at startup.
-    const appGateways = findAppGateways(
+    const { onHub: appGateways, others } = findAppGateways(
       modules,
       options.path,
       (t) => t.prototype instanceof WsGateway || t === WsGateway,
     );
+    for (const other of others) hubLogger.warn(otherGatewayWarning(other, options.path));
     const owners = eventOwners([
       { event: ClientEvent.RECOVER, owner: 'ws-hub recovery (built in)' },
       ...[WsGateway, ...appGateways].flatMap((t) => handlersOf(t as Type)),
     ]);
     for (const type of appGateways) adoptGateway(type, serverOptions);
     hub.core.dispatcher.reserveGatewayEvents(owners);
+    // The app's gateways see a connection once the hub announced it (after its welcome).
+    this.announced = hub.connected$.subscribe(({ clientId }) => {
+      const socket = hub.core.registry.get(clientId)?.socket as HubSocket | undefined;
+      socket?.[kConnectionGate]?.open();
+    });
+  }
+
+  private readonly announced: Subscription;
+
+  onModuleDestroy(): void {
+    this.announced.unsubscribe();
   }
 
   afterInit(server: unknown): void {
@@ -100,6 +131,19 @@ export class WsGateway
         'WsHubModule: the app uses a WebSocket adapter other than WsHubSocketAdapter, which would ' +
           'drop invalid frames silently. Remove app.useWebSocketAdapter(new WsAdapter(app)) or pass ' +
           'new WsHubSocketAdapter(app) instead.',
+      );
+    }
+    // Nest applies no global prefix to gateways: `setGlobalPrefix('api')` leaves the hub at its
+    // path (an upgrade on /api/ws is answered 404), which is worth saying once.
+    const prefix = this.appConfig.getGlobalPrefix();
+    if (
+      prefix &&
+      prefix !== '/' &&
+      !this.options.path.startsWith('/' + prefix.replace(/^\/+/, ''))
+    ) {
+      hubLogger.log(
+        `the global prefix "${prefix}" does not apply to WebSocket gateways: the hub is at ` +
+          `"${this.options.path}" (set path: "/${prefix.replace(/^\/+|\/+$/g, '')}${this.options.path}" to put it under the prefix)`,
       );
     }
     // Nest runs every frame through its context pipeline (guards, interceptors, pipes, filters,

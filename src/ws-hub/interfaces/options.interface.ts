@@ -132,6 +132,12 @@ export interface WsHubModuleOptions {
   rateLimit?: HubRateLimitOptions | false;
   /** Invalid frames (bad JSON, bad envelope, unknown event, binary) tolerated within 10 s; one more closes with 1008. Default 20. */
   maxInvalidFrames?: number;
+  /**
+   * Frames whose handler failed unexpectedly (answered `INTERNAL`: an exception that is not a
+   * `HubError`, `WsException` or 4xx `HttpException`) tolerated per connection within 10 s;
+   * one more closes it with 1011 `too many failed frames`. Default 10.
+   */
+  maxHandlerFailures?: number;
   /** Bytes a client's outgoing buffer may hold before `slowConsumer` applies. Default 1048576 (1 MiB). */
   maxBufferedBytes?: number;
   /**
@@ -193,6 +199,13 @@ export interface HubMetricsOptions {
   prefix?: string;
   /** Export the event-loop delay (`<prefix>event_loop_delay_seconds`), sampled every 20 ms. Default true. */
   eventLoopDelay?: boolean;
+  /**
+   * The app's own error codes (`HubError`, `WsException({ code })`), each counted under its own
+   * `code` label of `<prefix>errors_total`. Other app codes get a label of their own up to 20
+   * distinct ones, then count under `OTHER`, so that codes built from input cannot create
+   * series without bound. Default none.
+   */
+  errorCodes?: string[];
 }
 
 /** Implemented by a class given as `useClass`/`useExisting` to `forRootAsync`. */

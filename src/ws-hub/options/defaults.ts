@@ -9,6 +9,7 @@ export const DEFAULT_MAX_ROOMS_PER_CLIENT = 100;
 export const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
 export const DEFAULT_RATE_LIMIT = { messagesPerSecond: 100, burst: 200, maxViolations: 20 };
 export const DEFAULT_MAX_INVALID_FRAMES = 20;
+export const DEFAULT_MAX_HANDLER_FAILURES = 10;
 export const DEFAULT_METRICS_PREFIX = 'ws_hub_';
 export const DEFAULT_RECOVERY = { historySize: 300, historyTtlMs: 300_000, sessionTtlMs: 120_000 };
 /** Window over which rate-limit violations and invalid frames are counted. */

@@ -61,11 +61,16 @@ export function resolveMetrics(value: unknown): ResolvedMetricsOptions | false {
   if (typeof m !== 'object' || Array.isArray(m)) {
     throw new WsHubOptionsError(
       'metrics',
-      'must be true, false or { registry?, prefix?, eventLoopDelay? }',
+      'must be true, false or { registry?, prefix?, eventLoopDelay?, errorCodes? }',
     );
   }
   for (const key of Object.keys(m)) {
-    if (key !== 'registry' && key !== 'prefix' && key !== 'eventLoopDelay') {
+    if (
+      key !== 'registry' &&
+      key !== 'prefix' &&
+      key !== 'eventLoopDelay' &&
+      key !== 'errorCodes'
+    ) {
       throw new WsHubOptionsError(`metrics.${key}`, 'is not a metrics option');
     }
   }
@@ -84,9 +89,16 @@ export function resolveMetrics(value: unknown): ResolvedMetricsOptions | false {
   ) {
     throw new WsHubOptionsError('metrics.registry', 'must be a prom-client Registry');
   }
+  if (
+    m.errorCodes !== undefined &&
+    (!Array.isArray(m.errorCodes) || m.errorCodes.some((c) => typeof c !== 'string'))
+  ) {
+    throw new WsHubOptionsError('metrics.errorCodes', 'must be an array of error code strings');
+  }
   return {
     registry: m.registry,
     prefix,
     eventLoopDelay: bool('metrics.eventLoopDelay', m.eventLoopDelay, true),
+    errorCodes: m.errorCodes ?? [],
   };
 }

@@ -1,5 +1,5 @@
 import { WsHubOptionsError } from './options.error.js';
-import { positiveInt as checkPositiveInt, show } from './validators.js';
+import { ENV_HINT, positiveInt as checkPositiveInt, show } from './validators.js';
 
 /** Option checks that throw `WsHubOptionsError` naming the option. */
 
@@ -12,7 +12,8 @@ export function positiveInt(name: string, value: unknown, fallback: number, unit
 export function bool(name: string, value: unknown, fallback: boolean): boolean {
   if (value === undefined || value === null) return fallback;
   if (typeof value !== 'boolean') {
-    throw new WsHubOptionsError(name, `must be a boolean, got ${show(value)}`);
+    const hint = typeof value === 'string' ? ` (${ENV_HINT})` : '';
+    throw new WsHubOptionsError(name, `must be a boolean, got ${show(value)}${hint}`);
   }
   return value;
 }

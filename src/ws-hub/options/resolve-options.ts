@@ -19,6 +19,7 @@ import {
   DEFAULT_MAX_ROOMS_PER_CLIENT,
   DEFAULT_MAX_BUFFERED_BYTES,
   DEFAULT_MAX_INVALID_FRAMES,
+  DEFAULT_MAX_HANDLER_FAILURES,
   DEFAULT_MAX_MISSED_PONGS,
   DEFAULT_MAX_PAYLOAD_BYTES,
   DEFAULT_PATH,
@@ -42,6 +43,7 @@ export type ResolvedHubOptions = Required<
     | 'maxConnections'
     | 'maxConnectionsPerIp'
     | 'maxInvalidFrames'
+    | 'maxHandlerFailures'
     | 'maxBufferedBytes'
     | 'slowConsumer'
     | 'maxRoomsPerClient'
@@ -83,6 +85,7 @@ const OPTION_KEYS: Record<keyof WsHubModuleOptions | keyof WsHubModuleExtras, tr
   clientIp: true,
   rateLimit: true,
   maxInvalidFrames: true,
+  maxHandlerFailures: true,
   maxBufferedBytes: true,
   slowConsumer: true,
   authorizeJoin: true,
@@ -238,6 +241,12 @@ export function resolveHubOptions(options: WsHubModuleOptions | undefined): Reso
       'maxInvalidFrames',
       o.maxInvalidFrames,
       DEFAULT_MAX_INVALID_FRAMES,
+      'frames',
+    ),
+    maxHandlerFailures: positiveInt(
+      'maxHandlerFailures',
+      o.maxHandlerFailures,
+      DEFAULT_MAX_HANDLER_FAILURES,
       'frames',
     ),
     maxBufferedBytes: positiveInt(

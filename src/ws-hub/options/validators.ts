@@ -8,9 +8,14 @@ export function show(value: unknown): string {
   return typeof value;
 }
 
+/** Said of a string given where a number or a boolean was expected. */
+export const ENV_HINT =
+  'environment values are strings: convert them (Number(value), value === "true")';
+
 /**
- * `value` when it is a positive integer, `fallback` when absent; anything else calls `fail`
- * with the problem (each caller throws its own error type naming the option).
+ * `value` when it is a positive integer, or a string of decimal digits (an environment value,
+ * as `ConfigService.get` returns it) read as one; `fallback` when absent; anything else calls
+ * `fail` with the problem (each caller throws its own error type naming the option).
  */
 export function positiveInt(
   value: unknown,
@@ -19,8 +24,10 @@ export function positiveInt(
   fail: (problem: string) => never,
 ): number {
   if (value === undefined || value === null) return fallback;
+  if (typeof value === 'string' && /^\s*\d+\s*$/.test(value)) value = Number(value);
   if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
-    fail(`must be a positive integer (${unit}), got ${show(value)}`);
+    const hint = typeof value === 'string' ? ` (${ENV_HINT})` : '';
+    fail(`must be a positive integer (${unit}), got ${show(value)}${hint}`);
   }
   return value as number;
 }

@@ -102,6 +102,8 @@ export const DisconnectReason = {
   SLOW_CONSUMER: 'slow-consumer',
   RATE_LIMITED: 'rate-limited',
   INVALID_FRAMES: 'invalid-frames',
+  /** Too many frames whose handler failed unexpectedly (`maxHandlerFailures`). */
+  HANDLER_FAILURES: 'handler-failures',
   PAYLOAD_TOO_LARGE: 'payload-too-large',
   PROTOCOL_ERROR: 'protocol-error',
   SESSION_RESUMED: 'session-resumed',

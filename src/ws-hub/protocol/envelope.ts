@@ -91,16 +91,94 @@ export function encodeFrame(event: string, data?: unknown, id?: string | number)
   return out + '}';
 }
 
-/** Serialises an error frame; `details` (validation messages, ...) only when given. */
+/** Limits on an error frame's `details`: past any of them the frame goes out without `details`. */
+export const ERROR_DETAILS_LIMITS = {
+  /** Nesting levels (a ValidationPipe's messages nest two or three). */
+  maxDepth: 8,
+  /** Values visited (keys, array items, leaves). */
+  maxValues: 1_000,
+  /** Characters of the encoded `details`. */
+  maxChars: 8_192,
+} as const;
+/** Longest error `message` sent, in characters; longer ones are cut. */
+export const MAX_ERROR_MESSAGE_CHARS = 1_000;
+/** Longest error `code` sent, in characters. */
+export const MAX_ERROR_CODE_CHARS = 64;
+
+/**
+ * The JSON of an error frame's `details`, or undefined when it cannot be sent as is: nested
+ * deeper, larger or longer than `ERROR_DETAILS_LIMITS`, circular, holding a BigInt, an object
+ * with its own `toJSON`, or throwing getters. What an app puts there may hold a client's input
+ * (a `ValidationError`'s `value` and `target`): it must neither crash the encoder (8 000 nested
+ * arrays overflow `JSON.stringify`'s stack) nor cost more than a bounded walk. Never throws.
+ */
+export function detailsJson(details: unknown): string | undefined {
+  const { maxDepth, maxValues, maxChars } = ERROR_DETAILS_LIMITS;
+  let values = 0;
+  let chars = 0;
+  const fits = (value: unknown, depth: number): boolean => {
+    if (++values > maxValues) return false;
+    switch (typeof value) {
+      case 'string':
+        return (chars += value.length) <= maxChars;
+      case 'number':
+      case 'boolean':
+      case 'undefined':
+      case 'function':
+      case 'symbol':
+        return true; // numbers print, the others are left out (or null in arrays) by JSON
+      case 'bigint':
+        return false;
+    }
+    if (value === null || value instanceof Date) return true;
+    if (depth >= maxDepth) return false; // deep, or circular
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) if (!fits(value[i], depth + 1)) return false;
+      return true;
+    }
+    if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return false;
+    for (const key of Object.keys(value as object)) {
+      if ((chars += key.length) > maxChars) return false;
+      if (!fits((value as Record<string, unknown>)[key], depth + 1)) return false;
+    }
+    return true;
+  };
+  try {
+    if (!fits(details, 0)) return undefined;
+    const json = JSON.stringify(details);
+    return json !== undefined && json.length <= maxChars ? json : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function cut(text: string, max: number): string {
+  return text.length <= max ? text : text.slice(0, max - 3) + '...';
+}
+
+/**
+ * Serialises an error frame; never throws. `details` (validation messages, ...) goes out only
+ * when given and within `ERROR_DETAILS_LIMITS` (else the frame has none); the code and the
+ * message are cut to their limits.
+ */
 export function encodeError(
   code: ErrorCode | string,
   message: string,
   id?: string | number,
   details?: unknown,
 ): string {
-  return encodeFrame(
-    'error',
-    details === undefined ? { code, message } : { code, message, details },
-    id,
-  );
+  let out =
+    '{"event":"error"' +
+    (id !== undefined ? ',"id":' + JSON.stringify(id) : '') +
+    ',"data":{"code":' +
+    JSON.stringify(
+      cut(typeof code === 'string' ? code : ErrorCode.INTERNAL, MAX_ERROR_CODE_CHARS),
+    ) +
+    ',"message":' +
+    JSON.stringify(cut(typeof message === 'string' ? message : '', MAX_ERROR_MESSAGE_CHARS));
+  if (details !== undefined) {
+    const json = detailsJson(details);
+    if (json !== undefined) out += ',"details":' + json;
+  }
+  return out + '}}';
 }

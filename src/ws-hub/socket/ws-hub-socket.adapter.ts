@@ -1,4 +1,5 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { INestApplicationContext } from '@nestjs/common';
 import { WsAdapter } from '@nestjs/platform-ws';
 import type { MessageMappingProperties } from '@nestjs/websockets';
@@ -9,6 +10,8 @@ import { kHubClient, type HubClient, type HubSocket as CoreSocket } from '../cor
 import { hubLogger } from '../logger.js';
 import { errorText } from '../options/validators.js';
 import { CloseCode, DisconnectReason } from '../protocol/constants.js';
+import { ConnectionGate, kConnectionGate } from './connection-gate.js';
+import { answerUnknownPath } from './unknown-path.js';
 
 /** Marks a ws server created by this adapter, so the gateway can tell a plain WsAdapter apart. */
 export const kHubServer = Symbol('ws-hub.server');
@@ -20,6 +23,8 @@ export const kHubEndpoint = Symbol('ws-hub.endpoint');
 const kHandlers = Symbol('ws-hub.handlers');
 /** Where a socket keeps the sink its frames go to. */
 export const kFrameSink = Symbol('ws-hub.frame-sink');
+
+type Listener = (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
 /** Where a hub socket's frames go (`HubService` provides it). */
 export interface FrameSink {
@@ -34,6 +39,7 @@ export interface FrameSink {
 /** A socket as the hub gateway marks it. */
 export type HubSocket = CoreSocket & {
   [kHubSocket]?: boolean;
+  [kConnectionGate]?: ConnectionGate;
   [kFrameSink]?: FrameSink;
   [kHandlers]?: Map<string, HubFrameHandler>;
 };
@@ -67,8 +73,13 @@ export class WsHubSocketAdapter extends WsAdapter {
     };
     server[kHubServer] = true;
     if (options?.[kHubEndpoint as never]) {
-      // Registered before Nest's own listeners: every gateway on the path sees the mark.
-      server.on('connection', (ws: HubSocket) => (ws[kHubSocket] = true));
+      // Registered before Nest's own listeners: every gateway on the path sees the mark, and
+      // the gate that holds the app's gateways until the hub has accepted the connection.
+      server.on('connection', (ws: HubSocket) => {
+        ws[kHubSocket] = true;
+        const gate = (ws[kConnectionGate] = new ConnectionGate());
+        ws.once('close', () => gate.drop());
+      });
       // ws writes the 101 response right after this event and the welcome follows in the same
       // tick: corking the socket until the next tick sends both in one write (one syscall
       // less per handshake, measured at about 5 µs).
@@ -78,6 +89,34 @@ export class WsHubSocketAdapter extends WsAdapter {
         process.nextTick(() => socket.uncork());
       });
     }
+    return server;
+  }
+
+  /**
+   * Nest's upgrade listener, except for paths no gateway serves: Nest destroys the socket (the
+   * client sees a hang-up and no status); this answers HTTP 404, unless another upgrade
+   * listener of the app (a GraphQL subscriptions server, say) may be the one to answer.
+   */
+  override ensureHttpServerExists(port: number, httpServer?: HttpServer): HttpServer | undefined {
+    const registry = (this as unknown as { httpServersRegistry: Map<number, HttpServer> })
+      .httpServersRegistry;
+    const existed = registry.has(port);
+    const server = super.ensureHttpServerExists(port, httpServer);
+    if (existed) return server;
+    const listeners = (this as unknown as { upgradeListenersRegistry: Map<number, Listener> })
+      .upgradeListenersRegistry;
+    const nest = listeners.get(port);
+    const target = registry.get(port);
+    if (!nest || !target) return server;
+    const servers = (this as unknown as { wsServersRegistry: Map<number, { path: string }[]> })
+      .wsServersRegistry;
+    const ours: Listener = (request, socket, head) => {
+      if (answerUnknownPath(target, ours, request, socket, servers.get(port) ?? [])) return;
+      nest(request, socket, head);
+    };
+    target.off('upgrade', nest);
+    target.on('upgrade', ours);
+    listeners.set(port, ours);
     return server;
   }
 

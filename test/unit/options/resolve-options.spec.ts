@@ -43,6 +43,7 @@ const DEFAULTS = {
   clientIp: undefined,
   rateLimit: { messagesPerSecond: 100, burst: 200, maxViolations: 20 },
   maxInvalidFrames: 20,
+  maxHandlerFailures: 10,
   maxBufferedBytes: 1_048_576,
   slowConsumer: 'close',
   authorizeJoin: undefined,
@@ -62,6 +63,7 @@ const POSITIVE_INTEGERS: [keyof WsHubModuleOptions & keyof typeof DEFAULTS, stri
   ['shutdownTimeoutMs', 'milliseconds'],
   ['authenticateTimeoutMs', 'milliseconds'],
   ['maxInvalidFrames', 'frames'],
+  ['maxHandlerFailures', 'frames'],
   ['maxBufferedBytes', 'bytes'],
   ['maxRoomsPerClient', 'rooms'],
 ];
@@ -214,11 +216,23 @@ describe('resolveHubOptions: validation errors name the option', () => {
       [1.5, '1.5'],
       [NaN, 'NaN'],
       [Infinity, 'Infinity'],
-      ['1000', '"1000"'],
+      [
+        '25s',
+        '"25s" (environment values are strings: convert them (Number(value), value === "true"))',
+      ],
+      ['', '"" (environment values are strings: convert them (Number(value), value === "true"))'],
+      [
+        '-3',
+        '"-3" (environment values are strings: convert them (Number(value), value === "true"))',
+      ],
       [false, 'false'],
       [{}, 'object'],
     ])('refuses %j', (value, shown) => {
       expectRejected({ [name]: value }, name, `must be a positive integer (${unit}), got ${shown}`);
+    });
+    it('accepts a string of digits, as environment values come (ConfigService.get)', () => {
+      expect(resolveHubOptions({ [name]: '1000' })[name]).toBe(1000);
+      expect(resolveHubOptions({ [name]: ' 42 ' })[name]).toBe(42);
     });
   });
 
@@ -228,7 +242,10 @@ describe('resolveHubOptions: validation errors name the option', () => {
       [-1, '-1'],
       [2.5, '2.5'],
       [-Infinity, '-Infinity'],
-      ['10', '"10"'],
+      [
+        'ten',
+        '"ten" (environment values are strings: convert them (Number(value), value === "true"))',
+      ],
     ])('refuses %j', (value, shown) => {
       expectRejected(
         { [name]: value },
@@ -240,7 +257,14 @@ describe('resolveHubOptions: validation errors name the option', () => {
 
   describe.each(BOOLEANS)('%s', (name) => {
     it.each([
-      ['yes', '"yes"'],
+      [
+        'yes',
+        '"yes" (environment values are strings: convert them (Number(value), value === "true"))',
+      ],
+      [
+        'true',
+        '"true" (environment values are strings: convert them (Number(value), value === "true"))',
+      ],
       [1, '1'],
       [0, '0'],
       [[], 'object'],
@@ -274,11 +298,16 @@ describe('resolveHubOptions: validation errors name the option', () => {
 
   it.each([
     [{ messagesPerSecond: -1, burst: 2 }, 'messagesPerSecond', 'frames per second', '-1'],
-    [{ messagesPerSecond: '10', burst: 2 }, 'messagesPerSecond', 'frames per second', '"10"'],
+    [
+      { messagesPerSecond: 'ten', burst: 2 },
+      'messagesPerSecond',
+      'frames per second',
+      '"ten" (environment values are strings: convert them (Number(value), value === "true"))',
+    ],
     [{ messagesPerSecond: 10, burst: 0 }, 'burst', 'frames', '0'],
     [{ messagesPerSecond: 10, burst: 2.5 }, 'burst', 'frames', '2.5'],
     [{ messagesPerSecond: 10, burst: 2, maxViolations: 0 }, 'maxViolations', 'frames', '0'],
-    [{ messagesPerSecond: 10, burst: 2, maxViolations: '5' }, 'maxViolations', 'frames', '"5"'],
+    [{ messagesPerSecond: 10, burst: 2, maxViolations: 1.5 }, 'maxViolations', 'frames', '1.5'],
   ])('refuses rateLimit %j naming rateLimit.%s', (rateLimit, field, unit, shown) => {
     expectRejected(
       { rateLimit },
@@ -354,7 +383,11 @@ describe('resolveHubOptions: metrics and recovery', () => {
       registry: undefined,
       prefix: 'ws_hub_',
       eventLoopDelay: true,
+      errorCodes: [],
     });
+    expect(() => resolveHubOptions({ metrics: { errorCodes: 'ROOM_FULL' as never } })).toThrow(
+      'option "metrics.errorCodes" must be an array of error code strings',
+    );
     expect(() => resolveHubOptions({ metrics: { prefix: 'bad-prefix' } })).toThrow(
       'WsHubModule: option "metrics.prefix" must be a valid Prometheus name prefix, got "bad-prefix"',
     );

@@ -47,13 +47,21 @@ describe('positiveInt', () => {
     [1.5, '1.5'],
     [NaN, 'NaN'],
     [Infinity, 'Infinity'],
-    ['10', '"10"'],
+    [
+      '10 ms',
+      '"10 ms" (environment values are strings: convert them (Number(value), value === "true"))',
+    ],
     [true, 'true'],
     [{}, 'object'],
   ])('calls fail for %j, naming the unit and showing the value', (value, shown) => {
     expect(() => positiveInt(value, 7, 'milliseconds', fail)).toThrow(
       new Error(`must be a positive integer (milliseconds), got ${shown}`),
     );
+  });
+
+  it('reads a string of decimal digits (an environment value) as the number', () => {
+    expect(positiveInt('10', 7, 'milliseconds', fail)).toBe(10);
+    expect(positiveInt(' 250\n', 7, 'milliseconds', fail)).toBe(250);
   });
 
   it('lets the caller choose the error thrown', () => {

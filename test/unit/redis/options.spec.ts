@@ -73,8 +73,8 @@ describe('resolveRedisOptions', () => {
       'RedisHubAdapter: "initTimeoutMs" must be a positive integer (ms), got 0',
     ],
     [
-      { url: 'redis://x', commandTimeoutMs: '100' },
-      'RedisHubAdapter: "commandTimeoutMs" must be a positive integer (ms), got "100"',
+      { url: 'redis://x', commandTimeoutMs: '100ms' },
+      'RedisHubAdapter: "commandTimeoutMs" must be a positive integer (ms), got "100ms" (environment values are strings: convert them (Number(value), value === "true"))',
     ],
     [
       { url: 'redis://x', reconnectMaxDelayMs: {} },
