@@ -72,9 +72,10 @@ describe('Prometheus metrics', () => {
     expect(sample(text, 'ws_hub_rooms')).toBe(1);
     expect(sample(text, 'ws_hub_broadcast_fanout_seconds_count')).toBe(1);
     expect(sample(text, 'ws_hub_buffered_bytes')).toBe(0);
-    expect(sample(text, 'ws_hub_event_loop_delay_seconds', { quantile: '0.99' })).toBeGreaterThan(
-      0,
-    );
+    // The delay beyond the 20 ms sampling interval: a test process is mostly idle.
+    const loopP99 = sample(text, 'ws_hub_event_loop_delay_seconds', { quantile: '0.99' });
+    expect(loopP99).toBeGreaterThanOrEqual(0);
+    expect(loopP99).toBeLessThan(0.5);
     expect(text).toMatch(/# HELP ws_hub_messages_dropped_total /);
     expect(text).not.toMatch(/ws_hub_adapter_/); // no cluster adapter
   });
