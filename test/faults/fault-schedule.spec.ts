@@ -1,0 +1,50 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ensureLibraryBuilt } from '../helpers/hub-instance.js';
+import { check } from './checker.js';
+import { FAULT_KINDS } from './history.js';
+import { formatFigures, formatViolations } from './report.js';
+import { runSchedule } from './run.js';
+
+/**
+ * The short fault schedule of `npm test` (issue 17): three instances on one Redis, raw protocol
+ * clients and ws-hub/client clients joining, leaving, racing and reconnecting, a publisher at a
+ * steady rate, and every fault kind once, in a seeded order; the checker then verifies the
+ * recovery invariant from what the clients recorded. The long runs are
+ * `npm run test:faults -- --seconds N --seed S` (test/faults/README.md).
+ */
+
+const SEED = 1717;
+const SECONDS = 26;
+
+beforeAll(() => ensureLibraryBuilt(), 120_000);
+
+describe('fault schedule (short)', () => {
+  it('every fault kind once: no recovered: true hides a lost message, nothing leaks', async () => {
+    const history = await runSchedule({
+      seed: SEED,
+      seconds: SECONDS,
+      mode: 'each-once',
+      faults: FAULT_KINDS,
+      rawClients: 16,
+      realClients: 3,
+      publishRatePerS: 80,
+    });
+    const result = check(history);
+    const figures = formatFigures(result.figures);
+    if (process.env.SHOW_FIGURES) console.log(figures);
+
+    // The schedule did what it says: traffic flowed, clients resumed, the faults happened.
+    expect(result.figures.published, figures).toBeGreaterThan(SECONDS * 80 * 0.6);
+    expect(result.figures.positionedFrames, figures).toBeGreaterThan(result.figures.published);
+    expect(result.figures.welcomesRecovered, figures).toBeGreaterThan(16);
+    const applied = history.faults.filter((f) => !f.skipped).map((f) => f.kind);
+    expect(new Set(applied).size, figures).toBeGreaterThanOrEqual(FAULT_KINDS.length - 3);
+
+    // The invariant, from the histories alone (the message lists each violation with the
+    // frames and faults that show it).
+    expect(
+      result.violations.length,
+      `seed ${SEED}:\n${formatViolations(history, result)}\n${figures}`,
+    ).toBe(0);
+  }, 150_000);
+});
