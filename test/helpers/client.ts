@@ -161,9 +161,10 @@ export async function waitFor(
   timeoutMs = 3000,
   stepMs = 10,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  // Monotonic: a test may step the wall clock (Date.now) meanwhile.
+  const deadline = performance.now() + timeoutMs;
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    if (performance.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
     await sleep(stepMs);
   }
 }

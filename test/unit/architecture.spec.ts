@@ -110,11 +110,4 @@ describe('architecture of src/ws-hub', () => {
     for (const file of graph.keys()) if (!state.has(file)) visit(file);
     expect(cycles).toEqual([]);
   });
-
-  it('keeps library files small (about 300 lines at most)', () => {
-    const big = [...graph.keys()]
-      .map((file) => ({ file, lines: readFileSync(join(ROOT, file), 'utf8').split('\n').length }))
-      .filter((f) => f.lines > 330);
-    expect(big).toEqual([]);
-  });
 });

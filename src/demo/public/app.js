@@ -1,7 +1,7 @@
 // The demo page. It uses the library only through its public entry point, `ws-hub/client`,
 // which the demo serves bundled as `hub-client.js`: reconnecting, rejoining rooms, queueing
 // while disconnected and matching replies are the client's work, not this page's.
-import { createHubClient } from './hub-client.js';
+import { createHubClient, RECONNECT_DEFAULTS } from './hub-client.js';
 
 const $ = (id) => document.getElementById(id);
 const { hubPath, hubAuth, hubAuthFailure } = document.body.dataset;
@@ -16,14 +16,26 @@ const endpoint = (() => {
 let client;
 /** Whether the current client has been open before (an open after that is a reconnect). */
 let hadOpen = false;
+/** Opens of the current client after its first one. */
+let reconnects = 0;
+/** When the current connection opened (performance.now()), while it is or was last open. */
+let openedAt;
+/**
+ * The current outage, from the first retry after a drop to the next open: the page counts its
+ * attempts itself (the client's `attempt` keeps counting across drops until a connection has
+ * stayed up for `stableAfterMs`, to keep its backoff growing while a server flaps).
+ */
+let outage; // { attempts, again, upMs }
 /** Page-side status of each room: `pending`, `joined`, `rejoining` or `failed`. */
 const rooms = new Map();
 /** Requests made while disconnected and not settled yet. */
 let queued = 0;
-let retry; // { at, attempt, unreachable } while reconnecting
+let retry; // { at } while reconnecting
 let countdownTimer;
 /** After a resumed reconnect: the missed messages replayed so far, and the log line counting them. */
 let recovery; // { count, line }
+/** The last answer of GET /stats (online counts, cluster, adapter). */
+let lastStats;
 
 // ---------------------------------------------------------------------------------------------
 // Text
@@ -95,6 +107,10 @@ function quote(text) {
   return `“${text}”`;
 }
 
+function plural(n, word) {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Log
 
@@ -123,9 +139,10 @@ function clock() {
  * Returns the line's text element.
  */
 function log(tag, text) {
+  const box = $('log-box');
   const list = $('log');
   const [group, label] = TAGS[tag];
-  const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+  const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
   let li = list.lastElementChild;
   if (!(tag === 'retry' && li?.dataset.tag === 'retry')) {
     li = document.createElement('li');
@@ -142,9 +159,28 @@ function log(tag, text) {
   body.className = 'text';
   body.textContent = text;
   while (list.children.length > 300) list.firstElementChild.remove();
-  if (atBottom) list.scrollTop = list.scrollHeight;
+  if (atBottom) box.scrollTop = box.scrollHeight;
   return body;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Refused input: a sentence next to the field (role="alert"), the field marked invalid
+
+function refuse(inputId, text, focus = true) {
+  const input = $(inputId);
+  $(`${inputId}-error`).textContent = text;
+  input.setAttribute('aria-invalid', 'true');
+  if (focus) input.focus();
+}
+
+function accept(inputId) {
+  $(`${inputId}-error`).textContent = '';
+  $(inputId).removeAttribute('aria-invalid');
+}
+
+/** What a WebSocket subprotocol may carry (RFC 7230 token characters). */
+const TOKEN_CHARS = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const NOT_CONNECTED = 'Not connected: press Connect first.';
 
 // ---------------------------------------------------------------------------------------------
 // Rendering
@@ -177,6 +213,13 @@ function renderCountdown() {
   countdown.textContent = left > 0 ? ` in ${seconds(left)}` : ' now';
 }
 
+/** Marks a button unavailable without disabling it: it keeps the focus and says why. */
+function available(button, yes, why = '') {
+  if (yes) button.removeAttribute('aria-disabled');
+  else button.setAttribute('aria-disabled', 'true');
+  button.title = why;
+}
+
 function renderControls() {
   const state = client?.state ?? 'closed';
   const open = state === 'open';
@@ -188,15 +231,9 @@ function renderControls() {
     : state === 'reconnecting'
       ? 'Retry now'
       : 'Reconnect';
-  $('disconnect').disabled = closed;
+  available($('disconnect'), !closed, closed ? 'Not connected' : '');
   for (const id of ['send', 'join']) {
-    const button = $(id);
-    button.disabled = closed;
-    button.title = closed
-      ? 'Not connected: press Connect first'
-      : open
-        ? ''
-        : 'Queued until reconnected';
+    available($(id), !closed, closed ? NOT_CONNECTED : open ? '' : 'Queued until reconnected');
   }
   $('send').textContent = open || closed ? 'Send' : 'Queue';
   $('join').textContent = open || closed ? 'Join' : 'Queue join';
@@ -205,38 +242,50 @@ function renderControls() {
   badge.textContent = `${queued} queued · sent on reconnect`;
 }
 
+const ROOM_NOTES = {
+  pending: 'joining…',
+  rejoining: 'rejoins on reconnect',
+  failed: 'rejoin refused',
+};
+
+function chip(room) {
+  const li = document.createElement('li');
+  li.className = 'chip';
+  li.dataset.room = room;
+  const name = document.createElement('span');
+  name.className = 'name';
+  name.textContent = room;
+  const note = document.createElement('span');
+  note.className = 'note';
+  const leave = document.createElement('button');
+  leave.type = 'button';
+  leave.textContent = '×';
+  leave.setAttribute('aria-label', `Leave room ${room}`);
+  leave.title = `Leave ${room}`;
+  leave.addEventListener('click', () => leaveRoom(room));
+  li.append(name, note, leave);
+  return li;
+}
+
+/**
+ * Updates the room chips in place (sorted by name): a chip that stays is never rebuilt or
+ * moved, so a focused leave button keeps the focus through every state change.
+ */
 function renderRooms() {
   const list = $('rooms');
-  list.replaceChildren();
+  const chips = new Map([...list.querySelectorAll('.chip')].map((li) => [li.dataset.room, li]));
+  list.querySelector('.empty')?.remove();
+  let previous = null;
   for (const [room, status] of [...rooms].sort(([a], [b]) => a.localeCompare(b))) {
-    const li = document.createElement('li');
-    li.className = 'chip';
+    const li = chips.get(room) ?? chip(room);
+    chips.delete(room);
     li.dataset.status = status;
-    li.dataset.room = room;
-    const name = document.createElement('span');
-    name.className = 'name';
-    name.textContent = room;
-    li.append(name);
-    const note = {
-      pending: 'joining…',
-      rejoining: 'rejoins on reconnect',
-      failed: 'rejoin refused',
-    }[status];
-    if (note) {
-      const small = document.createElement('span');
-      small.className = 'note';
-      small.textContent = `· ${note}`;
-      li.append(small);
-    }
-    const leave = document.createElement('button');
-    leave.type = 'button';
-    leave.textContent = '×';
-    leave.setAttribute('aria-label', `Leave room ${room}`);
-    leave.title = `Leave ${room}`;
-    leave.addEventListener('click', () => leaveRoom(room));
-    li.append(leave);
-    list.append(li);
+    li.querySelector('.note').textContent = ROOM_NOTES[status] ? `· ${ROOM_NOTES[status]}` : '';
+    const place = previous ? previous.nextSibling : list.firstChild;
+    if (li !== place) list.insertBefore(li, place);
+    previous = li;
   }
+  for (const li of chips.values()) li.remove();
   if (rooms.size === 0) {
     const li = document.createElement('li');
     li.className = 'empty muted';
@@ -259,7 +308,7 @@ function renderWelcome(welcome) {
 }
 
 function missed(count) {
-  return `recovered ${count} missed message${count === 1 ? '' : 's'}`;
+  return `recovered ${plural(count, 'missed message')}`;
 }
 
 /**
@@ -299,109 +348,164 @@ function countReplayed() {
 // ---------------------------------------------------------------------------------------------
 // Connection
 
+function onOpen(change) {
+  const { welcome } = change;
+  const reconnect = hadOpen;
+  if (reconnect) reconnects++;
+  openedAt = performance.now();
+  outage = undefined;
+  renderWelcome(welcome);
+  const as = `Connected as ${welcome.userId ?? 'an anonymous user'}.`;
+  setStatus(
+    'ok',
+    'open',
+    [['Open']],
+    reconnect && change.recovered === true
+      ? `${as} Session resumed: the messages missed meanwhile are replayed.`
+      : reconnect && change.recovered === false
+        ? `${as} Not recovered: messages sent while disconnected are lost; refetch.`
+        : as,
+  );
+  log('connect', `${reconnect ? 'reconnected' : 'connected'} as ${welcome.clientId}`);
+  renderRecovery(change.recovered, reconnect);
+  // Rooms come back with a resumed session; otherwise the client rejoins them.
+  const streams = welcome.recovery?.streams ?? {};
+  const rejoined = [];
+  const restored = [];
+  for (const room of client.rooms) {
+    if (rooms.get(room) === 'rejoining')
+      (`room:${room}` in streams ? restored : rejoined).push(room);
+    rooms.set(room, 'joined');
+  }
+  if (rejoined.length) log('room', `rejoined ${rejoined.join(', ')}`);
+  if (restored.length) log('room', `${restored.join(', ')} restored with the session`);
+  hadOpen = true;
+  void refreshStats();
+}
+
+function onReconnecting(change) {
+  const unreachable = change.cause === 'unreachable';
+  if (!outage) {
+    // A new outage. Dropping again soon after a reconnect is worth saying (a flapping server,
+    // a proxy that cuts): the client's backoff keeps growing meanwhile.
+    const upMs = openedAt === undefined ? undefined : performance.now() - openedAt;
+    const again = reconnects > 0 && upMs !== undefined && upMs < RECONNECT_DEFAULTS.stableAfterMs;
+    outage = { attempts: 0, again, upMs };
+  }
+  outage.attempts++;
+  const { attempts, again, upMs } = outage;
+  retry = { at: performance.now() + change.delayMs };
+  const title = unreachable
+    ? 'Server unreachable · retrying'
+    : again
+      ? 'Disconnected again · reconnecting'
+      : 'Reconnecting';
+  const dropped = again
+    ? `The connection dropped again ${seconds(upMs)} after reconnecting: ${describeClose(change)}.`
+    : `${describeClose(change)[0].toUpperCase()}${describeClose(change).slice(1)}.`;
+  setStatus(
+    'wait',
+    'reconnecting',
+    [[title], [` in ${seconds(change.delayMs)}`, true], [` (attempt ${attempts})`]],
+    unreachable
+      ? `Nothing answers at ${endpoint}.` +
+          (hubAuth === 'token' && hubAuthFailure !== 'close'
+            ? ' A wrong token looks the same: a browser cannot see the HTTP 401 of a refused' +
+              ' handshake (start the demo with HUB_AUTH_FAILURE=close to tell them apart).'
+            : '') +
+          ' Messages and joins are queued meanwhile.'
+      : `${dropped} Messages and joins are queued and sent on reconnect.`,
+  );
+  countdownTimer = setInterval(renderCountdown, 200);
+  const next = `next try in ${seconds(change.delayMs)} (attempt ${attempts})`;
+  if (attempts === 1) {
+    log(
+      'disconnect',
+      again
+        ? `disconnected again ${seconds(upMs)} after reconnecting: ${describeClose(change)}; ${next}`
+        : `${describeClose(change)}; ${next}`,
+    );
+  } else {
+    log('retry', `${describeClose(change)}; ${next}`);
+  }
+  for (const [room, status] of rooms) if (status === 'joined') rooms.set(room, 'rejoining');
+}
+
+function onClosed(change) {
+  outage = undefined;
+  renderWelcome(undefined);
+  const { cause, code } = change;
+  const title =
+    cause === 'user'
+      ? 'Closed by you'
+      : cause === 'refused'
+        ? code === 4403
+          ? 'Refused: origin not allowed'
+          : 'Refused: bad token'
+        : cause === 'server'
+          ? 'Closed by the server'
+          : 'Cannot connect';
+  const detail =
+    cause === 'user'
+      ? 'You closed the connection. Press Connect to open a new one.'
+      : cause === 'refused'
+        ? `The server ${describeClose(change)}. It will not retry: ` +
+          (code === 4403 ? 'fix the allowed origins.' : 'enter a valid token and press Connect.')
+        : `${describeClose(change)}. Press Connect to try again.`;
+  setStatus(
+    cause === 'user' ? 'idle' : 'bad',
+    'closed',
+    [[title]],
+    detail,
+    cause === 'user' ? '' : 'bad',
+  );
+  log(
+    cause === 'refused' ? 'error' : 'disconnect',
+    `${describeClose(change)}; not retrying` +
+      (change.discarded ? ` (${change.discarded} queued discarded)` : ''),
+  );
+  if (cause === 'refused' && code !== 4403)
+    refuse('token', 'Refused by the server: enter a valid token.', false);
+  for (const [room, status] of rooms) if (status === 'joined') rooms.set(room, 'rejoining');
+}
+
 function onState(change) {
   clearInterval(countdownTimer);
   retry = undefined;
-  if (change.state === 'open') {
-    const { welcome } = change;
-    renderWelcome(welcome);
-    const as = `Connected as ${welcome.userId ?? 'an anonymous user'}.`;
-    setStatus(
-      'ok',
-      'open',
-      [['Open']],
-      hadOpen && change.recovered === true
-        ? `${as} Session resumed: the messages missed meanwhile are replayed.`
-        : hadOpen && change.recovered === false
-          ? `${as} Not recovered: messages sent while disconnected are lost; refetch.`
-          : as,
-    );
-    log('connect', `${hadOpen ? 'reconnected' : 'connected'} as ${welcome.clientId}`);
-    renderRecovery(change.recovered, hadOpen);
-    // Rooms come back with a resumed session; otherwise the client rejoins them.
-    const streams = welcome.recovery?.streams ?? {};
-    const rejoined = [];
-    const restored = [];
-    for (const room of client.rooms) {
-      if (rooms.get(room) === 'rejoining')
-        (`room:${room}` in streams ? restored : rejoined).push(room);
-      rooms.set(room, 'joined');
-    }
-    if (rejoined.length) log('room', `rejoined ${rejoined.join(', ')}`);
-    if (restored.length) log('room', `${restored.join(', ')} restored with the session`);
-    hadOpen = true;
-    refreshStats();
-  } else if (change.state === 'reconnecting') {
-    const unreachable = change.cause === 'unreachable';
-    retry = { at: performance.now() + change.delayMs, attempt: change.attempt };
-    setStatus(
-      'wait',
-      'reconnecting',
-      [
-        [unreachable ? 'Server unreachable · retrying' : 'Reconnecting'],
-        [` in ${seconds(change.delayMs)}`, true],
-        [` (attempt ${change.attempt})`],
-      ],
-      unreachable
-        ? `Nothing answers at ${endpoint}.` +
-            (hubAuth === 'token' && hubAuthFailure !== 'close'
-              ? ' A wrong token looks the same: a browser cannot see the HTTP 401 of a refused' +
-                ' handshake (start the demo with HUB_AUTH_FAILURE=close to tell them apart).'
-              : '') +
-            ' Messages and joins are queued meanwhile.'
-        : `${describeClose(change)}. Messages and joins are queued and sent on reconnect.`,
-    );
-    countdownTimer = setInterval(renderCountdown, 200);
-    const next = `next try in ${seconds(change.delayMs)} (attempt ${change.attempt})`;
-    if (change.attempt === 1) log('disconnect', `${describeClose(change)}; ${next}`);
-    else log('retry', `${describeClose(change)}; ${next}`);
-    for (const [room, status] of rooms) if (status === 'joined') rooms.set(room, 'rejoining');
-  } else if (change.state === 'closed') {
-    renderWelcome(undefined);
-    const { cause, code } = change;
-    const title =
-      cause === 'user'
-        ? 'Closed by you'
-        : cause === 'refused'
-          ? code === 4403
-            ? 'Refused: origin not allowed'
-            : 'Refused: bad token'
-          : cause === 'server'
-            ? 'Closed by the server'
-            : 'Cannot connect';
-    const detail =
-      cause === 'user'
-        ? 'You closed the connection. Press Connect to open a new one.'
-        : cause === 'refused'
-          ? `The server ${describeClose(change)}. It will not retry: ` +
-            (code === 4403 ? 'fix the allowed origins.' : 'enter a valid token and press Connect.')
-          : `${describeClose(change)}. Press Connect to try again.`;
-    setStatus(
-      cause === 'user' ? 'idle' : 'bad',
-      'closed',
-      [[title]],
-      detail,
-      cause === 'user' ? '' : 'bad',
-    );
-    log(
-      cause === 'refused' ? 'error' : 'disconnect',
-      `${describeClose(change)}; not retrying` +
-        (change.discarded ? ` (${change.discarded} queued discarded)` : ''),
-    );
-    for (const [room, status] of rooms) if (status === 'joined') rooms.set(room, 'rejoining');
-  }
+  if (change.state === 'open') onOpen(change);
+  else if (change.state === 'reconnecting') onReconnecting(change);
+  else if (change.state === 'closed') onClosed(change);
   renderRooms();
   renderControls();
 }
 
-/** (Re)connects with the token in the form; the rooms of the previous client come along. */
-function connect() {
+/**
+ * (Re)connects with the token in the form; the rooms of the previous client come along.
+ * (A new client per token: today's client takes its token when it is created.) `byUser`: the
+ * Connect button or Enter, as opposed to the page's first connect; a token the form refuses
+ * leaves the current connection as it is.
+ */
+function connect(byUser = false) {
+  const token = $('token').value.trim();
+  if (byUser && !token && hubAuth === 'token') {
+    return refuse('token', 'Enter a token: this server requires one (HUB_AUTH_TOKENS).');
+  }
+  if (byUser && token && !TOKEN_CHARS.test(token)) {
+    return refuse(
+      'token',
+      "A token may contain only letters, digits and !#$%&'*+-.^_`|~ (it is sent as a WebSocket subprotocol).",
+    );
+  }
+  accept('token');
+  $('connect-note').textContent = '';
   const previous = client;
   const carried = previous ? [...previous.rooms] : [];
   client = undefined;
   previous?.close();
   hadOpen = false;
-  const token = $('token').value.trim();
+  reconnects = 0;
+  openedAt = undefined;
+  outage = undefined;
   if (!token && hubAuth === 'token') {
     setStatus(
       'idle',
@@ -483,7 +587,9 @@ function tracked(c, what, run) {
 
 function send(text) {
   const c = client;
-  if (!c || c.state === 'closed') return;
+  if (!c || c.state === 'closed') return refuse('message', NOT_CONNECTED);
+  if (text.trim() === '') return refuse('message', 'Type a message: an empty one is not sent.');
+  accept('message');
   const started = performance.now();
   const wasOpen = c.state === 'open';
   tracked(c, `message ${quote(text)}`, () => c.request('message', text)).then(
@@ -499,6 +605,23 @@ function send(text) {
       log('error', `message ${quote(text)} not delivered: ${explain(error)}`);
     },
   );
+}
+
+/** The Join form: what it refuses, before asking the server. */
+function submitJoin() {
+  const room = $('room').value.trim();
+  const c = client;
+  if (!c || c.state === 'closed') return refuse('room', NOT_CONNECTED);
+  if (!room) return refuse('room', 'Enter a room name: spaces alone are not a name.');
+  const status = rooms.get(room);
+  if (status && status !== 'failed') {
+    return refuse(
+      'room',
+      status === 'joined' ? `Already in room ${room}.` : `Room ${room} is already being joined.`,
+    );
+  }
+  accept('room');
+  joinRoom(room);
 }
 
 function joinRoom(room, carried = false) {
@@ -519,14 +642,26 @@ function joinRoom(room, carried = false) {
       if (client !== c) return;
       if (!c.rooms.has(room)) rooms.delete(room);
       log('error', `could not join ${room}: ${explain(error)}`);
+      if (!carried) refuse('room', `Not joined: ${explain(error)}.`, false);
       renderRooms();
     },
   );
 }
 
+/**
+ * Leaves a room. The focus, when it was on the room's chip, goes to the next chip's leave
+ * button (or the previous one's, or the room field when none is left), not to the page.
+ */
 function leaveRoom(room) {
+  const li = $('rooms').querySelector(`.chip[data-room="${CSS.escape(room)}"]`);
+  const hadFocus = li?.contains(document.activeElement);
+  const neighbour = li?.nextElementSibling ?? li?.previousElementSibling;
   rooms.delete(room);
   renderRooms();
+  if (hadFocus) {
+    const next = neighbour?.isConnected ? neighbour.querySelector('button') : null;
+    (next ?? $('room')).focus();
+  }
   const c = client;
   if (!c) return;
   c.leave(room).then(
@@ -535,8 +670,29 @@ function leaveRoom(room) {
   );
 }
 
+/** What a cluster broadcast did, in words that stay true on one instance and on several. */
+function describeDelivery(delivered, room, stats) {
+  const here = `Delivered to ${delivered} client(s) on this instance${room ? ` in room ${room}` : ''}`;
+  const adapter = stats?.adapter;
+  if (!adapter) return `${here}.`;
+  if (adapter.connected === false) {
+    return `${here}; not published to the other instances: this instance has lost Redis.`;
+  }
+  const others = Math.max(0, (stats.cluster?.instances ?? 1) - 1);
+  if (others === 0) return `${here}, and published to the cluster (no other instance is up now).`;
+  const [who, own] =
+    others === 1
+      ? ['the other instance delivers', 'its']
+      : [`the ${others} other instances deliver`, 'their'];
+  // (Not how many: the other instances' online counts reach this one only every few seconds.)
+  const whom = room ? `${own} own members of room ${room}` : `${own} own clients`;
+  return `${here}, and published to the cluster: ${who} it to ${whom}.`;
+}
+
 async function broadcast(text, room) {
   const out = $('delivered');
+  if (text.trim() === '') return refuse('broadcast', 'Type a text to broadcast.');
+  accept('broadcast');
   const data = { text, from: client?.welcome?.clientId ?? null, room: room || undefined };
   let response;
   try {
@@ -552,6 +708,12 @@ async function broadcast(text, room) {
     return;
   }
   const json = await response.json().catch(() => null);
+  if (response.status === 503) {
+    out.textContent = 'Not sent: the server is shutting down (503).';
+    out.dataset.tone = 'bad';
+    log('error', `broadcast ${quote(text)} not sent: the server is shutting down (503)`);
+    return;
+  }
   if (!response.ok) {
     const message = [json?.message ?? response.statusText].flat().join('; ');
     out.textContent = `Refused (${response.status}): ${message}`;
@@ -559,18 +721,40 @@ async function broadcast(text, room) {
     log('error', `broadcast refused (${response.status}): ${message}`);
     return;
   }
-  out.textContent = `Delivered to ${json.delivered} client(s) on this instance${room ? ` in room ${room}` : ''}.`;
+  out.textContent = describeDelivery(json.delivered, room, lastStats);
   out.dataset.tone = '';
+  // Said again with the cluster's figures as they are now (an instance may have come or gone).
+  const shown = out.textContent;
+  await refreshStats();
+  if (out.textContent === shown)
+    out.textContent = describeDelivery(json.delivered, room, lastStats);
 }
 
+let statsRequest = 0;
+/** GET /stats: the online counts, or why there are none (unreachable, stopping). */
 async function refreshStats() {
+  const mine = ++statsRequest;
+  let stats;
+  let problem;
   try {
-    const stats = await (await fetch('stats')).json();
+    const response = await fetch('stats', { cache: 'no-store' });
+    if (response.status === 503) problem = 'server stopping (503)';
+    else if (!response.ok) problem = `no counts (HTTP ${response.status})`;
+    else stats = await response.json();
+  } catch {
+    problem = 'server unreachable';
+  }
+  if (mine !== statsRequest) return; // a later request answers
+  const note = $('stats-note');
+  if (stats) {
+    lastStats = stats;
     $('online').textContent = stats.online;
     $('clusterOnline').textContent = stats.cluster?.online ?? stats.online;
     $('instances').textContent = stats.cluster?.instances ?? 1;
-  } catch {
+    note.textContent = '';
+  } else {
     for (const id of ['online', 'clusterOnline', 'instances']) $(id).textContent = '?';
+    note.textContent = problem;
   }
 }
 
@@ -584,15 +768,22 @@ function onSubmit(id, handler) {
   });
 }
 
-onSubmit('connect-form', connect);
+onSubmit('connect-form', () => connect(true));
 onSubmit('message-form', () => send($('message').value));
-onSubmit('room-form', () => {
-  const room = $('room').value.trim();
-  if (room) joinRoom(room);
-});
+onSubmit('room-form', submitJoin);
 onSubmit('broadcast-form', () => broadcast($('broadcast').value, $('target').value));
-$('disconnect').addEventListener('click', () => client?.close());
+$('disconnect').addEventListener('click', () => {
+  if (!client || client.state === 'closed') {
+    $('connect-note').textContent = 'Not connected: nothing to disconnect.';
+    return;
+  }
+  $('connect-note').textContent = '';
+  client.close();
+});
 $('clear-log').addEventListener('click', () => $('log').replaceChildren());
+for (const id of ['token', 'message', 'room', 'broadcast']) {
+  $(id).addEventListener('input', () => accept(id));
+}
 for (const box of document.querySelectorAll('.filters input')) {
   box.addEventListener('change', () =>
     $('log').classList.toggle(`hide-${box.value}`, !box.checked),
@@ -605,5 +796,5 @@ $('token-hint').textContent =
     ? `Required by this server (HUB_AUTH_TOKENS); refusals ${hubAuthFailure === 'close' ? 'close with 4401' : 'answer HTTP 401'}.`
     : 'Not needed: this server lets everyone in.';
 connect();
-refreshStats();
+void refreshStats();
 setInterval(refreshStats, 2000);

@@ -5,17 +5,26 @@ import type {
   HubInstanceInfo,
 } from '../interfaces/cluster-adapter.interface.js';
 import { hubLogger } from '../logger.js';
-import { errorText } from '../options/validators.js';
+import { errorText } from '../util/error-text.js';
 import { instanceOfClientId } from '../protocol/client-id.js';
+import { PendingSubscriptions } from './pending-subscriptions.js';
 
 /**
  * The hub's side of the cluster adapter. Adapters must not throw into callers nor reject the
  * promises the hub waits for; this keeps a faulty one from ever breaking local delivery.
  */
 export class ClusterLink {
+  /** Rooms, users and clients whose subscription the adapter has not confirmed yet. */
+  private readonly pending = new PendingSubscriptions();
+
   constructor(
     private readonly adapter: HubAdapter,
     private readonly instanceId: string,
+    /**
+     * Whether client ids move between instances: with recovery on a cluster, a resumed session
+     * keeps its first instance's id prefix wherever it reconnected.
+     */
+    private readonly idsMove = false,
   ) {}
 
   /** Whether other instances exist behind the adapter. */
@@ -43,26 +52,55 @@ export class ClusterLink {
     }
   }
 
-  /** Settles once the room's messages from other instances reach this one; never rejects. */
-  roomAdded(room: string): Promise<void> | undefined {
-    return this.settle(() => this.adapter.roomAdded(room));
+  /**
+   * This instance gained its first member of `room`: subscribes. `ready('room:' + room)`
+   * settles once the room's messages from other instances reach this one.
+   */
+  roomAdded(room: string): void {
+    this.pending.track(
+      'room:' + room,
+      this.settle(() => this.adapter.roomAdded(room)),
+    );
   }
 
   roomRemoved(room: string): void {
     this.call(() => this.adapter.roomRemoved(room));
   }
 
-  userAdded(userId: string): Promise<void> | undefined {
-    return this.settle(() => this.adapter.userAdded(userId));
+  /** This instance gained its first connection of `userId` (see `roomAdded`). */
+  userAdded(userId: string): void {
+    this.pending.track(
+      'user:' + userId,
+      this.settle(() => this.adapter.userAdded(userId)),
+    );
   }
 
   userRemoved(userId: string): void {
     this.call(() => this.adapter.userRemoved(userId));
   }
 
-  clientAdded(clientId: string): Promise<void> | undefined {
+  /** With recovery: `send`/`disconnect` for this client id now reach this instance (see `roomAdded`). */
+  clientAdded(clientId: string): void {
     const adapter = this.adapter;
-    return adapter.clientAdded ? this.settle(() => adapter.clientAdded!(clientId)) : undefined;
+    if (!adapter.clientAdded) return;
+    this.pending.track(
+      'client:' + clientId,
+      this.settle(() => adapter.clientAdded!(clientId)),
+    );
+  }
+
+  /**
+   * Settles once the subscription of a stream (`room:<r>`, `user:<u>`, `client:<id>`) that this
+   * instance asked for is confirmed; undefined when none is pending. Never rejects.
+   */
+  ready(stream: string): Promise<void> | undefined {
+    return this.pending.get(stream);
+  }
+
+  /** Settles once every subscription change sent so far is confirmed (`HubAdapter.settled`). */
+  settled(): Promise<void> | undefined {
+    const adapter = this.adapter;
+    return adapter.settled ? this.settle(() => adapter.settled!()) : undefined;
   }
 
   clientRemoved(clientId: string): void {
@@ -81,12 +119,6 @@ export class ClusterLink {
   stats(): object | undefined {
     return this.adapter.stats?.();
   }
-
-  /**
-   * Set when client ids move between instances: with recovery on a cluster, a resumed session
-   * keeps its first instance's id prefix wherever it reconnected.
-   */
-  idsMove = false;
 
   /**
    * Whether a client id that is not connected here may be connected on another instance: one

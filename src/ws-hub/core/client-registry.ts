@@ -13,7 +13,7 @@ export class ClientRegistry {
   private readonly byIp = new Map<string, number>();
 
   get size(): number {
-    return this.byId.size;
+    return this.list.length;
   }
 
   get(clientId: string): HubClient | undefined {
@@ -43,9 +43,13 @@ export class ClientRegistry {
     return this.byIp.get(ip) ?? 0;
   }
 
-  /** Gives a registered client another id (a resumed session takes back its previous one). */
+  /**
+   * Gives a registered client another id (a resumed session takes back its previous one); a
+   * connection still registered under that id (being replaced) stays in the other indexes
+   * until it is deleted.
+   */
   rekey(client: HubClient, id: string): void {
-    this.byId.delete(client.id);
+    if (this.byId.get(client.id) === client) this.byId.delete(client.id);
     client.id = id;
     this.byId.set(id, client);
   }
@@ -67,7 +71,9 @@ export class ClientRegistry {
 
   /** Removes a client; returns true when it was its user's last connection here. */
   delete(client: HubClient): boolean {
-    if (!this.byId.delete(client.id)) return false;
+    if (client.index < 0) return false;
+    // A connection replaced by a resume of its session shares its id with the newer one.
+    if (this.byId.get(client.id) === client) this.byId.delete(client.id);
     // Swap-remove; the broadcast loop walks the list backwards, so a client removed while it
     // runs (a slow consumer closed) only moves an already-served client into its place.
     const last = this.list.pop()!;

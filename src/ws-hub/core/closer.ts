@@ -1,6 +1,6 @@
 import type { ClusterLink } from '../cluster/cluster-link.js';
 import { hubLogger } from '../logger.js';
-import { errorText } from '../options/validators.js';
+import { errorText } from '../util/error-text.js';
 import { truncateReason } from '../protocol/close.js';
 import { CloseCode, DisconnectReason } from '../protocol/constants.js';
 import type { ClientRegistry } from './client-registry.js';
@@ -128,13 +128,10 @@ export class Closer {
     this.graceTimers.clear();
   }
 
-  /** Set when recovery is on: a removed client's session becomes resumable for a while. */
-  onRemoved: ((client: HubClient) => void) | undefined;
-
   private remove(client: HubClient, code: number, reason: string): void {
     if (client.removed) return;
     client.removed = true;
-    this.onRemoved?.(client);
+    client.receiver?.removed(client);
     if (client.subscriptions) {
       for (const subscription of client.subscriptions) subscription.unsubscribe();
       client.subscriptions = undefined;
@@ -145,7 +142,11 @@ export class Closer {
     this.rooms.removeAll(client);
     const userId = client.userId;
     if (lastOfUser) this.link.userRemoved(userId!);
+    this.link.clientRemoved(client.id);
     this.counters.countClosed(reason);
+    // A connection replaced by a resume of its session: the client is still connected (on the
+    // newer connection, here or elsewhere), so the app is not told it left.
+    if (reason === DisconnectReason.SESSION_RESUMED) return;
     this.streams.disconnected.next({ clientId: client.id, userId, code, reason });
   }
 }

@@ -1,21 +1,29 @@
-import { DisconnectReason, CloseCode } from '../protocol/constants.js';
+import { CloseCode, DisconnectReason } from '../protocol/constants.js';
 import type { ClientRegistry } from './client-registry.js';
-import type { HubCounters } from './hub-counters.js';
 import type { Closer } from './closer.js';
 import { isOpen, tcpOf, writeFrame, type OutgoingFrame } from './frame-writer.js';
-import type { ClientRecovery, HubClient } from './hub-client.js';
-import type { Positions } from '../protocol/streams.js';
+import type { HubClient, ReceiverMessage } from './hub-client.js';
+import type { HubCounters } from './hub-counters.js';
 import type { Rooms } from './rooms.js';
 
 const OPEN = 1; // WebSocket.OPEN, inlined for the hot loop
 /** Frames written under one cork by `texts()`. */
 const CORK_CHUNK = 64;
-/** Frames held at most for one client while its session is resumed; past it, 1013. */
-export const MAX_HELD_FRAMES = 10_000;
 
 /**
- * Writing to this instance's clients: the slow-consumer policy and the broadcast loop. Frames
+ * A message as this instance hands it to its clients: `plain` to plain clients (undefined: they
+ * get nothing, e.g. they had it already), `forReceivers` to the receivers of clients that have
+ * one (undefined: nothing now; they get it later, through the cluster).
+ */
+export interface LocalMessage {
+  plain: OutgoingFrame | undefined;
+  forReceivers: ReceiverMessage | undefined;
+}
+
+/**
+ * Writing to this instance's clients: the slow-consumer policy and the fan-out loop. Frames
  * arrive serialised (and, for broadcasts, framed) once; nothing here encodes per client.
+ * Clients with a receiver (`HubClient.receiver`) are handed the message instead.
  */
 export class Delivery {
   /** Set by the metrics: told how long each broadcast's fan-out took, in milliseconds. */
@@ -82,7 +90,7 @@ export class Delivery {
    * Writes frames to one client back to back (a replay) in as few writes as the socket allows;
    * stops at the first one not admitted. Returns how many went out.
    */
-  texts(client: HubClient, texts: string[]): number {
+  texts(client: HubClient, texts: readonly string[], strict = false): number {
     const tcp = tcpOf(client.socket);
     let n = 0;
     // In chunks: corked bytes count in bufferedAmount, which the slow-consumer check reads.
@@ -90,7 +98,9 @@ export class Delivery {
       tcp?.cork();
       try {
         const end = Math.min(texts.length, n + CORK_CHUNK);
-        for (; n < end; n++) if (!this.text(client, texts[n])) return n;
+        for (; n < end; n++) {
+          if (!(strict ? this.strictText(client, texts[n]) : this.text(client, texts[n]))) return n;
+        }
       } finally {
         tcp?.uncork();
       }
@@ -99,48 +109,72 @@ export class Delivery {
   }
 
   /**
-   * Writes one message to one client: `plain` to a plain client, `positioned` to a recovering
-   * one (held while its session is resumed). Either may be undefined: that kind then gets nothing.
+   * Writes one frame to a client that must get every frame of a sequence (a recovering
+   * client's positioned frames): past `maxBufferedBytes` it is closed with 1013 whatever
+   * `slowConsumer` says, since skipping one would break its stream. False when not written.
    */
-  message(
-    client: HubClient,
-    plain: OutgoingFrame | undefined,
-    positioned: OutgoingFrame | undefined,
-  ): boolean {
-    const out = client.recovery === undefined ? plain : positioned;
-    if (out === undefined || !this.admit(client)) return false;
-    if (out !== plain && !this.acceptPositioned(client, out)) return false;
-    client.socket.send(out.text);
+  strictText(client: HubClient, text: string): boolean {
+    if (!this.admitAll(client)) return false;
+    client.socket.send(text);
     this.counters.delivered++;
     return true;
   }
 
-  /** `message` to every connection of a user here; returns how many got it. */
-  toUser(userId: string, plain: OutgoingFrame | undefined, positioned?: OutgoingFrame): number {
+  /** `strictText` for a pre-framed frame (the shared positioned frame of a broadcast). */
+  strictFrame(client: HubClient, frame: OutgoingFrame): boolean {
+    if (!this.admitAll(client)) return false;
+    if (this.coalesce) this.cork(client);
+    writeFrame(client.socket, client.frameSender, frame);
+    this.counters.delivered++;
+    return true;
+  }
+
+  /** A message to one client: its plain frame, or its receiver's share. */
+  message(client: HubClient, message: LocalMessage): boolean {
+    const receiver = client.receiver;
+    if (receiver !== undefined) {
+      return message.forReceivers !== undefined && receiver.deliver(client, message.forReceivers);
+    }
+    if (message.plain === undefined || !this.admit(client)) return false;
+    client.socket.send(message.plain.text);
+    this.counters.delivered++;
+    return true;
+  }
+
+  /** `message` to every connection of a user here; returns how many it is for. */
+  toUser(userId: string, message: LocalMessage): number {
     const set = this.registry.ofUser(userId);
     if (!set) return 0;
     let n = 0;
-    for (const client of set) if (this.message(client, plain, positioned)) n++;
+    for (const client of set) {
+      if (client.receiver !== undefined) {
+        n++;
+        if (message.forReceivers !== undefined)
+          client.receiver.deliver(client, message.forReceivers);
+      } else if (this.message(client, message)) {
+        n++;
+      }
+    }
     return n;
   }
 
   /**
-   * Writes a message to every client here, or to the union of `rooms` (each client once), minus
-   * `except`: the shared `plain` frame to plain clients, `positioned` to recovering ones (see
-   * `message`). Returns how many got it. Timed only while the metrics ask for it.
+   * Writes a message to every client here, or to the union of `rooms` (each client once),
+   * minus `except`. Returns how many clients it is for: those written to, and those with a
+   * receiver (handed the message now, or getting it later through the cluster). Timed only
+   * while the metrics ask for it.
    */
   broadcast(
-    plain: OutgoingFrame | undefined,
-    rooms: string[] | undefined,
-    except: string[] | undefined,
-    positioned?: OutgoingFrame,
+    message: LocalMessage,
+    rooms: readonly string[] | undefined,
+    except: readonly string[] | undefined,
   ): number {
     const timed = this.onBroadcastTimed;
-    if (timed === undefined) return this.fanOut(plain, positioned, rooms, except);
+    if (timed === undefined) return this.fanOut(message, rooms, except);
     const startMs = performance.now();
-    const delivered = this.fanOut(plain, positioned, rooms, except);
+    const n = this.fanOut(message, rooms, except);
     timed(performance.now() - startMs);
-    return delivered;
+    return n;
   }
 
   /**
@@ -148,72 +182,57 @@ export class Delivery {
    * of client, the open state, the slow-consumer comparison and one write of a shared frame.
    */
   private fanOut(
-    plain: OutgoingFrame | undefined,
-    positioned: OutgoingFrame | undefined,
-    rooms: string[] | undefined,
-    except: string[] | undefined,
+    message: LocalMessage,
+    rooms: readonly string[] | undefined,
+    except: readonly string[] | undefined,
   ): number {
     const skip = except && except.length ? new Set(except) : undefined;
-    let delivered = 0;
+    const plain = message.plain;
+    const forReceivers = message.forReceivers;
+    let written = 0;
+    let handed = 0;
     if (!rooms) {
       const maxBuffered = this.maxBufferedBytes;
       const list = this.registry.list;
       for (let i = list.length - 1; i >= 0; i--) {
         const client = list[i];
         if (skip !== undefined && skip.has(client.id)) continue;
-        const out = client.recovery === undefined ? plain : positioned;
-        if (out === undefined) continue;
+        const receiver = client.receiver;
+        if (receiver !== undefined) {
+          handed++;
+          if (forReceivers !== undefined) receiver.deliver(client, forReceivers);
+          continue;
+        }
+        if (plain === undefined) continue;
         const socket = client.socket;
         if (socket.readyState !== OPEN) continue;
         if (socket.bufferedAmount > maxBuffered && !this.admit(client)) continue;
-        if (out !== plain && !this.acceptPositioned(client, out)) continue;
         if (this.coalesce) this.cork(client);
-        writeFrame(socket, client.frameSender, out);
-        delivered++;
+        writeFrame(socket, client.frameSender, plain);
+        written++;
       }
-      this.counters.delivered += delivered;
-      return delivered;
+      this.counters.delivered += written;
+      return written + handed;
     }
     for (let i = 0; i < rooms.length; i++) {
       const members = this.rooms.members(rooms[i]);
       if (!members) continue;
       for (const client of members) {
         if (skip?.has(client.id) || inEarlierRoom(client, rooms, i)) continue;
-        const out = client.recovery === undefined ? plain : positioned;
-        if (out === undefined || !this.admit(client)) continue;
-        if (out !== plain && !this.acceptPositioned(client, out)) continue;
+        const receiver = client.receiver;
+        if (receiver !== undefined) {
+          handed++;
+          if (forReceivers !== undefined) receiver.deliver(client, forReceivers);
+          continue;
+        }
+        if (plain === undefined || !this.admit(client)) continue;
         if (this.coalesce) this.cork(client);
-        writeFrame(client.socket, client.frameSender, out);
-        delivered++;
+        writeFrame(client.socket, client.frameSender, plain);
+        written++;
       }
     }
-    this.counters.delivered += delivered;
-    return delivered;
-  }
-
-  /**
-   * Whether a positioned frame goes out to a recovering client now: not while its session is
-   * being resumed (held, to follow the replay), nor when the replay already carried it.
-   */
-  private acceptPositioned(client: HubClient, frame: OutgoingFrame): boolean {
-    const rec = client.recovery!;
-    if (rec.held !== undefined) {
-      if (rec.held.length >= MAX_HELD_FRAMES) {
-        this.counters.slowClosed++;
-        this.closer.close(
-          client,
-          CloseCode.TRY_AGAIN_LATER,
-          'too much to hold while resuming',
-          DisconnectReason.SLOW_CONSUMER,
-        );
-      } else {
-        rec.held.push({ frame, positions: frame.positions ?? {} });
-      }
-      return false;
-    }
-    return (
-      rec.seam === undefined || frame.positions === undefined || !seenInReplay(rec, frame.positions)
-    );
+    this.counters.delivered += written;
+    return written + handed;
   }
 
   /** Whether a message may be written to a client now; applies the slow-consumer policy. */
@@ -226,6 +245,20 @@ export class Delivery {
       this.counters.dropped++;
       return false;
     }
+    this.closeSlow(client);
+    return false;
+  }
+
+  /** `admit` for a client that must get every frame: over the limit it is closed, never skipped. */
+  private admitAll(client: HubClient): boolean {
+    const socket = client.socket;
+    if (client.removed || !isOpen(socket)) return false;
+    if (socket.bufferedAmount <= this.maxBufferedBytes) return true;
+    this.closeSlow(client);
+    return false;
+  }
+
+  private closeSlow(client: HubClient): void {
     this.counters.slowClosed++;
     this.closer.close(
       client,
@@ -233,30 +266,11 @@ export class Delivery {
       'slow consumer',
       DisconnectReason.SLOW_CONSUMER,
     );
-    return false;
   }
-}
-
-/**
- * Whether a replay already delivered this message to the client (any of its positions at or
- * below what was delivered in that stream). A stream whose offsets went past the seam leaves
- * it: offsets only grow from there.
- */
-export function seenInReplay(rec: ClientRecovery, positions: Positions): boolean {
-  const seam = rec.seam!;
-  let seen = false;
-  for (const stream in positions) {
-    const last = seam.get(stream);
-    if (last === undefined) continue;
-    if (positions[stream][0] <= last) seen = true;
-    else seam.delete(stream);
-  }
-  if (seam.size === 0) rec.seam = undefined;
-  return seen;
 }
 
 /** For a union of rooms: a client in an earlier room of the list was already served. */
-function inEarlierRoom(client: HubClient, rooms: string[], index: number): boolean {
+function inEarlierRoom(client: HubClient, rooms: readonly string[], index: number): boolean {
   for (let j = 0; j < index; j++) if (client.rooms!.has(rooms[j])) return true;
   return false;
 }

@@ -61,14 +61,14 @@ export class HubFrameDispatcher {
    * nothing but cost (see `WsGateway.onApplicationBootstrap`).
    */
   directHandlers: Map<string, HubDirectHandler> | undefined;
-  /** Events the core itself answers (`recover`), before any gateway's. */
-  readonly coreHandlers = new Map<string, HubDirectHandler>();
   private readonly replies: Replies;
 
   constructor(
     private readonly options: ResolvedHubOptions,
     private readonly counters: HubCounters,
     private readonly sink: DispatchSink,
+    /** Events the delivery strategy answers itself (`recover`), before any other. */
+    private readonly strategyRoutes: ReadonlyMap<string, HubDirectHandler> = new Map(),
   ) {
     this.replies = new Replies(options, counters, sink);
   }
@@ -152,13 +152,14 @@ export class HubFrameDispatcher {
       return;
     }
     const { event, id } = envelope;
-    const core = this.coreHandlers.get(event);
-    if (core) {
-      this.dispatch(client, undefined, core, envelope);
+    const own = this.strategyRoutes.get(event);
+    if (own) {
+      this.dispatch(client, undefined, own, envelope);
       return;
     }
-    if (client.recovery?.awaiting) {
-      this.rejectFrame(client, ErrorCode.BAD_ENVELOPE, 'the first frame must be "recover"', id);
+    const first = client.receiver?.firstFrame;
+    if (first !== undefined) {
+      this.rejectFrame(client, ErrorCode.BAD_ENVELOPE, `the first frame must be "${first}"`, id);
       return;
     }
     const direct = this.directHandlers?.get(event);

@@ -1,6 +1,6 @@
 import { HttpException } from '@nestjs/common';
 import { WsException } from '@nestjs/websockets';
-import { errorText } from '../options/validators.js';
+import { errorText } from '../util/error-text.js';
 import { ErrorCode } from '../protocol/constants.js';
 import { HubError, HubHandlerError } from '../protocol/hub.error.js';
 

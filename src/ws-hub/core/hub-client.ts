@@ -1,8 +1,7 @@
 import type { Subscription } from 'rxjs';
 import type { WebSocket } from 'ws';
 import type { HubPrincipal } from '../interfaces/options.interface.js';
-import { tcpOf, type FrameSender, type OutgoingFrame } from './frame-writer.js';
-import type { Positions } from '../protocol/streams.js';
+import { tcpOf, type FrameSender } from './frame-writer.js';
 import type { WindowCounter } from './window-counter.js';
 
 /** Where a socket keeps its `HubClient`, so handlers can find it without a lookup. */
@@ -20,31 +19,43 @@ export interface ConnectionInfo {
   ip: string | undefined;
   /** Set when `authenticate` accepted the handshake. */
   principal: HubPrincipal | undefined;
-  /** Whether the client negotiated the `ws-hub.recovery` subprotocol. */
-  recovery?: boolean;
+  /** The subprotocol the server picked (`ws-hub.recovery`: the client asked for recovery). */
+  protocol?: string;
 }
 
-/** A positioned frame held for a client while its session is being resumed. */
-export interface HeldFrame {
-  frame: OutgoingFrame;
-  positions: Positions;
+/**
+ * What clients with a receiver are handed for a message: defined by the delivery strategy that
+ * installed the receivers (recovery: the message's positions and per-recipient frames). The
+ * core only carries it from the publisher to the receivers.
+ */
+export interface ReceiverMessage {
+  /** Never read by the core; keeps arbitrary values from passing for a message. */
+  readonly receiverMessage: true;
 }
 
-/** Recovery state of a client that negotiated `ws-hub.recovery` (internal). */
-export interface ClientRecovery {
-  /** Until its `recover` frame is handled: no welcome yet, and live frames are held. */
-  awaiting: boolean;
-  /** Positioned frames that arrived while the session was being resumed, in order. */
-  held: HeldFrame[] | undefined;
+/**
+ * A client that does not take the plain frames of messages, and the state that comes with it
+ * (with recovery: positioned frames, held while its session is resumed, and its session).
+ * Installed on `HubClient.receiver` by the delivery strategy when the client registers; the
+ * core hands it each message for the client and tells it what happens to the client.
+ */
+export interface ClientReceiver {
   /**
-   * After a replay: the last offset delivered per stream. A live frame at or below it was in
-   * the replay; a stream leaves the map at its first frame beyond (from then on offsets only grow).
+   * The event the connection must open with (recovery: `recover`), while it has not; other
+   * frames are refused meanwhile. Undefined once it did, or when no first frame is expected.
    */
-  seam: Map<string, number> | undefined;
-  /** Closes the connection if no `recover` frame comes in time. */
-  timer: NodeJS.Timeout | undefined;
-  /** Whether a resumable session was recorded for this connection. */
-  hasSession: boolean;
+  readonly firstFrame: string | undefined;
+  /** Writes (or holds) one message for `client`; false when nothing was written now. */
+  deliver(client: HubClient, message: ReceiverMessage): boolean;
+  /**
+   * `client` is now in `room` (`byClient`: its own `join`, else `HubService.join`). A promise
+   * settles once that is recorded (the `joined` reply waits for it); it never rejects.
+   */
+  roomJoined(client: HubClient, room: string, byClient: boolean): Promise<void> | void;
+  /** `client` left `room`. */
+  roomLeft(client: HubClient, room: string): void;
+  /** `client` was unregistered (closed, evicted, or replaced by a resume of its session). */
+  removed(client: HubClient): void;
 }
 
 /** Everything the hub keeps about one connection (internal). */
@@ -56,6 +67,8 @@ export class HubClient {
   bucket = -1;
   droppedMessages = 0;
   rooms: Set<string> | undefined;
+  /** The last of the client's pending joins and leaves, by room (they apply in order). */
+  roomOps: Map<string, Promise<void>> | undefined;
   /** Token bucket state for the rate limit. */
   tokens = 0;
   lastRefillMs = 0;
@@ -79,8 +92,13 @@ export class HubClient {
    * socket is corked until that operation ends.
    */
   lastWriteOp = 0;
-  /** Set when the client negotiated recovery: it gets positioned frames. */
-  recovery: ClientRecovery | undefined;
+  /**
+   * Set by the delivery strategy for clients that do not take plain frames (recovery: positioned
+   * frames); undefined for plain clients.
+   */
+  receiver: ClientReceiver | undefined;
+  /** The client's first id: unique per connection, kept when a resume changes `id`. */
+  readonly connectionId: string;
 
   constructor(
     /** Mutable only once: a resumed session takes back its previous id before the welcome. */
@@ -90,7 +108,9 @@ export class HubClient {
     /** The IP the handshake read, or undefined (see `ConnectionInfo.ip`). */
     readonly ip: string | undefined,
     readonly principal: HubPrincipal | undefined,
-  ) {}
+  ) {
+    this.connectionId = id;
+  }
 
   /** Peer IP address: the handshake's, else the socket's (read once, on first use). */
   get remoteAddress(): string {

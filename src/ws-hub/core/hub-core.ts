@@ -1,165 +1,145 @@
-import { randomBytes } from 'node:crypto';
-import { ClusterLink } from '../cluster/cluster-link.js';
-import type { HubAdapter } from '../interfaces/cluster-adapter.interface.js';
+import type { Observable } from 'rxjs';
+import type { ClusterLink } from '../cluster/cluster-link.js';
+import type { HubConnectedEvent } from '../interfaces/events.interface.js';
+import type { HubAdapterStats } from '../interfaces/cluster-adapter.interface.js';
 import type { HubAuthenticateFn, HubAuthorizeJoinFn } from '../interfaces/options.interface.js';
 import type { ResolvedHubOptions } from '../options/resolve-options.js';
 import { ClientEvent, CloseCode, ServerEvent } from '../protocol/constants.js';
 import { encodeFrame } from '../protocol/envelope.js';
-import { AdapterHost } from './adapter-host.js';
-import { ClientRegistry } from './client-registry.js';
-import { Closer } from './closer.js';
-import { Delivery } from './delivery.js';
-import {
-  HubFrameDispatcher,
-  type HubDirectHandler,
-  type HubFrameHandler,
-} from './frame-dispatcher.js';
-import { pingIfOpen } from './frame-writer.js';
-import { HeartbeatScheduler } from './heartbeat.js';
+import type { Position } from '../protocol/streams.js';
+import type { AdapterHost } from './adapter-host.js';
+import type { ClientRegistry } from './client-registry.js';
+import type { Closer } from './closer.js';
+import type { Delivery } from './delivery.js';
+import type { DeliveryStrategy } from './delivery-strategy.js';
+import type { HubDirectHandler, HubFrameDispatcher, HubFrameHandler } from './frame-dispatcher.js';
+import type { HeartbeatScheduler } from './heartbeat.js';
 import { kHubClient, type ConnectionInfo, type HubClient, type HubSocket } from './hub-client.js';
-import { HubCounters } from './hub-counters.js';
-import { HubStreams } from './hub-streams.js';
-import { Registrar } from './registrar.js';
-import { Rooms } from './rooms.js';
-import type { HubRecoveryOptions } from '../interfaces/options.interface.js';
-import type { RecoveryStore } from '../interfaces/recovery.interface.js';
-import { WsHubOptionsError } from '../options/resolve-options.js';
-import type { MemoryHistory } from '../recovery/memory-history.js';
-import { MemoryRecoveryStore } from '../recovery/memory-store.js';
-import { Recovery } from '../recovery/recovery.js';
+import type { HubCounters } from './hub-counters.js';
+import type { HubStreams } from './hub-streams.js';
+import type { Registrar } from './registrar.js';
+import type { Rooms } from './rooms.js';
+
+/** Everything a hub is made of; built once, by the composition root (`module/compose-hub.ts`). */
+export interface HubParts {
+  options: ResolvedHubOptions;
+  instanceId: string;
+  counters: HubCounters;
+  registry: ClientRegistry;
+  streams: HubStreams;
+  link: ClusterLink;
+  rooms: Rooms;
+  heartbeat: HeartbeatScheduler;
+  closer: Closer;
+  delivery: Delivery;
+  strategy: DeliveryStrategy;
+  registrar: Registrar;
+  dispatcher: HubFrameDispatcher;
+  adapterHost: AdapterHost;
+}
+
+/** What the hub's gateway (and the socket adapter, and the handshake) may ask of it. */
+export interface GatewayRole {
+  readonly instanceId: string;
+  /** Emits when a client is announced (its welcome sent): `HubService.connected$`. */
+  readonly connected$: Observable<HubConnectedEvent>;
+  readonly online: number;
+  readonly isShuttingDown: boolean;
+  readonly authenticator: HubAuthenticateFn | undefined;
+  connectionsFromIp(ip: string): number;
+  countRejected(status: number): void;
+  register(socket: HubSocket, info: ConnectionInfo): HubClient | undefined;
+  unregister(socket: HubSocket, code: number | undefined): void;
+  handleFrame(
+    client: HubClient,
+    raw: Buffer | ArrayBuffer | Buffer[],
+    isBinary: boolean,
+    handlers: Map<string, HubFrameHandler>,
+  ): void;
+  /** The socket of a registered client, by id (to let the app's gateways see it). */
+  socketOf(clientId: string): HubSocket | undefined;
+  reserveGatewayEvents(events: Map<string, string>): void;
+  useDirectHandlers(handlers: Map<string, HubDirectHandler> | undefined): void;
+  ack(client: HubClient, data: unknown, id: string | number | undefined): unknown;
+  emitMessage(
+    client: HubClient,
+    event: string,
+    data: unknown,
+    id: string | number | undefined,
+  ): void;
+  join(client: HubClient, room: unknown): Promise<{ room: string; pos?: Position }>;
+  leave(client: HubClient, room: unknown): { room: string } | Promise<{ room: string }>;
+}
+
+/** What the metrics read (when scraped) and hook into. */
+export interface MonitorRole {
+  readonly instanceId: string;
+  readonly counters: HubCounters;
+  readonly online: number;
+  readonly userCount: number;
+  readonly roomCount: number;
+  /** Whether other instances exist behind the cluster adapter. */
+  readonly distributed: boolean;
+  /** Bytes queued in client sockets. */
+  bufferedBytes(): number;
+  adapterStats(): HubAdapterStats | undefined;
+  /** Told how long each broadcast's fan-out took, in milliseconds (undefined: not timed). */
+  timeBroadcasts(observe: ((ms: number) => void) | undefined): void;
+}
+
+/** What the health indicator reads. */
+export interface HealthRole {
+  readonly instanceId: string;
+  readonly online: number;
+  readonly isShuttingDown: boolean;
+  readonly distributed: boolean;
+  adapterStats(): HubAdapterStats | undefined;
+}
 
 /**
- * The hub's collaborators, wired by hand, and the side of the hub the gateway, the handshake
- * and the socket adapter talk to (each through its own narrow interface). `HubService` is the
- * public face over it.
+ * The hub's object graph, and the side of it the gateway, the socket adapter, the handshake,
+ * the metrics and the health indicator see, each through its own role (`GatewayRole`,
+ * `MonitorRole`, `HealthRole`). `HubService` is the public face over it.
  */
-export class HubCore {
-  /** Random id of this instance; every client id starts with it. */
-  readonly instanceId = randomBytes(6).toString('base64url');
+export class HubCore implements GatewayRole, MonitorRole, HealthRole {
+  readonly options: ResolvedHubOptions;
+  readonly instanceId: string;
   readonly counters: HubCounters;
-  readonly registry = new ClientRegistry();
-  readonly streams = new HubStreams();
+  readonly registry: ClientRegistry;
+  readonly streams: HubStreams;
   readonly link: ClusterLink;
   readonly rooms: Rooms;
   readonly heartbeat: HeartbeatScheduler;
   readonly closer: Closer;
   readonly delivery: Delivery;
-  readonly dispatcher: HubFrameDispatcher;
+  readonly strategy: DeliveryStrategy;
   readonly adapterHost: AdapterHost;
   private readonly registrar: Registrar;
+  private readonly dispatcher: HubFrameDispatcher;
   /** The resolved `authenticate` hook, read by the handshake. */
   authenticator: HubAuthenticateFn | undefined;
   /** Set when shutdown begins: new handshakes are refused, accepted sockets closed. */
   isShuttingDown = false;
 
-  constructor(
-    readonly options: ResolvedHubOptions,
-    adapter: HubAdapter,
-  ) {
-    this.counters = new HubCounters(options.metrics ? options.metrics.errorCodes : []);
-    this.link = new ClusterLink(adapter, this.instanceId);
-    this.rooms = new Rooms(this.link, options.maxRoomsPerClient);
-    this.heartbeat = new HeartbeatScheduler(
-      options.pingIntervalMs,
-      options.maxMissedPongs,
-      (client) => pingIfOpen(client.socket),
-      (client) => this.closer.evict(client),
-    );
-    this.closer = new Closer(
-      this.counters,
-      this.registry,
-      this.rooms,
-      this.heartbeat,
-      this.link,
-      this.streams,
-    );
-    this.delivery = new Delivery(
-      this.counters,
-      this.registry,
-      this.rooms,
-      this.closer,
-      options.maxBufferedBytes,
-      options.slowConsumer,
-      options.coalesceWrites,
-    );
-    this.registrar = new Registrar(
-      this.counters,
-      this.instanceId,
-      options,
-      this.registry,
-      this.heartbeat,
-      this.delivery,
-      this.link,
-      this.streams,
-    );
-    this.dispatcher = new HubFrameDispatcher(options, this.counters, {
-      deliverText: (client, text) => this.delivery.text(client, text),
-      closeClient: (client, code, reason, why) => this.closer.close(client, code, reason, why),
-    });
-    this.adapterHost = new AdapterHost(
-      this.instanceId,
-      this.registry,
-      this.delivery,
-      this.closer,
-      this.streams,
-    );
-    if (options.recovery) this.recovery = this.createRecovery(adapter, options.recovery);
+  constructor(parts: HubParts) {
+    this.options = parts.options;
+    this.instanceId = parts.instanceId;
+    this.counters = parts.counters;
+    this.registry = parts.registry;
+    this.streams = parts.streams;
+    this.link = parts.link;
+    this.rooms = parts.rooms;
+    this.heartbeat = parts.heartbeat;
+    this.closer = parts.closer;
+    this.delivery = parts.delivery;
+    this.strategy = parts.strategy;
+    this.registrar = parts.registrar;
+    this.dispatcher = parts.dispatcher;
+    this.adapterHost = parts.adapterHost;
   }
 
-  /** Message recovery, when the `recovery` option is on. */
-  readonly recovery: Recovery | undefined;
-  private sessionTimer: NodeJS.Timeout | undefined;
-
-  /** Stops recovery's timers and its store (at shutdown). */
-  async closeRecovery(): Promise<void> {
-    clearInterval(this.sessionTimer);
-    await this.recovery?.close();
-  }
-
-  private createRecovery(adapter: HubAdapter, o: Required<HubRecoveryOptions>): Recovery {
-    let store: RecoveryStore;
-    let history: MemoryHistory | undefined;
-    let memory: MemoryRecoveryStore | undefined;
-    if (adapter.recoveryStore) {
-      store = adapter.recoveryStore(o);
-      // Sessions resume on any instance, keeping their first instance's id prefix.
-      this.link.idsMove = true;
-    } else if (adapter.distributed) {
-      throw new WsHubOptionsError(
-        'recovery',
-        `needs an adapter that keeps history; ${adapter.constructor?.name ?? 'this adapter'} does not`,
-      );
-    } else {
-      memory = new MemoryRecoveryStore(o.historySize, o.historyTtlMs, o.sessionTtlMs);
-      store = memory;
-      history = memory.history;
-    }
-    const recovery = new Recovery(
-      store,
-      history,
-      memory,
-      this.registry,
-      this.rooms,
-      this.delivery,
-      this.closer,
-      this.registrar,
-      this.link,
-      this.streams,
-    );
-    this.registrar.onRegistered = (client) => recovery.added(client);
-    this.registrar.onRecoveringClient = (client) => recovery.attach(client);
-    this.closer.onRemoved = (client) => recovery.removed(client);
-    // Sessions of connected clients must outlive a crash of this instance by sessionTtlMs only.
-    this.sessionTimer = setInterval(
-      () => recovery.touchSessions(),
-      Math.max(1_000, o.sessionTtlMs / 3),
-    );
-    this.sessionTimer.unref();
-    this.adapterHost.recovery = recovery;
-    this.dispatcher.coreHandlers.set(ClientEvent.RECOVER, (client, data, _event, id) =>
-      recovery.recover(client, data, id),
-    );
-    return recovery;
+  get connected$(): Observable<HubConnectedEvent> {
+    return this.streams.connected;
   }
 
   set authorizeJoin(fn: HubAuthorizeJoinFn | undefined) {
@@ -169,6 +149,32 @@ export class HubCore {
   /** Clients connected to this instance. */
   get online(): number {
     return this.registry.size;
+  }
+
+  get userCount(): number {
+    return this.registry.userCount;
+  }
+
+  get roomCount(): number {
+    return this.rooms.count;
+  }
+
+  get distributed(): boolean {
+    return this.link.distributed;
+  }
+
+  bufferedBytes(): number {
+    let bytes = 0;
+    for (const client of this.registry.list) bytes += client.socket.bufferedAmount;
+    return bytes;
+  }
+
+  adapterStats(): HubAdapterStats | undefined {
+    return this.link.stats();
+  }
+
+  timeBroadcasts(observe: ((ms: number) => void) | undefined): void {
+    this.delivery.onBroadcastTimed = observe;
   }
 
   /** Registers a socket the gateway accepted; undefined once shutdown has begun. */
@@ -184,6 +190,10 @@ export class HubCore {
   unregister(socket: HubSocket, code: number | undefined): void {
     const client = socket[kHubClient];
     if (client) this.closer.closed(client, code);
+  }
+
+  socketOf(clientId: string): HubSocket | undefined {
+    return this.registry.get(clientId)?.socket;
   }
 
   /** Connections currently open from one IP (for `maxConnectionsPerIp`). */
@@ -207,14 +217,23 @@ export class HubCore {
     this.dispatcher.handleFrame(client, raw, isBinary, handlers);
   }
 
+  reserveGatewayEvents(events: Map<string, string>): void {
+    this.dispatcher.reserveGatewayEvents(events);
+  }
+
   /** Lets the gateway's handlers be called without Nest's pipeline (see the gateway). */
   useDirectHandlers(handlers: Map<string, HubDirectHandler> | undefined): void {
     this.dispatcher.directHandlers = handlers;
   }
 
+  /** Adds a custom client event handler (`HubService.handle`). */
+  handle(...args: Parameters<HubFrameDispatcher['handle']>): () => void {
+    return this.dispatcher.handle(...args);
+  }
+
   /**
-   * The built-in echo on the fast path: `messages$`, then the ack encoded and written here.
-   * Returns undefined, or (data JSON cannot encode back) the reply for the dispatcher to answer.
+   * The built-in echo: `messages$`, then the ack encoded and written here. Returns undefined,
+   * or (data JSON cannot encode back) the reply for the dispatcher to answer.
    */
   ack(client: HubClient, data: unknown, id: string | number | undefined): unknown {
     this.emitMessage(client, ClientEvent.MESSAGE, data, id);
@@ -233,5 +252,18 @@ export class HubCore {
     if (this.streams.message.observed) {
       this.streams.message.next({ clientId: client.id, userId: client.userId, event, data, id });
     }
+  }
+
+  /** A client's `join`: the room, and where a recovering client starts in its stream. */
+  async join(client: HubClient, room: unknown): Promise<{ room: string; pos?: Position }> {
+    const joined = await this.rooms.requestJoin(client, room);
+    const pos = await this.strategy.joinedPosition(client, joined);
+    return pos === undefined ? { room: joined } : { room: joined, pos };
+  }
+
+  /** A client's `leave` (after its pending join of the room, if any). */
+  leave(client: HubClient, room: unknown): { room: string } | Promise<{ room: string }> {
+    const left = this.rooms.requestLeave(client, room);
+    return typeof left === 'string' ? { room: left } : left.then((r) => ({ room: r }));
   }
 }

@@ -2,7 +2,7 @@ import { isObservable, type Observable, type Subscription } from 'rxjs';
 import { hubLogger } from '../logger.js';
 import { VIOLATION_WINDOW_MS } from '../options/defaults.js';
 import type { ResolvedHubOptions } from '../options/resolve-options.js';
-import { errorText } from '../options/validators.js';
+import { errorText } from '../util/error-text.js';
 import { CloseCode, DisconnectReason, ErrorCode } from '../protocol/constants.js';
 import { encodeError, encodeFrame, type HubEnvelope } from '../protocol/envelope.js';
 import { HubHandlerError } from '../protocol/hub.error.js';

@@ -1,5 +1,4 @@
 import type { ClusterLink } from '../cluster/cluster-link.js';
-import { PendingSubscriptions } from '../cluster/pending-subscriptions.js';
 import type { HubAuthorizeJoinFn } from '../interfaces/options.interface.js';
 import { ErrorCode } from '../protocol/constants.js';
 import { HubError } from '../protocol/hub.error.js';
@@ -13,14 +12,16 @@ export function isValidRoom(room: unknown): room is string {
   return typeof room === 'string' && room.length > 0 && room.length <= MAX_ROOM_LENGTH;
 }
 
+const done = (): void => undefined;
+
 /**
  * Room membership of this instance's clients: the rules (name, capacity, `authorizeJoin`),
- * join and leave, and the cluster subscription a room needs while it has local members.
+ * join and leave, and the cluster subscription a room needs while it has local members. A
+ * client's joins and leaves of one room apply in the order they arrive, even while an
+ * asynchronous `authorizeJoin` is pending.
  */
 export class Rooms {
   private readonly byRoom = new Map<string, Set<HubClient>>();
-  /** Rooms whose cross-instance subscription the adapter has not confirmed yet. */
-  private readonly pending = new PendingSubscriptions();
   /** Set once the module's hooks are resolved. */
   authorizeJoin: HubAuthorizeJoinFn | undefined;
 
@@ -48,40 +49,57 @@ export class Rooms {
     if (!isValidRoom(room)) throw new RangeError(`room ${ROOM_RULE}`);
   }
 
-  /** Joins without asking `authorizeJoin` (the server decides). */
-  add(client: HubClient, room: string): void {
+  /**
+   * Adds a member (`byClient`: its own `join`; else the server decided, without
+   * `authorizeJoin`). Returns what the client's receiver needs to record it, if anything.
+   */
+  add(client: HubClient, room: string, byClient = false): Promise<void> | void {
     client.rooms ??= new Set();
     if (client.rooms.has(room)) return;
     client.rooms.add(room);
     let members = this.byRoom.get(room);
     if (!members) {
       this.byRoom.set(room, (members = new Set()));
-      this.pending.track(room, this.link.roomAdded(room));
+      this.link.roomAdded(room);
     }
     members.add(client);
+    return client.receiver?.roomJoined(client, room, byClient);
   }
 
   /** Leaves; false when the client was not in the room. */
   remove(client: HubClient, room: string): boolean {
-    if (!client.rooms?.delete(room)) return false;
-    const members = this.byRoom.get(room);
-    if (members && members.delete(client) && members.size === 0) {
-      this.byRoom.delete(room);
-      this.link.roomRemoved(room);
-    }
+    if (!this.drop(client, room)) return false;
+    client.receiver?.roomLeft(client, room);
     return true;
   }
 
-  /** Takes a client out of every room (it is going away). */
+  /** Takes a client out of every room (it is going away: its session, if any, keeps them). */
   removeAll(client: HubClient): void {
-    if (client.rooms) for (const room of client.rooms) this.remove(client, room);
+    if (client.rooms) for (const room of client.rooms) this.drop(client, room);
   }
 
   /** A client's `join` request: the rules, then `authorizeJoin`, then the cluster subscription. */
-  async requestJoin(client: HubClient, room: unknown): Promise<string> {
+  requestJoin(client: HubClient, room: unknown): Promise<string> {
+    if (!isValidRoom(room)) {
+      return Promise.reject(new HubError(ErrorCode.BAD_ENVELOPE, `"data.room" ${ROOM_RULE}`));
+    }
+    return this.inOrder(client, room, () => this.join(client, room));
+  }
+
+  /** A client's `leave` request, applied after the client's pending join of the room if any. */
+  requestLeave(client: HubClient, room: unknown): string | Promise<string> {
     if (!isValidRoom(room)) {
       throw new HubError(ErrorCode.BAD_ENVELOPE, `"data.room" ${ROOM_RULE}`);
     }
+    const leave = (): string => {
+      this.remove(client, room);
+      return room;
+    };
+    if (!client.roomOps?.has(room)) return leave();
+    return this.inOrder(client, room, async () => leave());
+  }
+
+  private async join(client: HubClient, room: string): Promise<string> {
     if (client.rooms?.has(room)) return room;
     this.assertCapacity(client);
     if (this.authorizeJoin) {
@@ -95,23 +113,36 @@ export class Rooms {
         throw new HubError(ErrorCode.FORBIDDEN, `not allowed to join "${room}"`);
     }
     if (client.removed || client.rooms?.has(room)) return room;
-    // authorizeJoin may have let several joins of this client run at once: count again.
+    // authorizeJoin may have let joins of other rooms run at once: count again.
     this.assertCapacity(client);
-    this.add(client, room);
+    await this.add(client, room, true);
     // Acknowledge only once the room's messages from other instances can reach this one
     // (every joiner waits, not only the one that made the room new here).
-    const pending = this.pending.get(room);
-    if (pending) await pending;
+    await this.link.ready('room:' + room);
     return room;
   }
 
-  /** A client's `leave` request. */
-  requestLeave(client: HubClient, room: unknown): string {
-    if (!isValidRoom(room)) {
-      throw new HubError(ErrorCode.BAD_ENVELOPE, `"data.room" ${ROOM_RULE}`);
+  /** Runs `op` after the client's earlier joins and leaves of `room` have finished. */
+  private inOrder<T>(client: HubClient, room: string, op: () => Promise<T>): Promise<T> {
+    const ops = (client.roomOps ??= new Map());
+    const previous = ops.get(room);
+    const result = previous ? previous.then(op) : op();
+    const tail = result.then(done, done);
+    ops.set(room, tail);
+    void tail.then(() => {
+      if (ops.get(room) === tail) ops.delete(room);
+    });
+    return result;
+  }
+
+  private drop(client: HubClient, room: string): boolean {
+    if (!client.rooms?.delete(room)) return false;
+    const members = this.byRoom.get(room);
+    if (members && members.delete(client) && members.size === 0) {
+      this.byRoom.delete(room);
+      this.link.roomRemoved(room);
     }
-    this.remove(client, room);
-    return room;
+    return true;
   }
 
   private assertCapacity(client: HubClient): void {

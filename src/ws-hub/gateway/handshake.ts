@@ -8,7 +8,7 @@ import type {
 } from '../interfaces/options.interface.js';
 import { hubLogger } from '../logger.js';
 import type { ResolvedHubOptions } from '../options/resolve-options.js';
-import { errorText } from '../options/validators.js';
+import { errorText } from '../util/error-text.js';
 import { redactedError } from './redact.js';
 import {
   BEARER_SUBPROTOCOL_PREFIX,

@@ -1,4 +1,4 @@
-import { errorText } from '../options/validators.js';
+import { errorText } from '../util/error-text.js';
 
 /** Longest error text a handshake log line carries. */
 const MAX_TEXT = 200;

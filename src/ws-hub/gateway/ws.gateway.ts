@@ -20,20 +20,15 @@ import type { Subscription } from 'rxjs';
 import type { ServerOptions } from 'ws';
 import { kConnectionGate } from '../socket/connection-gate.js';
 import type { HubDirectHandler } from '../core/frame-dispatcher.js';
-import { kHubClient } from '../core/hub-client.js';
-import { HubService } from '../core/hub.service.js';
+import { kHubClient, type HubClient } from '../core/hub-client.js';
+import type { GatewayRole } from '../core/hub-core.js';
 import { FrameId } from '../decorators/frame-id.decorator.js';
 import { hubLogger } from '../logger.js';
-import { WS_HUB_RESOLVED_OPTIONS } from '../module/tokens.js';
+import { WS_HUB_CORE, WS_HUB_RESOLVED_OPTIONS } from '../module/tokens.js';
 import { DEFAULT_PATH } from '../options/defaults.js';
 import type { ResolvedHubOptions } from '../options/resolve-options.js';
-import { errorText } from '../options/validators.js';
-import {
-  ClientEvent,
-  CloseCode,
-  RECOVERY_SUBPROTOCOL,
-  ServerEvent,
-} from '../protocol/constants.js';
+import { errorText } from '../util/error-text.js';
+import { ClientEvent, CloseCode, ServerEvent } from '../protocol/constants.js';
 import {
   kFrameSink,
   kHubServer,
@@ -57,8 +52,8 @@ import {
 } from './handshake.js';
 
 /**
- * The hub's gateway. Everything it does is delegated to `HubService`; the decorators only wire
- * the protocol's client events. `@WebSocketGateway` options are static, so the constructor
+ * The hub's gateway. Everything it does is delegated to the hub (its `GatewayRole`); the
+ * decorators only wire the protocol's client events. `@WebSocketGateway` options are static, so the constructor
  * rewrites them from the module options before Nest reads them in `app.init()`; that is how
  * `forRootAsync` can set the path and the ws server options.
  */
@@ -76,12 +71,12 @@ export class WsGateway
   private foreignServer = false;
 
   constructor(
-    @Inject(HubService) private readonly hub: HubService,
+    @Inject(WS_HUB_CORE) private readonly hub: GatewayRole,
     @Inject(WS_HUB_RESOLVED_OPTIONS) private readonly options: ResolvedHubOptions,
     @Inject(ApplicationConfig) private readonly appConfig: ApplicationConfig,
     @Inject(ModulesContainer) modules: ModulesContainer,
   ) {
-    const handshake = new HubHandshake(hub.core, options);
+    const handshake = new HubHandshake(hub, options);
     const serverOptions: ServerOptions & { path: string; [kHubEndpoint]: true } = {
       [kHubEndpoint]: true,
       path: options.path,
@@ -106,10 +101,10 @@ export class WsGateway
       ...[WsGateway, ...appGateways].flatMap((t) => handlersOf(t as Type)),
     ]);
     for (const type of appGateways) adoptGateway(type, serverOptions);
-    hub.core.dispatcher.reserveGatewayEvents(owners);
+    hub.reserveGatewayEvents(owners);
     // The app's gateways see a connection once the hub announced it (after its welcome).
     this.announced = hub.connected$.subscribe(({ clientId }) => {
-      const socket = hub.core.registry.get(clientId)?.socket as HubSocket | undefined;
+      const socket = hub.socketOf(clientId) as HubSocket | undefined;
       socket?.[kConnectionGate]?.open();
     });
   }
@@ -161,17 +156,14 @@ export class WsGateway
       c.getGlobalRequestInterceptors().length +
       c.getGlobalRequestPipes().length +
       c.getGlobalRequestFilters().length;
-    this.hub.core.useDirectHandlers(
+    this.hub.useDirectHandlers(
       enhanced
         ? undefined
         : new Map<string, HubDirectHandler>([
-            [
-              ClientEvent.MESSAGE,
-              (client, data, _event, id) => this.hub.core.ack(client, data, id),
-            ],
+            [ClientEvent.MESSAGE, (client, data, _event, id) => this.hub.ack(client, data, id)],
             [ClientEvent.PING, () => this.onPing()],
-            [ClientEvent.JOIN, (client, data) => this.onJoin(client.socket, data)],
-            [ClientEvent.LEAVE, (client, data) => this.onLeave(client.socket, data)],
+            [ClientEvent.JOIN, (client, data) => this.join(client, data)],
+            [ClientEvent.LEAVE, (client, data) => this.leave(client, data)],
           ]),
     );
   }
@@ -180,9 +172,9 @@ export class WsGateway
     // In Nest 12.1 an exception here becomes an uncaughtException: nothing may escape.
     try {
       if (closeIfRefused(socket, request)) return;
-      socket[kFrameSink] = this.hub.core;
+      socket[kFrameSink] = this.hub;
       const accepted = (request as AcceptedRequest | undefined)?.[kHandshake];
-      this.hub.core.register(socket, {
+      this.hub.register(socket, {
         // The handshake read the IP if anything needed it; without a handshake (an app's own
         // adapter), read it now.
         ip: accepted
@@ -191,7 +183,7 @@ export class WsGateway
             ? clientIpOf(request, this.options.clientIp)
             : undefined,
         principal: accepted?.principal,
-        recovery: socket.protocol === RECOVERY_SUBPROTOCOL && this.hub.core.recovery !== undefined,
+        protocol: socket.protocol,
       });
     } catch (err) {
       hubLogger.error(`registering a client failed: ${errorText(err)}`, (err as Error)?.stack);
@@ -205,7 +197,7 @@ export class WsGateway
 
   handleDisconnect(socket: HubSocket, code?: number | string): void {
     try {
-      this.hub.core.unregister(socket, typeof code === 'number' ? code : undefined);
+      this.hub.unregister(socket, typeof code === 'number' ? code : undefined);
     } catch (err) {
       hubLogger.error(`unregistering a client failed: ${errorText(err)}`, (err as Error)?.stack);
     }
@@ -219,7 +211,7 @@ export class WsGateway
     @FrameId() id?: string | number,
   ) {
     const client = socket[kHubClient];
-    if (client) this.hub.core.emitMessage(client, ClientEvent.MESSAGE, data, id);
+    if (client) this.hub.emitMessage(client, ClientEvent.MESSAGE, data, id);
     return { event: ServerEvent.ACK, data };
   }
 
@@ -230,26 +222,26 @@ export class WsGateway
   }
 
   @SubscribeMessage(ClientEvent.JOIN)
-  async onJoin(@ConnectedSocket() socket: HubSocket, @MessageBody() data: unknown) {
-    const client = socket[kHubClient]!;
-    const room = await this.hub.core.rooms.requestJoin(
-      client,
-      (data as { room?: unknown } | undefined)?.room,
-    );
-    // A recovering client learns where it starts in the room's stream.
-    const recovery = this.hub.core.recovery;
-    if (recovery !== undefined && client.recovery !== undefined) {
-      return { event: ServerEvent.JOINED, data: { room, pos: await recovery.joined(room) } };
-    }
-    return { event: ServerEvent.JOINED, data: { room } };
+  onJoin(@ConnectedSocket() socket: HubSocket, @MessageBody() data: unknown) {
+    return this.join(socket[kHubClient]!, data);
   }
 
   @SubscribeMessage(ClientEvent.LEAVE)
   onLeave(@ConnectedSocket() socket: HubSocket, @MessageBody() data: unknown) {
-    const room = this.hub.core.rooms.requestLeave(
-      socket[kHubClient]!,
-      (data as { room?: unknown } | undefined)?.room,
-    );
-    return { event: ServerEvent.LEFT, data: { room } };
+    return this.leave(socket[kHubClient]!, data);
+  }
+
+  /** `join` → `joined` (with where a recovering client starts in the room's stream). */
+  private async join(client: HubClient, data: unknown) {
+    const joined = await this.hub.join(client, (data as { room?: unknown } | undefined)?.room);
+    return { event: ServerEvent.JOINED, data: joined };
+  }
+
+  /** `leave` → `left`, after the client's pending join of the room if any. */
+  private leave(client: HubClient, data: unknown) {
+    const left = this.hub.leave(client, (data as { room?: unknown } | undefined)?.room);
+    return left instanceof Promise
+      ? left.then((d) => ({ event: ServerEvent.LEFT, data: d }))
+      : { event: ServerEvent.LEFT, data: left };
   }
 }

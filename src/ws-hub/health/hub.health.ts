@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { HubService } from '../core/hub.service.js';
+import type { HealthRole } from '../core/hub-core.js';
+import { WS_HUB_CORE } from '../module/tokens.js';
 
 /** A result in the shape `@nestjs/terminus` expects from a health indicator. */
 export type HubHealthResult<Key extends string = string> = Record<
@@ -24,21 +25,24 @@ export type HubHealthResult<Key extends string = string> = Record<
  */
 @Injectable()
 export class HubHealthIndicator {
-  constructor(@Inject(HubService) private readonly hub: HubService) {}
+  constructor(@Inject(WS_HUB_CORE) private readonly hub: HealthRole) {}
 
   isHealthy<const Key extends string = 'ws-hub'>(key: Key = 'ws-hub' as Key): HubHealthResult<Key> {
-    const core = this.hub.core;
-    const details: Record<string, unknown> = { online: core.online, instance: core.instanceId };
+    const hub = this.hub;
+    const details: Record<string, unknown> = { online: hub.online, instance: hub.instanceId };
     let status: 'up' | 'degraded' | 'down' = 'up';
-    if (core.isShuttingDown) {
+    if (hub.isShuttingDown) {
       status = 'down';
       details.message = 'shutting down';
-    } else if (core.link.distributed) {
-      const connected = (core.link.stats() as { connected?: boolean } | undefined)?.connected;
-      details.adapter = connected === false ? 'disconnected' : 'connected';
-      if (connected === false) {
+    } else if (hub.distributed) {
+      const stats = hub.adapterStats();
+      details.adapter = stats?.connected === false ? 'disconnected' : 'connected';
+      if (stats?.connected === false) {
         status = 'degraded';
         details.message = 'cluster store unreachable; local delivery continues';
+      } else if (stats?.layoutConflicts) {
+        status = 'degraded';
+        details.message = 'instances disagree on how messages cross (see the log)';
       }
     }
     return { [key]: { status, ...details } } as HubHealthResult<Key>;

@@ -9,7 +9,17 @@ export type HubAdapterMessage =
   | ({ type: 'broadcast'; frame: string; rooms?: string[]; except?: string[] } & Recorded)
   | ({ type: 'send'; clientId: string; frame: string } & Recorded)
   | ({ type: 'user'; userId: string; frame: string } & Recorded)
-  | { type: 'disconnect'; clientId: string; code: number; reason: string }
+  | {
+      type: 'disconnect';
+      clientId: string;
+      code: number;
+      reason: string;
+      /**
+       * A takeover (a resume of the client's session elsewhere): the connection id to keep;
+       * every other connection with this client id closes.
+       */
+      keep?: string;
+    }
   | { type: 'disconnect-user'; userId: string; code: number; reason: string };
 
 /**
@@ -20,6 +30,12 @@ export type HubAdapterMessage =
 export interface Recorded {
   /** On publish: the streams this message belongs to (`all`, `room:<r>`, `user:<u>`, `client:<id>`). */
   streams?: string[];
+  /**
+   * On publish: the newest position the publishing instance saw of some of those streams. A
+   * store whose stream is behind it in the same epoch was rolled back (a failover that lost
+   * writes): it gives the stream a new epoch instead of reusing offsets.
+   */
+  floors?: Positions;
   /** On delivery: the frame with its positions, for recovering clients. */
   positioned?: { text: string; positions: Positions };
   /** On delivery: published by this instance (its plain clients have it already). */
@@ -46,6 +62,11 @@ export interface HubAdapterHost {
   applyRemote(message: HubAdapterMessage): void;
   /** Clients of a dead instance are gone: lets the host tell its listeners. */
   instanceGone?(instanceId: string): void;
+  /**
+   * The adapter's subscription came back after a break (its subscriber connection dropped):
+   * what was published meanwhile may not have reached this instance.
+   */
+  resubscribed?(): void;
 }
 
 /**
@@ -83,6 +104,12 @@ export interface HubAdapter {
   clientAdded?(clientId: string): void | Promise<void>;
   /** With recovery on: that client left this instance. */
   clientRemoved?(clientId: string): void;
+  /**
+   * Settles once every subscription change sent so far is in effect, and everything published
+   * before it (to channels this instance was subscribed to) has been handed to `applyRemote`.
+   * Optional; never rejects.
+   */
+  settled?(): Promise<void>;
   /** Connected clients across all live instances. */
   clusterOnline(): Promise<number>;
   /** Live instances, this one included. */
@@ -94,8 +121,8 @@ export interface HubAdapter {
    * cannot run a cluster with recovery (startup fails naming the adapter).
    */
   recoveryStore?(options: HubRecoveryStoreOptions): RecoveryStore;
-  /** Adapter counters for monitoring (published, failures, reconnects, ...), if it keeps any. */
-  stats?(): object;
+  /** Adapter counters for monitoring (the metrics and the health indicator read these). */
+  stats?(): HubAdapterStats;
 }
 
 /** What an adapter's recovery store is configured with (the module's `recovery` option, resolved). */
@@ -103,4 +130,25 @@ export interface HubRecoveryStoreOptions {
   historySize: number;
   historyTtlMs: number;
   sessionTtlMs: number;
+}
+
+/**
+ * What an adapter reports for monitoring: the fields the metrics (`<prefix>adapter_*`) and the
+ * health indicator read, each optional (an adapter reports what it knows), and its own.
+ */
+export interface HubAdapterStats {
+  /** Whether the adapter reaches its store (false: other instances are out of reach). */
+  connected?: boolean;
+  /** Messages published and acknowledged. */
+  published?: number;
+  /** Messages that could not be published (lost for other instances). */
+  publishFailures?: number;
+  /** Messages from other instances applied here. */
+  received?: number;
+  /** Channels subscribed to. */
+  subscriptions?: number;
+  /** Milliseconds since this instance's presence was last refreshed. */
+  presenceAgeMs?: number;
+  /** Instances of the cluster that disagree with this one on how messages cross (see the README). */
+  layoutConflicts?: number;
 }

@@ -181,6 +181,13 @@ export interface HubRecoveryOptions {
    * `historyTtlMs`. Default 120000 (2 min).
    */
   sessionTtlMs?: number;
+  /**
+   * Most messages one resume replays, over all its streams; when more are missing the answer is
+   * `recovered: false` (and the streams' tops) without reading them. Default 1000.
+   */
+  maxReplayMessages?: number;
+  /** Most bytes of frames one resume replays; past it, `recovered: false`. Default 1048576 (1 MiB). */
+  maxReplayBytes?: number;
 }
 
 /** The parts of a `prom-client` `Registry` the hub uses (typed here so `prom-client` stays optional). */

@@ -1,4 +1,4 @@
-import type { HubCore } from '../core/hub-core.js';
+import type { MonitorRole } from '../core/hub-core.js';
 import type { HubMetricsRegistry } from '../interfaces/options.interface.js';
 import { LoopDelay } from './loop-delay.js';
 import { MetricSet, type MetricsSource, type PromClient } from './metric-set.js';
@@ -21,7 +21,7 @@ export class HubMetrics {
   private disposed = false;
 
   constructor(
-    private readonly core: HubCore,
+    private readonly hub: MonitorRole,
     prom: PromClient,
     readonly registry: HubMetricsRegistry,
     readonly prefix: string,
@@ -29,14 +29,14 @@ export class HubMetrics {
   ) {
     this.set = MetricSet.of(prom, registry, prefix);
     this.source = {
-      instance: core.instanceId,
-      core,
+      instance: hub.instanceId,
+      hub,
       loop: eventLoopDelay ? new LoopDelay(LOOP_RESOLUTION_MS) : undefined,
     };
     this.set.add(this.source);
     const fanout = this.set.fanout;
-    const labels = { instance: core.instanceId };
-    core.delivery.onBroadcastTimed = (ms) => fanout.observe(labels, ms / 1000);
+    const labels = { instance: hub.instanceId };
+    hub.timeBroadcasts((ms) => fanout.observe(labels, ms / 1000));
   }
 
   /** The registry's exposition text, for an app that serves `/metrics` itself. */
@@ -58,7 +58,7 @@ export class HubMetrics {
     if (this.disposed) return;
     this.disposed = true;
     this.source.loop?.dispose();
-    this.core.delivery.onBroadcastTimed = undefined;
+    this.hub.timeBroadcasts(undefined);
     this.set.remove(this.source);
   }
 }

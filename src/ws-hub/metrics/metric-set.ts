@@ -1,4 +1,5 @@
-import type { HubCore } from '../core/hub-core.js';
+import type { MonitorRole } from '../core/hub-core.js';
+import type { HubAdapterStats } from '../interfaces/cluster-adapter.interface.js';
 import type { HubMetricsRegistry } from '../interfaces/options.interface.js';
 import { WsHubOptionsError } from '../options/options.error.js';
 import type { LoopDelay } from './loop-delay.js';
@@ -22,7 +23,7 @@ export type PromHistogram = PromMetric & { observe(labels: object, value: number
 /** One hub whose figures a metric set exports, under its own `instance` label. */
 export interface MetricsSource {
   readonly instance: string;
-  readonly core: HubCore;
+  readonly hub: MonitorRole;
   /** The hub's event-loop delay monitor, when it exports one. */
   readonly loop: LoopDelay | undefined;
 }
@@ -31,14 +32,6 @@ export interface MetricsSource {
 const FANOUT_BUCKETS_S = [
   0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1,
 ];
-
-/** What the Redis adapter's `stats()` reports, as far as the metrics read it. */
-interface AdapterStats {
-  connected?: boolean;
-  publishFailures?: number;
-  subscriptions?: number;
-  presenceAgeMs?: number;
-}
 
 const sets = new WeakMap<HubMetricsRegistry, Map<string, MetricSet>>();
 
@@ -79,7 +72,7 @@ export class MetricSet {
   /** Starts exporting a hub's figures. */
   add(source: MetricsSource): void {
     this.sources.add(source);
-    if (source.core.link.distributed && !this.adapterMetrics) {
+    if (source.hub.distributed && !this.adapterMetrics) {
       this.adapterMetrics = true;
       this.registerAdapter();
     }
@@ -105,10 +98,10 @@ export class MetricSet {
       for (const s of this.sources) fn(s);
     };
     this.gauge('connections', 'Open WebSocket connections on this instance.', [], (g) =>
-      each((s) => g.set({ instance: s.instance }, s.core.online)),
+      each((s) => g.set({ instance: s.instance }, s.hub.online)),
     );
     this.counter('connections_opened_total', 'Connections accepted and registered.', [], (m) =>
-      each((s) => m.inc({ instance: s.instance }, s.core.counters.connectionsOpened)),
+      each((s) => m.inc({ instance: s.instance }, s.hub.counters.connectionsOpened)),
     );
     this.counter(
       'connections_closed_total',
@@ -116,7 +109,7 @@ export class MetricSet {
       ['reason'],
       (m) =>
         each((s) => {
-          for (const [reason, n] of s.core.counters.closed)
+          for (const [reason, n] of s.hub.counters.closed)
             m.inc({ instance: s.instance, reason }, n);
         }),
     );
@@ -126,7 +119,7 @@ export class MetricSet {
       ['status'],
       (m) =>
         each((s) => {
-          for (const [status, n] of Object.entries(s.core.counters.rejected))
+          for (const [status, n] of Object.entries(s.hub.counters.rejected))
             m.inc({ instance: s.instance, status }, n);
         }),
     );
@@ -136,8 +129,7 @@ export class MetricSet {
       ['event'],
       (m) =>
         each((s) => {
-          for (const [event, n] of s.core.counters.frames)
-            m.inc({ instance: s.instance, event }, n);
+          for (const [event, n] of s.hub.counters.frames) m.inc({ instance: s.instance, event }, n);
         }),
     );
     this.counter(
@@ -146,43 +138,38 @@ export class MetricSet {
       ['code'],
       (m) =>
         each((s) => {
-          for (const [code, n] of s.core.counters.errors) m.inc({ instance: s.instance, code }, n);
+          for (const [code, n] of s.hub.counters.errors) m.inc({ instance: s.instance, code }, n);
         }),
     );
     this.counter('messages_delivered_total', 'Messages written to client sockets.', [], (m) =>
-      each((s) => m.inc({ instance: s.instance }, s.core.counters.delivered)),
+      each((s) => m.inc({ instance: s.instance }, s.hub.counters.delivered)),
     );
     this.counter(
       'messages_dropped_total',
       'Messages skipped for clients over maxBufferedBytes (slowConsumer "drop").',
       [],
-      (m) => each((s) => m.inc({ instance: s.instance }, s.core.counters.dropped)),
+      (m) => each((s) => m.inc({ instance: s.instance }, s.hub.counters.dropped)),
     );
     this.counter(
       'slow_consumers_closed_total',
       'Clients closed with 1013 for reading too slowly (slowConsumer "close").',
       [],
-      (m) => each((s) => m.inc({ instance: s.instance }, s.core.counters.slowClosed)),
+      (m) => each((s) => m.inc({ instance: s.instance }, s.hub.counters.slowClosed)),
     );
     this.counter('heartbeat_evictions_total', 'Clients cut for missing pongs.', [], (m) =>
-      each((s) => m.inc({ instance: s.instance }, s.core.counters.evictions)),
+      each((s) => m.inc({ instance: s.instance }, s.hub.counters.evictions)),
     );
     this.gauge(
       'buffered_bytes',
       'Bytes queued in client sockets, not yet written to the network.',
       [],
-      (g) =>
-        each((s) => {
-          let bytes = 0;
-          for (const client of s.core.registry.list) bytes += client.socket.bufferedAmount;
-          g.set({ instance: s.instance }, bytes);
-        }),
+      (g) => each((s) => g.set({ instance: s.instance }, s.hub.bufferedBytes())),
     );
     this.gauge('rooms', 'Rooms with at least one member on this instance.', [], (g) =>
-      each((s) => g.set({ instance: s.instance }, s.core.rooms.count)),
+      each((s) => g.set({ instance: s.instance }, s.hub.roomCount)),
     );
     this.gauge('users', 'Distinct authenticated users connected to this instance.', [], (g) =>
-      each((s) => g.set({ instance: s.instance }, s.core.registry.userCount)),
+      each((s) => g.set({ instance: s.instance }, s.hub.userCount)),
     );
     return this.add_(
       this.prom.Histogram,
@@ -195,9 +182,9 @@ export class MetricSet {
   }
 
   private registerAdapter(): void {
-    const each = (fn: (s: MetricsSource, stats: AdapterStats) => void) => {
+    const each = (fn: (s: MetricsSource, stats: HubAdapterStats) => void) => {
       for (const s of this.sources) {
-        if (s.core.link.distributed) fn(s, (s.core.link.stats() ?? {}) as AdapterStats);
+        if (s.hub.distributed) fn(s, s.hub.adapterStats() ?? {});
       }
     };
     this.gauge(

@@ -1,9 +1,9 @@
 import type { Provider } from '@nestjs/common';
-import { HubService } from '../core/hub.service.js';
+import type { HubCore } from '../core/hub-core.js';
 import { loadOptionalPeer } from '../optional-peer.js';
 import { HubMetrics, type PromClient } from '../metrics/hub-metrics.js';
 import type { ResolvedHubOptions } from '../options/resolve-options.js';
-import { WS_HUB_RESOLVED_OPTIONS } from './tokens.js';
+import { WS_HUB_CORE, WS_HUB_RESOLVED_OPTIONS } from './tokens.js';
 
 /** Loads `prom-client` (an optional peer) only when the metrics are on, with an install hint. */
 async function loadPromClient(): Promise<PromClient> {
@@ -17,11 +17,11 @@ async function loadPromClient(): Promise<PromClient> {
 /** `HubMetrics` when the `metrics` option is on, else null (inject it with `@Optional()`). */
 export const metricsProvider: Provider = {
   provide: HubMetrics,
-  useFactory: async (hub: HubService, options: ResolvedHubOptions): Promise<HubMetrics | null> => {
+  useFactory: async (hub: HubCore, options: ResolvedHubOptions): Promise<HubMetrics | null> => {
     if (!options.metrics) return null;
     const prom = await loadPromClient();
     const metrics = new HubMetrics(
-      hub.core,
+      hub,
       prom,
       options.metrics.registry ?? prom.register,
       options.metrics.prefix,
@@ -29,5 +29,5 @@ export const metricsProvider: Provider = {
     );
     return metrics;
   },
-  inject: [HubService, WS_HUB_RESOLVED_OPTIONS],
+  inject: [WS_HUB_CORE, WS_HUB_RESOLVED_OPTIONS],
 };

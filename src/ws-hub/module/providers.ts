@@ -1,7 +1,13 @@
 import { Provider, Type } from '@nestjs/common';
 import { ApplicationConfig, HttpAdapterHost } from '@nestjs/core';
 import type { HubAdapter } from '../interfaces/cluster-adapter.interface.js';
-import { WS_HUB_ADAPTER, WS_HUB_MODULE_OPTIONS, WS_HUB_RESOLVED_OPTIONS } from './tokens.js';
+import {
+  WS_HUB_ADAPTER,
+  WS_HUB_CORE,
+  WS_HUB_MODULE_OPTIONS,
+  WS_HUB_RESOLVED_OPTIONS,
+} from './tokens.js';
+import { composeHub } from './compose-hub.js';
 import { WsGateway } from '../gateway/ws.gateway.js';
 import type { WsHubModuleOptions } from '../interfaces/options.interface.js';
 import { resolveHubOptions, type ResolvedHubOptions } from '../options/resolve-options.js';
@@ -15,6 +21,13 @@ export const resolvedOptionsProvider: Provider = {
   provide: WS_HUB_RESOLVED_OPTIONS,
   useFactory: (options: WsHubModuleOptions) => resolveHubOptions(options),
   inject: [WS_HUB_MODULE_OPTIONS],
+};
+
+/** The hub's object graph, composed once from the options and the adapter. */
+export const coreProvider: Provider = {
+  provide: WS_HUB_CORE,
+  useFactory: (options: ResolvedHubOptions, adapter: HubAdapter) => composeHub(options, adapter),
+  inject: [WS_HUB_RESOLVED_OPTIONS, WS_HUB_ADAPTER],
 };
 
 export const adapterProvider: Provider = {

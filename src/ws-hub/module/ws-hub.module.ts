@@ -1,8 +1,10 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { WS_HUB_RESOLVED_OPTIONS } from './tokens.js';
 import { ASYNC_OPTIONS_TYPE, ConfigurableModuleClass, OPTIONS_TYPE } from './module-definition.js';
+import { HubLifecycle } from './hub-lifecycle.js';
 import {
   adapterProvider,
+  coreProvider,
   createGatewayClass,
   resolvedOptionsProvider,
   socketAdapterInstaller,
@@ -19,6 +21,8 @@ function withHub(module: DynamicModule): DynamicModule {
       ...(module.providers ?? []),
       resolvedOptionsProvider,
       adapterProvider,
+      coreProvider,
+      HubLifecycle,
       socketAdapterInstaller,
       HubService,
       metricsProvider,

@@ -18,7 +18,7 @@ export function resolveRecovery(value: unknown): ResolvedRecoveryOptions | false
   if (typeof r !== 'object' || Array.isArray(r)) {
     throw new WsHubOptionsError(
       'recovery',
-      'must be true, false or { historySize?, historyTtlMs?, sessionTtlMs? }',
+      'must be true, false or { historySize?, historyTtlMs?, sessionTtlMs?, maxReplayMessages?, maxReplayBytes? }',
     );
   }
   for (const key of Object.keys(r)) {
@@ -43,6 +43,18 @@ export function resolveRecovery(value: unknown): ResolvedRecoveryOptions | false
       r.sessionTtlMs,
       Math.min(DEFAULT_RECOVERY.sessionTtlMs, r.historyTtlMs ?? DEFAULT_RECOVERY.historyTtlMs),
       'milliseconds',
+    ),
+    maxReplayMessages: positiveInt(
+      'recovery.maxReplayMessages',
+      r.maxReplayMessages,
+      DEFAULT_RECOVERY.maxReplayMessages,
+      'messages',
+    ),
+    maxReplayBytes: positiveInt(
+      'recovery.maxReplayBytes',
+      r.maxReplayBytes,
+      DEFAULT_RECOVERY.maxReplayBytes,
+      'bytes',
     ),
   };
   // A session that outlives its streams' history could never be recovered completely.

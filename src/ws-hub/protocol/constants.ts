@@ -107,6 +107,8 @@ export const DisconnectReason = {
   PAYLOAD_TOO_LARGE: 'payload-too-large',
   PROTOCOL_ERROR: 'protocol-error',
   SESSION_RESUMED: 'session-resumed',
+  /** Recovery: the client's stream lost continuity on this instance; it resumes (1012). */
+  CONTINUITY_LOST: 'continuity-lost',
   RECOVER_TIMEOUT: 'recover-timeout',
 } as const;
 export type DisconnectReason = (typeof DisconnectReason)[keyof typeof DisconnectReason] | string;

@@ -8,17 +8,25 @@
  * - `client:<clientId>`: `send` to one client (its session's own stream).
  */
 export const ALL_STREAM = 'all';
+export const ROOM_PREFIX = 'room:';
+export const USER_PREFIX = 'user:';
+export const CLIENT_PREFIX = 'client:';
 
 export function roomStream(room: string): string {
-  return 'room:' + room;
+  return ROOM_PREFIX + room;
 }
 
 export function userStream(userId: string): string {
-  return 'user:' + userId;
+  return USER_PREFIX + userId;
 }
 
 export function clientStream(clientId: string): string {
-  return 'client:' + clientId;
+  return CLIENT_PREFIX + clientId;
+}
+
+/** The room of a room stream, or undefined for another stream. */
+export function roomOfStream(stream: string): string | undefined {
+  return stream.startsWith(ROOM_PREFIX) ? stream.slice(ROOM_PREFIX.length) : undefined;
 }
 
 /** A position in a stream as frames carry it: `[offset, epoch]`. */
@@ -39,6 +47,26 @@ export interface StreamPosition {
  */
 export function positionedFrame(plain: string, positions: Positions): string {
   return plain.slice(0, -1) + ',"pos":' + JSON.stringify(positions) + '}';
+}
+
+/**
+ * The continuity rule, for a receiver at `mine` in a stream that gets a message at `next`:
+ * - `next`: the message follows (offset + 1, same epoch; or offset 1 of any epoch after 0,
+ *   "nothing yet");
+ * - `duplicate`: at or below the receiver's offset in the same epoch (already had it);
+ * - `gap`: a higher offset: messages in between were missed;
+ * - `epoch`: another epoch: the stream's history was lost, whatever came in between is unknown.
+ * Only `next` may be processed; `gap` and `epoch` mean continuity is lost (resume).
+ */
+export function continuity(
+  mine: StreamPosition,
+  next: Position,
+): 'next' | 'duplicate' | 'gap' | 'epoch' {
+  const [offset, epoch] = next;
+  if (mine.offset === 0) return offset === 1 ? 'next' : offset < 1 ? 'duplicate' : 'gap';
+  if (epoch !== mine.epoch) return 'epoch';
+  if (offset === mine.offset + 1) return 'next';
+  return offset > mine.offset ? 'gap' : 'duplicate';
 }
 
 /** A message's identity across the streams it is in: its first position. */

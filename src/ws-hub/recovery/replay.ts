@@ -1,19 +1,36 @@
-import { seenInReplay, type Delivery } from '../core/delivery.js';
 import type { HubClient } from '../core/hub-client.js';
 import type { HistoryEntry, StreamHistory } from '../interfaces/recovery.interface.js';
-import { entryKey, type StreamPosition } from '../protocol/streams.js';
+import {
+  entryKey,
+  positionedFrame,
+  type Positions,
+  type StreamPosition,
+} from '../protocol/streams.js';
+import { isIn } from './positioned-message.js';
+
+/** Where the positions start in a positioned frame (the last `,"pos":` of its text). */
+const POS_MARK = ',"pos":';
+
+/** The plain frame of a positioned one. */
+export function plainOf(positioned: string): string {
+  return positioned.slice(0, positioned.lastIndexOf(POS_MARK)) + '}';
+}
 
 /**
  * The frames a resuming client missed, from the histories of the streams that could be
  * recovered: each message once (a multi-room broadcast is in several streams), every stream in
  * its own order (streams are merged by append time), without what the client already had (a
- * position at or below its own in any stream) nor what excluded it (`except`).
+ * position at or below its own in any stream, same epoch) nor what excluded it (`except`).
+ * Each frame carries the positions of the client's streams only, and all of them: a message
+ * whose copies were appended separately (Redis Cluster, one per slot) carries the positions of
+ * every copy read, so that a later resume does not replay it again through another stream.
  */
 export function missedMessages(
-  histories: StreamHistory[],
-  asked: Map<string, StreamPosition>,
-  clientId: string,
+  histories: readonly StreamHistory[],
+  asked: ReadonlyMap<string, StreamPosition>,
+  client: HubClient,
 ): string[] {
+  const merged = mergedPositions(histories);
   const out: string[] = [];
   const lists = histories.map((h) => h.entries);
   const cursors = lists.map(() => 0);
@@ -27,34 +44,45 @@ export function missedMessages(
     if (pick < 0) return out;
     const entry = lists[pick][cursors[pick]++];
     const key = entry.id ?? entryKey(entry.positions);
-    if (sent.has(key) || hadIt(entry, asked) || entry.except?.includes(clientId)) continue;
+    if (sent.has(key)) continue;
     sent.add(key);
-    out.push(entry.text);
+    const positions = (entry.id !== undefined && merged.get(entry.id)) || entry.positions;
+    if (hadIt(positions, asked) || entry.except?.includes(client.id)) continue;
+    out.push(frameFor(entry, positions, client));
   }
 }
 
-/** Whether the client's own position in one of the entry's streams is at or past it. */
-function hadIt(entry: HistoryEntry, asked: Map<string, StreamPosition>): boolean {
-  for (const stream in entry.positions) {
+/** For messages appended as several copies (an `id`): the positions of all copies read. */
+function mergedPositions(histories: readonly StreamHistory[]): Map<string, Positions> {
+  const merged = new Map<string, Positions>();
+  for (const h of histories) {
+    for (const e of h.entries) {
+      if (e.id === undefined) continue;
+      const positions = merged.get(e.id);
+      if (positions) Object.assign(positions, e.positions);
+      else merged.set(e.id, { ...e.positions });
+    }
+  }
+  return merged;
+}
+
+/** The entry's frame with exactly the positions of `positions` the client is in. */
+function frameFor(entry: HistoryEntry, positions: Positions, client: HubClient): string {
+  const mine: Positions = {};
+  let same = positions === entry.positions;
+  for (const stream in positions) {
+    if (isIn(client, stream)) mine[stream] = positions[stream];
+    else same = false;
+  }
+  return same ? entry.text : positionedFrame(plainOf(entry.text), mine);
+}
+
+/** Whether the client's own position in one of the message's streams is at or past it. */
+function hadIt(positions: Positions, asked: ReadonlyMap<string, StreamPosition>): boolean {
+  for (const stream in positions) {
     const mine = asked.get(stream);
-    const [offset, epoch] = entry.positions[stream];
+    const [offset, epoch] = positions[stream];
     if (mine !== undefined && mine.epoch === epoch && offset <= mine.offset) return true;
   }
   return false;
-}
-
-/**
- * After the replay: lets the live frames held meanwhile through, minus those the replay
- * carried, and leaves the seam (the newest offset per stream at the welcome) to catch live
- * frames still in flight.
- */
-export function releaseHeld(client: HubClient, reads: StreamHistory[], delivery: Delivery): void {
-  const rec = client.recovery!;
-  const held = rec.held ?? [];
-  rec.held = undefined;
-  rec.seam = new Map(reads.map((h) => [h.stream, h.top]));
-  for (const h of held) {
-    if (rec.seam !== undefined && seenInReplay(rec, h.positions)) continue;
-    if (!delivery.message(client, undefined, h.frame)) return;
-  }
 }

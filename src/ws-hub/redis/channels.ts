@@ -150,8 +150,11 @@ export class Subscriptions {
     if (sub?.status === 'ready') sub.unsubscribe(channel).catch(this.onFailed);
   }
 
-  /** Subscribes to every wanted channel, `SUBSCRIBE_BATCH` per command. */
-  subscribeAll(): void {
+  /**
+   * Subscribes to every wanted channel, `SUBSCRIBE_BATCH` per command; `settled` runs once they
+   * are all in effect.
+   */
+  subscribeAll(settled?: () => void): void {
     const sub = this.sub;
     if (!sub) return;
     const generation = ++this.generation;
@@ -162,7 +165,9 @@ export class Subscriptions {
       batches.push(sub.subscribe(...all.slice(i, i + SUBSCRIBE_BATCH)));
     }
     Promise.all(batches).then(() => {
-      if (this.generation === generation) this.settledGeneration = generation;
+      if (this.generation !== generation) return;
+      this.settledGeneration = generation;
+      settled?.();
     }, this.onFailed);
   }
 

@@ -17,7 +17,8 @@ import type { Positions } from '../protocol/streams.js';
  * with a `startsWith`, without parsing), `s` per-origin sequence number (ordering and
  * de-duplication), `t` type (`b` broadcast, `s` send, `u` user, `d` disconnect, `D`
  * disconnect-user), `r` rooms, `x` except, `c` client id, `u` user id, `k` close code, `m`
- * close reason, `p` (recovery) where the positions start.
+ * close reason, `g` the connection to keep (a takeover), `p` (recovery) where the positions
+ * start.
  *
  * With recovery on, a recorded message (broadcast, send, user) crosses as the positioned frame:
  * the publish script puts `,"pos":{...}}` in place of the plain frame's last `}`, and `p` is
@@ -36,6 +37,8 @@ interface WireHeader {
   k?: number;
   m?: string;
   p?: number;
+  /** A takeover: the connection id to keep (`disconnect`). */
+  g?: string;
 }
 
 /** A message as a receiver decoded it. */
@@ -60,15 +63,18 @@ export function encodeMessage(origin: string, seq: number, message: HubAdapterMe
     case 'send':
     case 'user':
       return encodeHeader(origin, seq, message) + '\n' + message.frame;
-    case 'disconnect':
-      return JSON.stringify({
+    case 'disconnect': {
+      const h: WireHeader = {
         o: origin,
         s: seq,
         t: 'd',
         c: message.clientId,
         k: message.code,
         m: message.reason,
-      } satisfies WireHeader);
+      };
+      if (message.keep !== undefined) h.g = message.keep;
+      return JSON.stringify(h);
+    }
     case 'disconnect-user':
       return JSON.stringify({
         o: origin,
@@ -173,6 +179,7 @@ export function decodeMessage(payload: string): DecodedMessage | undefined {
     case 'd':
       if (!isString(h.c) || typeof h.k !== 'number') return undefined;
       message = { type: 'disconnect', clientId: h.c, code: h.k, reason: isString(h.m) ? h.m : '' };
+      if (isString(h.g)) message.keep = h.g;
       break;
     case 'D':
       if (!isString(h.u) || typeof h.k !== 'number') return undefined;

@@ -1,6 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
 import { hubLogger } from '../logger.js';
-import { errorText } from '../options/validators.js';
+import { errorText } from '../util/error-text.js';
 import type { ResolvedRedisOptions } from './options.js';
 
 /** Longest error text a log line carries. */

@@ -1,5 +1,5 @@
 import { hubLogger } from '../logger.js';
-import { errorText } from '../options/validators.js';
+import { errorText } from '../util/error-text.js';
 import { EVAL_REFUSED, MULTI_PUBLISH } from './scripts.js';
 
 /** The side of the publisher connection plain publishing uses. */

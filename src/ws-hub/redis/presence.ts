@@ -1,6 +1,6 @@
 import type { HubAdapterHost, HubInstanceInfo } from '../interfaces/cluster-adapter.interface.js';
 import { hubLogger } from '../logger.js';
-import { errorText } from '../options/validators.js';
+import { errorText } from '../util/error-text.js';
 import { TIMEOUT, withTimeout } from './connections.js';
 import { HEARTBEAT, LEAVE, QUERY } from './scripts.js';
 

@@ -61,7 +61,7 @@ interface Pending {
 export interface RecorderStats {
   /** Messages appended to their streams' history and published. */
   historyWrites: number;
-  /** Messages delivered here without a position because the history write failed or timed out. */
+  /** Messages whose history write failed or timed out (a tombstone follows). */
   historyFailures: number;
   /** Streams waiting for a tombstone (Redis unreachable since they lost a message). */
   gapsPending: number;
@@ -73,9 +73,9 @@ export interface RecorderStats {
  * The publishing side of recovery on Redis. Each recorded message is one `APPEND_PUBLISH`
  * (offsets, history, publish in one round trip); its copy comes back through pub/sub to every
  * instance, this one included, positioned. When the script fails, or Redis does not answer
- * within `timeoutMs`, the message goes to this instance's clients at once without a position
- * (recovering clients too), and its streams are remembered; once Redis answers again, each
- * gets a tombstone (`MARK_GAP`), so a resume across the lost message says `recovered: false`.
+ * within `timeoutMs`, the message's streams are remembered; once Redis answers again, each
+ * gets a tombstone (`MARK_GAP`), so a resume across the lost message says `recovered: false`
+ * (and live recovering clients see the tombstone's offset missing: a gap, so they resume).
  */
 export class Recorder {
   private readonly pending = new Map<number, Pending>();
@@ -129,7 +129,17 @@ export class Recorder {
     const split = groups.length > 1;
     const cluster = d.cluster && { id: split ? d.cluster.idPrefix + seq : '', publish: !split };
     const argsOf = (group: string[]): string[] =>
-      appendArgs(d.keys, d.epochs, d.limits, header, message.frame, group, except, cluster);
+      appendArgs(
+        d.keys,
+        d.epochs,
+        d.limits,
+        header,
+        message.frame,
+        group,
+        except,
+        cluster,
+        (message as Recorded).floors,
+      );
     this.pending.set(seq, {
       message,
       streams,
@@ -270,8 +280,8 @@ export class Recorder {
     const p = this.pending.get(seq);
     if (!p) return;
     this.pending.delete(seq);
-    // It may have run all the same (the connection dropped after sending it).
-    this.appliedHere.add(seq);
+    // It may have run all the same (the connection dropped after sending it): its copy, if it
+    // comes, is delivered (positioned) like any other; the tombstone marks the doubt.
     this.lose(p.message, p.streams);
     this.deps.onFailed('publish', err);
   }
@@ -284,7 +294,6 @@ export class Recorder {
     for (const [seq, p] of this.pending) {
       if (p.sentAtMs > oldest) break;
       this.pending.delete(seq);
-      this.appliedHere.add(seq);
       this.lose(p.message, p.streams);
       this.unblock(seq);
       late++;
@@ -293,13 +302,14 @@ export class Recorder {
   }
 
   /**
-   * Delivers a message here without a position and remembers its streams' gap. Recovering
-   * clients get the plain frame: it goes as `positioned` with no positions, which a host that
-   * falls back to the plain frame for `own` messages without `positioned` treats the same.
+   * A message whose history write failed (or may have): its streams are remembered, so that
+   * each gets a tombstone once Redis answers, and a resume across it says `recovered: false`.
+   * Recovering clients here get nothing now (plain ones had it at publish): a frame without a
+   * position could arrive twice (the script may have run: its copy then comes through pub/sub)
+   * and would leave them unable to tell.
    */
-  private lose(message: RecordedMessage, streams: string[]): void {
+  private lose(_message: RecordedMessage, streams: string[]): void {
     this.counters.historyFailures++;
     for (const s of streams) this.lost.set(s, (this.lost.get(s) ?? 0) + 1);
-    this.deps.apply({ ...message, positioned: { text: message.frame, positions: {} }, own: true });
   }
 }

@@ -5,7 +5,8 @@ import type {
 import type { ChannelNames } from './channels.js';
 import { Recorder, type RecorderConnection } from './recorder.js';
 import { RedisRecoveryStore, type StoreConnection } from './recovery-store.js';
-import { EpochSource, META_TTL_MIN_MS, StreamKeys } from './stream-keys.js';
+import { sessionTouchIntervalMs } from '../options/defaults.js';
+import { randomEpochs, StreamKeys } from './stream-keys.js';
 
 /** What recovery needs of the adapter. */
 export interface RecoveryLink {
@@ -26,15 +27,19 @@ export function createRedisRecovery(
   link: RecoveryLink,
 ): { recorder: Recorder; store: RedisRecoveryStore } {
   const keys = new StreamKeys(names);
+  // A stream's epoch and offset outlive its history while a recovering client is in it (the
+  // instances touch it), and a released session's streams by its TTL at least.
+  const touchMs = sessionTouchIntervalMs(options.sessionTtlMs);
+  const metaTtlMs = options.historyTtlMs + 2 * touchMs;
   const recorder = new Recorder({
     conn: link.pub,
     subscriberGeneration: link.subscriberGeneration,
     keys,
-    epochs: new EpochSource(),
+    epochs: randomEpochs,
     limits: {
       historySize: String(options.historySize),
       historyTtlMs: String(options.historyTtlMs),
-      metaTtlMs: String(Math.max(options.historyTtlMs, META_TTL_MIN_MS)),
+      metaTtlMs: String(metaTtlMs),
     },
     timeoutMs: commandTimeoutMs,
     apply: link.apply,
@@ -43,6 +48,6 @@ export function createRedisRecovery(
   });
   // Reads and session checks may take longer than a publish: a resume waits for them anyway.
   const timeoutMs = Math.max(2_000, commandTimeoutMs);
-  const store = new RedisRecoveryStore(link.pub, keys, options, timeoutMs, !!link.cluster);
+  const store = new RedisRecoveryStore(link.pub, keys, options, timeoutMs, metaTtlMs, touchMs);
   return { recorder, store };
 }

@@ -1,25 +1,33 @@
 import type { HubRecoveryStoreOptions } from '../interfaces/cluster-adapter.interface.js';
 import type {
   RecoveryStore,
-  ResumeOutcome,
+  ResumeResult,
   StreamHistory,
+  StreamTop,
 } from '../interfaces/recovery.interface.js';
 import type { StreamPosition } from '../protocol/streams.js';
+import { newEpoch } from '../util/random.js';
 import { TIMEOUT, withTimeout } from './connections.js';
 import { redact } from './outage.js';
 import { parseRead, readArgs, userField, type StreamKeys } from './stream-keys.js';
-import { CREATE_SESSION, READ_STREAM, RESUME_SESSION } from './stream-scripts.js';
+import {
+  ADD_ROOM,
+  CREATE_SESSION,
+  READ_STREAM,
+  RELEASE_SESSION,
+  RENEW_EPOCH,
+  RESUME_SESSION,
+} from './stream-scripts.js';
 
 /** The side of the publisher connection the store uses. */
 export interface StoreConnection {
   readonly status: string;
   eval(script: string, numKeys: number, ...args: string[]): Promise<unknown>;
   pexpire(key: string, ms: number): Promise<unknown>;
-  pipeline(): { pexpire(key: string, ms: number): unknown; exec(): Promise<unknown> };
+  hmget(key: string, ...fields: string[]): Promise<(string | null)[]>;
+  hdel(key: string, ...fields: string[]): Promise<unknown>;
+  del(...keys: string[]): Promise<unknown>;
 }
-
-/** Session TTL refreshes sent in one pipeline. */
-const TOUCH_BATCH = 1_000;
 
 /** Client ids that cannot be a session's (a forged credential): never looked up. */
 const UNSAFE_ID = /[{}]/;
@@ -29,6 +37,10 @@ const UNSAFE_ID = /[{}]/;
  * connection (appending is the adapter's publish script). Every call fails fast when Redis is
  * not connected and gives up after `timeoutMs`; the hub then closes the resuming client with
  * 1013 and it tries again. Credentials and hashes are never logged.
+ *
+ * A stream's meta hash (its epoch and newest offset) lives `metaTtlMs` past its last write or
+ * the last `touch` by an instance with a recovering client in it; a connected client's session
+ * `liveSessionTtlMs` past the last `touch`, a released one `sessionTtlMs`.
  */
 export class RedisRecoveryStore implements RecoveryStore {
   /** A connected client's session lives this long past its last refresh (`touch`). */
@@ -40,33 +52,54 @@ export class RedisRecoveryStore implements RecoveryStore {
     private readonly keys: StreamKeys,
     private readonly options: HubRecoveryStoreOptions,
     private readonly timeoutMs: number,
-    /** Cluster mode: sessions live in different slots, so no pipelines across them. */
-    private readonly cluster = false,
+    private readonly metaTtlMs: number,
+    private readonly touchIntervalMs: number,
   ) {
-    // The hub touches every sessionTtlMs / 3 (at least every second): a session outlives a
-    // crash of its instance by at least sessionTtlMs.
-    this.liveSessionTtlMs =
-      options.sessionTtlMs + Math.max(1_000, options.sessionTtlMs / 3) + 1_000;
+    // A session outlives a crash of its instance by at least sessionTtlMs.
+    this.liveSessionTtlMs = options.sessionTtlMs + touchIntervalMs + 1_000;
   }
 
-  async read(stream: string, since: StreamPosition | undefined): Promise<StreamHistory> {
+  async tops(streams: readonly string[]): Promise<StreamTop[]> {
+    const conn = this.ready();
+    if (!conn) throw new Error('Redis is not connected');
+    return Promise.all(
+      streams.map(async (stream) => {
+        const reply = await this.bounded(conn.hmget(this.keys.meta(stream), 'e', 's'));
+        const [epoch, top] = reply as (string | null)[];
+        return { stream, epoch: epoch ?? '', top: Number(top) || 0 };
+      }),
+    );
+  }
+
+  async read(
+    stream: string,
+    since: StreamPosition | undefined,
+    limit: number,
+  ): Promise<StreamHistory> {
     const reply = await this.run(
       READ_STREAM,
       2,
       this.keys.meta(stream),
       this.keys.history(stream),
-      ...readArgs(since),
+      ...readArgs(since, limit),
     );
-    return parseRead(stream, since, reply, this.options.historyTtlMs);
+    return parseRead(stream, since, reply, this.options.historyTtlMs, limit);
   }
 
-  async createSession(clientId: string, userId: string | undefined, hash: string): Promise<void> {
+  async createSession(
+    clientId: string,
+    userId: string | undefined,
+    hash: string,
+    holder: string,
+  ): Promise<void> {
     await this.run(
       CREATE_SESSION,
-      1,
+      2,
       this.keys.session(clientId),
+      this.keys.sessionRooms(clientId),
       hash,
       userField(userId),
+      holder,
       String(this.liveSessionTtlMs),
     );
   }
@@ -76,46 +109,105 @@ export class RedisRecoveryStore implements RecoveryStore {
     userId: string | undefined,
     hash: string,
     newHash: string,
-  ): Promise<ResumeOutcome> {
-    if (UNSAFE_ID.test(clientId)) return 'unknown';
-    const outcome = await this.run(
+    holder: string,
+  ): Promise<ResumeResult> {
+    if (UNSAFE_ID.test(clientId)) return { outcome: 'unknown' };
+    const reply = await this.run(
       RESUME_SESSION,
-      1,
+      2,
       this.keys.session(clientId),
+      this.keys.sessionRooms(clientId),
       hash,
       userField(userId),
       newHash,
+      holder,
       String(this.liveSessionTtlMs),
     );
-    if (outcome === 'ok' || outcome === 'mismatch' || outcome === 'wrong-user') return outcome;
-    return 'unknown';
+    const list = Array.isArray(reply) ? reply.map(String) : [];
+    const outcome = list[0];
+    if (outcome === 'mismatch' || outcome === 'wrong-user') return { outcome };
+    if (outcome !== 'ok') return { outcome: 'unknown' };
+    const rooms = new Map<string, boolean>();
+    for (let i = 2; i + 1 < list.length; i += 2) rooms.set(list[i], list[i + 1] === '1');
+    return { outcome: 'ok', rooms, previousHolder: list[1] || undefined };
   }
 
-  release(clientId: string): void {
-    const conn = this.ready();
-    conn?.pexpire(this.keys.session(clientId), this.options.sessionTtlMs).catch(() => undefined);
+  release(clientId: string, holder: string): void {
+    this.quietly(
+      RELEASE_SESSION,
+      2,
+      this.keys.session(clientId),
+      this.keys.sessionRooms(clientId),
+      holder,
+      String(this.options.sessionTtlMs),
+    );
   }
 
-  touch(clientIds: string[]): void {
+  touch(clientIds: readonly string[], streams: readonly string[]): void {
     const conn = this.ready();
     if (!conn) return;
-    if (this.cluster) {
-      // One PEXPIRE each: ioredis routes each to its slot (and auto-pipelines per node).
-      const ttl = this.liveSessionTtlMs;
-      for (const id of clientIds) conn.pexpire(this.keys.session(id), ttl).catch(() => undefined);
-      return;
+    // One PEXPIRE each: ioredis routes each to its slot in cluster mode.
+    const ttl = this.liveSessionTtlMs;
+    for (const id of clientIds) {
+      conn.pexpire(this.keys.session(id), ttl).catch(() => undefined);
+      conn.pexpire(this.keys.sessionRooms(id), ttl).catch(() => undefined);
     }
-    for (let i = 0; i < clientIds.length; i += TOUCH_BATCH) {
-      const p = conn.pipeline();
-      for (const id of clientIds.slice(i, i + TOUCH_BATCH)) {
-        p.pexpire(this.keys.session(id), this.liveSessionTtlMs);
-      }
-      p.exec().catch(() => undefined);
+    for (const stream of streams) {
+      conn.pexpire(this.keys.meta(stream), this.metaTtlMs).catch(() => undefined);
     }
+  }
+
+  async addRoom(clientId: string, room: string, byClient: boolean): Promise<void> {
+    try {
+      await this.run(
+        ADD_ROOM,
+        2,
+        this.keys.session(clientId),
+        this.keys.sessionRooms(clientId),
+        room,
+        byClient ? '1' : '0',
+        String(this.liveSessionTtlMs),
+      );
+    } catch {
+      // Redis away: the session does not have the room; a resume then rejoins it from its
+      // top (recovered: false for it), which is the truth.
+    }
+  }
+
+  removeRoom(clientId: string, room: string): void {
+    this.ready()
+      ?.hdel(this.keys.sessionRooms(clientId), room)
+      .catch(() => undefined);
+  }
+
+  async deleteSession(clientId: string): Promise<void> {
+    const conn = this.ready();
+    if (!conn) return;
+    await this.bounded(
+      conn.del(this.keys.session(clientId), this.keys.sessionRooms(clientId)),
+    ).catch(() => undefined);
+  }
+
+  /** A rolled-back stream gets a new epoch (see `RENEW_EPOCH`). Never rejects. */
+  async renewEpoch(stream: string, epoch: string, throughOffset: number): Promise<void> {
+    await this.run(
+      RENEW_EPOCH,
+      2,
+      this.keys.meta(stream),
+      this.keys.history(stream),
+      epoch,
+      String(throughOffset),
+      newEpoch(),
+    ).catch(() => undefined);
   }
 
   async close(): Promise<void> {
     this.closed = true;
+  }
+
+  /** How often the hub touches: a session is refreshed at least this often while connected. */
+  get touchEveryMs(): number {
+    return this.touchIntervalMs;
   }
 
   private ready(): StoreConnection | undefined {
@@ -123,19 +215,28 @@ export class RedisRecoveryStore implements RecoveryStore {
     return !this.closed && conn?.status === 'ready' ? conn : undefined;
   }
 
+  private quietly(script: string, numKeys: number, ...args: string[]): void {
+    this.ready()
+      ?.eval(script, numKeys, ...args)
+      .catch(() => undefined);
+  }
+
+  private async bounded<T>(command: Promise<T>): Promise<T> {
+    const reply = await withTimeout(command, this.timeoutMs);
+    if (reply === TIMEOUT) throw new Error(`Redis did not answer within ${this.timeoutMs} ms`);
+    return reply;
+  }
+
   private async run(script: string, numKeys: number, ...args: string[]): Promise<unknown> {
     const conn = this.ready();
     if (!conn) throw new Error('Redis is not connected');
-    let reply: unknown;
     try {
-      reply = await withTimeout(conn.eval(script, numKeys, ...args), this.timeoutMs);
+      return await this.bounded(conn.eval(script, numKeys, ...args));
     } catch (err) {
       // Never let a command's arguments (hashes) reach a log line through an error text: the
       // original error (and so a `cause`) is left behind on purpose.
       // oxlint-disable-next-line preserve-caught-error
       throw new Error(`Redis: ${redact(err, [])}`);
     }
-    if (reply === TIMEOUT) throw new Error(`Redis did not answer within ${this.timeoutMs} ms`);
-    return reply;
   }
 }

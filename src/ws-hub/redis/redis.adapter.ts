@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import type {
   HubAdapter,
@@ -11,7 +10,8 @@ import type {
 import type { RecoveryStore } from '../interfaces/recovery.interface.js';
 import type { HubRedisOptions } from '../interfaces/options.interface.js';
 import { hubLogger } from '../logger.js';
-import { errorText } from '../options/validators.js';
+import { errorText } from '../util/error-text.js';
+import { newInstanceId } from '../util/random.js';
 import { ChannelNames, Subscriptions } from './channels.js';
 import {
   ClusterConnections,
@@ -64,6 +64,7 @@ export class RedisHubAdapter implements HubAdapter {
   private pub: Redis | Cluster | undefined;
   private sub: Redis | ShardedSubscriber | undefined;
   private presenceAtMs = 0;
+  private subscribedOnce = false;
   private closed = false;
   private seq = 0;
   private heartbeatTimer: NodeJS.Timeout | undefined;
@@ -162,7 +163,7 @@ export class RedisHubAdapter implements HubAdapter {
       subscriberGeneration: () => this.subscriptions.settled,
       apply: (message) => this.apply(message, this.selfId),
       onFailed: (what, err) => this.noteFailure(what, err),
-      cluster: this.cluster ? { idPrefix: randomBytes(6).toString('base64url') + ':' } : undefined,
+      cluster: this.cluster ? { idPrefix: newInstanceId() + ':' } : undefined,
     });
     this.recorder = parts.recorder;
     this.store = parts.store;
@@ -284,7 +285,11 @@ export class RedisHubAdapter implements HubAdapter {
 
   private onReady(role: Role): void {
     if (role === 'subscriber') {
-      this.subscriptions.subscribeAll();
+      // After a break, what was published meanwhile never reached this instance: once every
+      // channel is back, the hub checks the streams its recovering clients are in.
+      const again = this.subscribedOnce;
+      this.subscribedOnce = true;
+      this.subscriptions.subscribeAll(again ? () => this.host?.resubscribed?.() : undefined);
     } else {
       this.recorder?.flushGaps(); // first thing: mark what was lost while Redis was away
       if (this.heartbeatTimer) void this.presence?.heartbeat(); // re-register presence at once

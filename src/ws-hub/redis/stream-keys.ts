@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import type { HistoryEntry, StreamHistory } from '../interfaces/recovery.interface.js';
 import { readFromTop, type Positions, type StreamPosition } from '../protocol/streams.js';
+import { newEpoch } from '../util/random.js';
 import type { ChannelNames } from './channels.js';
 import { POS_MARK } from './codec.js';
 
@@ -11,7 +11,9 @@ import { POS_MARK } from './codec.js';
  *
  * - `{<prefix>:<stream>}:m` meta hash (`e` epoch, `s` newest offset);
  * - `{<prefix>:<stream>}:h` history, a Redis Stream with ids `<offset>-0`;
- * - `{<prefix>:client:<id>}:s` a session (`h` hash of its secret, `u` its user).
+ * - `{<prefix>:client:<id>}:s` a session (`h` hash of its secret, `u` its user, `c` the
+ *   connection holding it);
+ * - `{<prefix>:client:<id>}:r` its rooms (room → `1` joined by the client, `0` by the server).
  */
 export class StreamKeys {
   constructor(private readonly names: ChannelNames) {}
@@ -31,26 +33,19 @@ export class StreamKeys {
   session(clientId: string): string {
     return this.names.client(clientId) + ':s';
   }
-}
 
-/** How long a stream's meta hash outlives its last write: its epoch and offset stay known. */
-export const META_TTL_MIN_MS = 24 * 3_600_000;
-
-/** Random epochs, 8 characters each, drawn from a pooled buffer (one call per 96). */
-export class EpochSource {
-  private pool = Buffer.alloc(0);
-  private at = 0;
-
-  next(): string {
-    if (this.at + 6 > this.pool.length) {
-      this.pool = randomBytes(6 * 96);
-      this.at = 0;
-    }
-    const epoch = this.pool.toString('base64url', this.at, this.at + 6);
-    this.at += 6;
-    return epoch;
+  sessionRooms(clientId: string): string {
+    return this.names.client(clientId) + ':r';
   }
 }
+
+/** Where epoch candidates come from (one per stream per script; tests inject their own). */
+export interface EpochSource {
+  next(): string;
+}
+
+/** Epoch candidates from the CSPRNG. */
+export const randomEpochs: EpochSource = { next: newEpoch };
 
 /** The streams' settings a script needs, as strings. */
 export interface StreamLimits {
@@ -70,12 +65,21 @@ export function appendArgs(
   except: readonly string[] | undefined,
   /** Cluster mode: the message id shared by its copies in other slot groups, and SPUBLISH. */
   cluster?: { id: string; publish: boolean },
+  /** The newest position the publisher saw of some streams (a rollback check). */
+  floors?: Positions,
 ): string[] {
   const keyArgs: string[] = [];
   const perStream: string[] = [];
   for (const s of streams) {
     keyArgs.push(keys.meta(s), keys.history(s));
-    perStream.push(JSON.stringify(s), epochs.next(), keys.channel(s));
+    const floor = floors?.[s];
+    perStream.push(
+      JSON.stringify(s),
+      epochs.next(),
+      keys.channel(s),
+      floor ? String(floor[0]) : '0',
+      floor ? floor[1] : '',
+    );
   }
   return [
     String(streams.length * 2),
@@ -112,10 +116,13 @@ export function userField(userId: string | undefined): string {
   return userId === undefined ? '-' : '+' + userId;
 }
 
-/** `READ_STREAM`'s ARGV for a read after `since`: the first offset wanted and the epoch. */
-export function readArgs(since: StreamPosition | undefined): [string, string] {
-  if (!since) return ['0', ''];
-  return [String(since.offset + 1), since.offset === 0 ? '' : since.epoch];
+/** `READ_STREAM`'s ARGV for a read after `since`: the first offset wanted, the epoch, the limit. */
+export function readArgs(
+  since: StreamPosition | undefined,
+  limit: number,
+): [string, string, string] {
+  if (!since) return ['0', '', '0'];
+  return [String(since.offset + 1), since.offset === 0 ? '' : since.epoch, String(limit)];
 }
 
 type RawEntry = [id: string, fields: string[]];
@@ -168,6 +175,7 @@ export function parseRead(
   since: StreamPosition | undefined,
   reply: unknown,
   historyTtlMs: number,
+  limit: number = Infinity,
 ): StreamHistory {
   if (!Array.isArray(reply) || reply.length < 4) throw new Error('unexpected history reply');
   const epoch = String(reply[0]);
@@ -182,6 +190,7 @@ export function parseRead(
   });
   const known = readFromTop(epoch, top, since);
   if (known !== undefined || !since) return none(known ?? true);
+  if (top - since.offset > limit) return none(false);
   const oldestUs = nowUs - historyTtlMs * 1000;
   const entries: HistoryEntry[] = [];
   let first = -1;

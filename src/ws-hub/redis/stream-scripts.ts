@@ -28,14 +28,21 @@ local at = t[1] .. string.format('%06d', tonumber(t[2]))
 /**
  * Makes sure the stream of KEYS[m], KEYS[h] has an epoch: a missing meta hash means the history
  * is lost (never existed, expired, Redis restarted empty), so a fresh epoch starts and whatever
- * is left of an old history key goes. Then takes the next offset.
+ * is left of an old history key goes. So does a stream behind `floor` in the same epoch: a
+ * publisher saw a newer offset of it, so the stream was rolled back (a failover to a replica
+ * that lacked the newest writes) and its next offsets would be taken for messages clients
+ * already had. Then takes the next offset.
  */
 const NEXT_OFFSET = `
-local function next_offset(meta, hist, candidate)
-  local epoch = redis.call('HGET', meta, 'e')
+local function next_offset(meta, hist, candidate, floor, floor_epoch)
+  local m = redis.call('HMGET', meta, 'e', 's')
+  local epoch = m[1]
+  if epoch and floor_epoch ~= '' and epoch == floor_epoch and tonumber(m[2] or '0') < tonumber(floor) then
+    epoch = false
+  end
   if not epoch then
     epoch = candidate
-    redis.call('DEL', hist)
+    redis.call('DEL', hist, meta)
     redis.call('HSET', meta, 'e', epoch)
   end
   return redis.call('HINCRBY', meta, 's', 1), epoch
@@ -67,9 +74,10 @@ end
  *
  * KEYS: per stream, its meta hash and its history (2 per stream).
  * ARGV: header, plain frame, history size, history TTL ms, meta TTL ms, except ('' for none),
- * p (index of `,"pos"`), then per stream: its name as JSON, an epoch candidate, its channel;
- * then, optional (cluster mode): the message id for the entries (`i`, '' for none) and `S` to
- * publish with SPUBLISH, or `N` not to publish (the caller publishes, with every slot's positions).
+ * p (index of `,"pos"`), then per stream (5 each): its name as JSON, an epoch candidate, its
+ * channel, the floor offset and the floor's epoch ('0', '' for none); then, optional (cluster
+ * mode): the message id for the entries (`i`, '' for none) and `S` to publish with SPUBLISH,
+ * or `N` not to publish (the caller publishes, with every slot's positions).
  * Returns the positions as JSON (`{"<stream>":[offset,"epoch"],...}`).
  */
 export const APPEND_PUBLISH = compact(
@@ -80,8 +88,8 @@ export const APPEND_PUBLISH = compact(
 local n = #KEYS / 2
 local tops, parts = {}, {}
 for i = 1, n do
-  local a = 7 + 3 * (i - 1)
-  local top, epoch = next_offset(KEYS[2 * i - 1], KEYS[2 * i], ARGV[a + 2])
+  local a = 7 + 5 * (i - 1)
+  local top, epoch = next_offset(KEYS[2 * i - 1], KEYS[2 * i], ARGV[a + 2], ARGV[a + 4], ARGV[a + 5])
   tops[i] = top
   parts[i] = ARGV[a + 1] .. ':[' .. top .. ',"' .. epoch .. '"]'
 end
@@ -92,12 +100,12 @@ if ARGV[6] ~= '' then
   fields[#fields + 1] = 'x'
   fields[#fields + 1] = ARGV[6]
 end
-local id = ARGV[8 + 3 * n]
+local id = ARGV[8 + 5 * n]
 if id and id ~= '' then
   fields[#fields + 1] = 'i'
   fields[#fields + 1] = id
 end
-local mode = ARGV[9 + 3 * n]
+local mode = ARGV[9 + 5 * n]
 local cmd = 'PUBLISH'
 if mode == 'S' then cmd = 'SPUBLISH' end
 for i = 1, n do
@@ -108,7 +116,7 @@ end
 if mode == 'N' then return pos end
 local payload = ARGV[1] .. '\\n' .. text
 for i = 1, n do
-  redis.call(cmd, ARGV[7 + 3 * (i - 1) + 3], payload)
+  redis.call(cmd, ARGV[7 + 5 * (i - 1) + 3], payload)
 end
 return pos
 `,
@@ -126,7 +134,7 @@ export const MARK_GAP = compact(
     NEXT_OFFSET +
     APPEND_ENTRY +
     `
-local top = next_offset(KEYS[1], KEYS[2], ARGV[1])
+local top = next_offset(KEYS[1], KEYS[2], ARGV[1], '0', '')
 append(KEYS[2], ARGV[2], top, { 'g', '1', 'a', at })
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
@@ -138,8 +146,9 @@ return top
  * What a stream holds after an offset, with Redis's time to judge the entries' age.
  *
  * KEYS: meta hash, history. ARGV: first offset wanted (0: none), the reader's epoch ('' when
- * any will do). Returns `{epoch ('' when none), top, now (microseconds), entries}`, the entries
- * as XRANGE gives them, fetched only when the epoch is the reader's and `from <= top`.
+ * any will do), the most entries to return. Returns `{epoch ('' when none), top, now
+ * (microseconds), entries}`, the entries as XRANGE gives them, fetched only when the epoch is
+ * the reader's and `from <= top`.
  */
 export const READ_STREAM = compact(
   NOW +
@@ -150,33 +159,83 @@ local top = tonumber(m[2] or '0')
 local from = tonumber(ARGV[1])
 local entries = {}
 if from > 0 and from <= top and (ARGV[2] == '' or ARGV[2] == epoch) then
-  entries = redis.call('XRANGE', KEYS[2], from, '+')
+  entries = redis.call('XRANGE', KEYS[2], from, '+', 'COUNT', ARGV[3])
 end
 return { epoch, tostring(top), at, entries }
 `,
 );
 
-/** A new session. KEYS: session hash. ARGV: hash, user ('+<id>' or '-'), TTL ms. */
+/**
+ * Gives a rolled-back stream a new epoch: if it is still at the epoch a receiver saw reused
+ * offsets in, with its newest offset at or below what that receiver had seen, its history goes
+ * and a new epoch starts (clients that resume across it are told `recovered: false`).
+ *
+ * KEYS: meta hash, history. ARGV: the epoch, the offset seen, an epoch candidate.
+ */
+export const RENEW_EPOCH = `
+local m = redis.call('HMGET', KEYS[1], 'e', 's')
+if m[1] == ARGV[1] and tonumber(m[2] or '0') <= tonumber(ARGV[2]) then
+  local ttl = redis.call('PTTL', KEYS[1])
+  redis.call('DEL', KEYS[1], KEYS[2])
+  redis.call('HSET', KEYS[1], 'e', ARGV[3], 's', 0)
+  if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
+  return 1
+end
+return 0
+`;
+
+/**
+ * A session is a hash (`h` hash of its secret, `u` its user, `c` the connection holding it, ''
+ * once released) and its rooms in a second hash (room → `1` joined by the client itself, `0`
+ * by the server); both share the client's hash tag.
+ */
+
+/** A new session. KEYS: session hash, rooms hash. ARGV: hash, user ('+<id>' or '-'), holder, TTL ms. */
 export const CREATE_SESSION = `
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'h', ARGV[1], 'u', ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('HSET', KEYS[1], 'h', ARGV[1], 'u', ARGV[2], 'c', ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return 1
 `;
 
 /**
  * Resumes a session: checks the presented secret's hash and the user, then replaces the hash
- * (a credential works once) and keeps the session alive while connected.
+ * (a credential works once) and hands the session to the new holder, keeping it alive.
  *
- * KEYS: session hash. ARGV: presented hash, user ('+<id>' or '-'), new hash, TTL ms.
- * Returns `unknown`, `mismatch`, `wrong-user` or `ok`.
+ * KEYS: session hash, rooms hash. ARGV: presented hash, user ('+<id>' or '-'), new hash, new
+ * holder, TTL ms. Returns `{outcome}` (`unknown`, `mismatch`, `wrong-user`) or `{'ok', previous
+ * holder ('' when released), room, flag, room, flag, ...}`.
  */
 export const RESUME_SESSION = `
-local s = redis.call('HMGET', KEYS[1], 'h', 'u')
-if not s[1] then return 'unknown' end
-if s[1] ~= ARGV[1] then return 'mismatch' end
-if (s[2] or '') ~= ARGV[2] then return 'wrong-user' end
-redis.call('HSET', KEYS[1], 'h', ARGV[3])
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-return 'ok'
+local s = redis.call('HMGET', KEYS[1], 'h', 'u', 'c')
+if not s[1] then return { 'unknown' } end
+if s[1] ~= ARGV[1] then return { 'mismatch' } end
+if (s[2] or '') ~= ARGV[2] then return { 'wrong-user' } end
+redis.call('HSET', KEYS[1], 'h', ARGV[3], 'c', ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[5]) end
+local out = { 'ok', s[3] or '' }
+local rooms = redis.call('HGETALL', KEYS[2])
+for i = 1, #rooms do out[#out + 1] = rooms[i] end
+return out
+`;
+
+/**
+ * The holder disconnected: if it still holds the session, the session (and its rooms) stay
+ * resumable for the session TTL. KEYS: session hash, rooms hash. ARGV: holder, TTL ms.
+ */
+export const RELEASE_SESSION = `
+if redis.call('HGET', KEYS[1], 'c') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'c', '')
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
+return 1
+`;
+
+/** A room of a live session. KEYS: session hash, rooms hash. ARGV: room, flag, TTL ms. */
+export const ADD_ROOM = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return 1
 `;

@@ -1,5 +1,5 @@
 import { hubLogger } from '../logger.js';
-import { errorText } from '../options/validators.js';
+import { errorText } from '../util/error-text.js';
 
 /** Where a socket on the hub's endpoint keeps its gate. */
 export const kConnectionGate = Symbol('ws-hub.connection-gate');

@@ -404,6 +404,8 @@ describe('resolveHubOptions: metrics and recovery', () => {
       historySize: 300,
       historyTtlMs: 300_000,
       sessionTtlMs: 120_000,
+      maxReplayMessages: 1_000,
+      maxReplayBytes: 1_048_576,
     });
     expect(resolveHubOptions({ recovery: { historyTtlMs: 60_000 } }).recovery).toMatchObject({
       sessionTtlMs: 60_000,

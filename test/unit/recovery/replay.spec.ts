@@ -1,17 +1,15 @@
 import { describe, expect, it } from 'vitest';
+import { HubClient } from '../../../src/ws-hub/core/hub-client.js';
 import type {
   HistoryEntry,
   StreamHistory,
 } from '../../../src/ws-hub/interfaces/recovery.interface.js';
-import { missedMessages } from '../../../src/ws-hub/recovery/replay.js';
+import { positionedFrame, type Positions } from '../../../src/ws-hub/protocol/streams.js';
+import { missedMessages, plainOf } from '../../../src/ws-hub/recovery/replay.js';
 
-const entry = (
-  text: string,
-  positions: HistoryEntry['positions'],
-  at: number,
-  extra = {},
-): HistoryEntry => ({
-  text,
+/** An entry whose text is a real positioned frame of `data`. */
+const entry = (data: string, positions: Positions, at: number, extra = {}): HistoryEntry => ({
+  text: positionedFrame(`{"event":"e","data":"${data}"}`, positions),
   positions,
   at,
   ...extra,
@@ -23,6 +21,17 @@ const hist = (stream: string, entries: HistoryEntry[]): StreamHistory => ({
   entries,
   complete: true,
 });
+/** A client in `rooms` (its streams: all, its own, its rooms'). */
+function client(rooms: string[] = []): HubClient {
+  const c = new HubClient('i.c', {} as never, 0, undefined, undefined);
+  c.rooms = new Set(rooms);
+  return c;
+}
+const frames = (texts: string[]) =>
+  texts.map((t) => {
+    const f = JSON.parse(t) as { data: string; pos: Positions };
+    return [f.data, f.pos];
+  });
 
 describe('missedMessages', () => {
   it('merges streams by append time, keeping each stream in order', () => {
@@ -31,29 +40,46 @@ describe('missedMessages', () => {
       entry('r1', { 'room:r': [1, 'E'] }, 2),
       entry('r2', { 'room:r': [2, 'E'] }, 3),
     ]);
-    expect(missedMessages([all, room], new Map(), 'c')).toEqual(['a1', 'r1', 'r2', 'a2']);
+    const out = missedMessages([all, room], new Map(), client(['r']));
+    expect(frames(out).map(([d]) => d)).toEqual(['a1', 'r1', 'r2', 'a2']);
   });
 
   it('sends a multi-room message once, and not at all when the client had it in another stream', () => {
-    const both = { 'room:a': [5, 'E'], 'room:b': [9, 'E'] } as HistoryEntry['positions'];
+    const both: Positions = { 'room:a': [5, 'E'], 'room:b': [9, 'E'] };
     const a = hist('room:a', [entry('m', both, 1)]);
     const b = hist('room:b', [entry('m', both, 1)]);
-    expect(missedMessages([a, b], new Map(), 'c')).toEqual(['m']);
+    expect(missedMessages([a, b], new Map(), client(['a', 'b']))).toHaveLength(1);
     const hadInA = new Map([['room:a', { epoch: 'E', offset: 5 }]]);
-    expect(missedMessages([a, b], hadInA, 'c')).toEqual([]);
+    expect(missedMessages([a, b], hadInA, client(['a', 'b']))).toEqual([]);
   });
 
-  it('dedupes copies appended separately by their message id', () => {
+  it("shows only the positions of the client's own streams (no room names leak)", () => {
+    const both: Positions = { 'room:public': [5, 'E'], 'room:dm:alice:carol': [9, 'F'] };
+    const out = missedMessages(
+      [hist('room:public', [entry('m', both, 1)])],
+      new Map(),
+      client(['public']),
+    );
+    expect(frames(out)).toEqual([['m', { 'room:public': [5, 'E'] }]]);
+  });
+
+  it("dedupes copies appended separately by their message id, carrying every copy's position", () => {
     const a = hist('room:a', [entry('m', { 'room:a': [1, 'E'] }, 1, { id: 'o:1' })]);
-    const b = hist('room:b', [entry('m', { 'room:b': [1, 'E'] }, 1, { id: 'o:1' })]);
-    expect(missedMessages([a, b], new Map(), 'c')).toEqual(['m']);
+    const b = hist('room:b', [entry('m', { 'room:b': [1, 'F'] }, 1.5, { id: 'o:1' })]);
+    const out = missedMessages([a, b], new Map(), client(['a', 'b']));
+    expect(frames(out)).toEqual([['m', { 'room:a': [1, 'E'], 'room:b': [1, 'F'] }]]);
   });
 
   it('skips what excluded the client', () => {
     const all = hist('all', [
-      entry('x', { all: [1, 'E'] }, 1, { except: ['c'] }),
+      entry('x', { all: [1, 'E'] }, 1, { except: ['i.c'] }),
       entry('y', { all: [2, 'E'] }, 2),
     ]);
-    expect(missedMessages([all], new Map(), 'c')).toEqual(['y']);
+    expect(frames(missedMessages([all], new Map(), client())).map(([d]) => d)).toEqual(['y']);
+  });
+
+  it('plainOf takes the positions back off a positioned frame (a "pos" key inside data stays)', () => {
+    const plain = '{"event":"e","data":{"a":1,"pos":2}}';
+    expect(plainOf(positionedFrame(plain, { all: [3, 'E'] }))).toBe(plain);
   });
 });

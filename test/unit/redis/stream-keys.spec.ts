@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { ChannelNames } from '../../../src/ws-hub/redis/channels.js';
 import {
   appendArgs,
-  EpochSource,
+  randomEpochs,
+  type EpochSource,
   parseEntry,
   parseRead,
   positionedText,
@@ -44,11 +45,10 @@ describe('StreamKeys', () => {
   });
 });
 
-describe('EpochSource', () => {
+describe('randomEpochs', () => {
   it('gives distinct 8-character url-safe epochs', () => {
-    const epochs = new EpochSource();
     const seen = new Set<string>();
-    for (let i = 0; i < 500; i++) seen.add(epochs.next());
+    for (let i = 0; i < 500; i++) seen.add(randomEpochs.next());
     expect(seen.size).toBe(500);
     for (const e of seen) expect(e).toMatch(/^[A-Za-z0-9_-]{8}$/);
   });
@@ -57,10 +57,20 @@ describe('EpochSource', () => {
 describe('script arguments', () => {
   const limits = { historySize: '300', historyTtlMs: '60000', metaTtlMs: '86400000' };
 
-  it('lays out APPEND_PUBLISH: keys per stream, then the message, then per stream name, epoch, channel', () => {
+  it('lays out APPEND_PUBLISH: keys per stream, then the message, then per stream name, epoch, channel, floor', () => {
     const epochs = { next: () => 'EEEEEEEE' } as EpochSource;
     const plain = '{"event":"x"}';
-    const args = appendArgs(keys, epochs, limits, 'HDR', plain, ['room:a', 'room:"b"'], ['i.1']);
+    const args = appendArgs(
+      keys,
+      epochs,
+      limits,
+      'HDR',
+      plain,
+      ['room:a', 'room:"b"'],
+      ['i.1'],
+      undefined,
+      { 'room:"b"': [7, 'F'] },
+    );
     expect(args).toEqual([
       '4',
       '{hub:room:a}:m',
@@ -77,17 +87,21 @@ describe('script arguments', () => {
       '"room:a"',
       'EEEEEEEE',
       '{hub:room:a}',
+      '0',
+      '',
       '"room:\\"b\\""',
       'EEEEEEEE',
       '{hub:room:"b"}',
+      '7',
+      'F',
     ]);
     expect(appendArgs(keys, epochs, limits, 'H', plain, ['all'], [])[8]).toBe('');
   });
 
   it('reads from the offset after the client’s, in its epoch (any epoch from offset 0)', () => {
-    expect(readArgs(undefined)).toEqual(['0', '']);
-    expect(readArgs({ epoch: 'E', offset: 0 })).toEqual(['1', '']);
-    expect(readArgs({ epoch: 'E', offset: 41 })).toEqual(['42', 'E']);
+    expect(readArgs(undefined, 10)).toEqual(['0', '', '0']);
+    expect(readArgs({ epoch: 'E', offset: 0 }, 10)).toEqual(['1', '', '10']);
+    expect(readArgs({ epoch: 'E', offset: 41 }, 500)).toEqual(['42', 'E', '500']);
   });
 
   it('stores the user with a marker, so that no user and an empty user differ', () => {

@@ -1,0 +1,134 @@
+import { ClusterLink } from '../cluster/cluster-link.js';
+import { AdapterHost } from '../core/adapter-host.js';
+import { ClientRegistry } from '../core/client-registry.js';
+import { Closer } from '../core/closer.js';
+import { Delivery } from '../core/delivery.js';
+import type { DeliveryStrategy } from '../core/delivery-strategy.js';
+import { HubFrameDispatcher } from '../core/frame-dispatcher.js';
+import { pingIfOpen } from '../core/frame-writer.js';
+import { HeartbeatScheduler } from '../core/heartbeat.js';
+import { HubCore } from '../core/hub-core.js';
+import { HubCounters } from '../core/hub-counters.js';
+import { HubStreams } from '../core/hub-streams.js';
+import { PlainDelivery } from '../core/plain-delivery.js';
+import { Registrar } from '../core/registrar.js';
+import { Rooms } from '../core/rooms.js';
+import { Welcomer } from '../core/welcomer.js';
+import type { HubAdapter } from '../interfaces/cluster-adapter.interface.js';
+import { WsHubOptionsError } from '../options/options.error.js';
+import type { ResolvedHubOptions } from '../options/resolve-options.js';
+import { LocalHistoryDelivery } from '../recovery/local-history-delivery.js';
+import { MemoryRecoveryStore } from '../recovery/memory-store.js';
+import { RecordedDelivery, type EpochRenewal } from '../recovery/recorded-delivery.js';
+import type { RecoveryDeps } from '../recovery/recovering-delivery.js';
+import { newInstanceId } from '../util/random.js';
+
+/**
+ * The composition root: the whole object graph of one hub, built here and nowhere else, each
+ * collaborator given what it needs in its constructor. The delivery strategy is chosen here,
+ * once: plain; recovery on this instance (history in memory); or recovery recorded through the
+ * cluster adapter (history in its store). Nothing else asks which one it is.
+ */
+export function composeHub(options: ResolvedHubOptions, adapter: HubAdapter): HubCore {
+  const recovery = options.recovery;
+  const recorded = recovery !== false && typeof adapter.recoveryStore === 'function';
+  if (recovery && !recorded && adapter.distributed) {
+    throw new WsHubOptionsError(
+      'recovery',
+      `needs an adapter that keeps history; ${adapter.constructor?.name ?? 'this adapter'} does not`,
+    );
+  }
+  const instanceId = newInstanceId();
+  const counters = new HubCounters(options.metrics ? options.metrics.errorCodes : []);
+  const registry = new ClientRegistry();
+  const streams = new HubStreams();
+  // With recovery on a cluster a resumed session keeps its first instance's id prefix.
+  const link = new ClusterLink(adapter, instanceId, recorded);
+  const rooms = new Rooms(link, options.maxRoomsPerClient);
+  const heartbeat = new HeartbeatScheduler(
+    options.pingIntervalMs,
+    options.maxMissedPongs,
+    (client) => pingIfOpen(client.socket),
+    (client) => closer.evict(client),
+  );
+  const closer = new Closer(counters, registry, rooms, heartbeat, link, streams);
+  const delivery = new Delivery(
+    counters,
+    registry,
+    rooms,
+    closer,
+    options.maxBufferedBytes,
+    options.slowConsumer,
+    options.coalesceWrites,
+  );
+  const welcomer = new Welcomer(options, streams);
+  let strategy: DeliveryStrategy;
+  if (!recovery) {
+    strategy = new PlainDelivery(registry, delivery, link);
+  } else {
+    const deps = (store: RecoveryDeps['store']): RecoveryDeps => ({
+      options: recovery,
+      maxRoomsPerClient: options.maxRoomsPerClient,
+      store,
+      counters,
+      registry,
+      rooms,
+      delivery,
+      closer,
+      welcomer,
+      link,
+    });
+    if (recorded) {
+      const store = adapter.recoveryStore!(recovery);
+      const renewal = store as RecoveryDeps['store'] & Partial<EpochRenewal>;
+      strategy = new RecordedDelivery(
+        deps(store),
+        typeof renewal.renewEpoch === 'function' ? (renewal as EpochRenewal) : undefined,
+      );
+    } else {
+      const memory = new MemoryRecoveryStore(
+        recovery.historySize,
+        recovery.historyTtlMs,
+        recovery.sessionTtlMs,
+      );
+      strategy = new LocalHistoryDelivery(deps(memory), memory);
+    }
+  }
+  const registrar = new Registrar(
+    counters,
+    instanceId,
+    options,
+    registry,
+    heartbeat,
+    delivery,
+    link,
+    welcomer,
+    strategy,
+  );
+  const dispatcher = new HubFrameDispatcher(
+    options,
+    counters,
+    {
+      deliverText: (client, text) => delivery.text(client, text),
+      closeClient: (client, code, reason, why) => closer.close(client, code, reason, why),
+    },
+    strategy.routes,
+  );
+  const adapterHost = new AdapterHost(instanceId, registry, closer, strategy, streams);
+  return new HubCore({
+    options,
+    instanceId,
+    counters,
+    registry,
+    streams,
+    link,
+    rooms,
+    heartbeat,
+    closer,
+    delivery,
+    strategy,
+    registrar,
+    dispatcher,
+    adapterHost,
+  });
+}
