@@ -153,6 +153,30 @@ describe('checker', () => {
     expect(kinds(history([client(0, [epoch])]))).toEqual(['epoch-change']);
   });
 
+  it('one message twice: without a position and then with one, or again after a resume', () => {
+    const c = steady(2);
+    c.frames.push(push(1_250, 'm3'), push(1_300, 'm3', { all: [3, 'A'] }));
+    expect(kinds(history([client(0, [c])]))).toEqual(['duplicate']);
+
+    const c1 = steady(2);
+    c1.tStop = c1.tClose = 1_500;
+    c1.frames.push(push(1_400, 'm3'));
+    const c2 = conn(
+      2_000,
+      { all: [3, 'A', true] },
+      {
+        presented: { all: { epoch: 'A', offset: 2 } },
+        recovered: true,
+      },
+    );
+    c2.frames.push(push(2_010, 'm3', { all: [3, 'A'] }));
+    expect(kinds(history([client(0, [c1, c2])]))).toEqual(['duplicate']);
+    // The resume said recovered: false: the app refetches, a repeat is no violation.
+    c2.welcome!.recovery!.recovered = false;
+    c2.welcome!.recovery!.streams.all.recovered = false;
+    expect(kinds(history([client(0, [c1, c2])]))).toEqual([]);
+  });
+
   it('a frame at or below where a join started the room is not a duplicate', () => {
     const c = conn(1_000, { all: [0, 'A'] });
     c.requests.push({ t: 1_100, op: 'join', room: 'r1', id: 'j1' });
@@ -215,7 +239,8 @@ describe('checker', () => {
 
     const c = conn(1_000, { all: [0, 'A'] });
     c.frames.push(push(1_100, 'm1', { all: [1, 'A'] }), push(1_200, 'm1', { all: [2, 'A'] }));
-    expect(kinds(history([client(0, [c])]))).toEqual(['double-recorded']);
+    // (and the client that took both copies got it twice)
+    expect(kinds(history([client(0, [c])]))).toEqual(['double-recorded', 'duplicate']);
   });
 
   it('a message published while a client moved on without a gap: lost', () => {
@@ -372,6 +397,20 @@ describe('checker', () => {
     d2.appRecovered = true;
     d2.app = [{ t: 2_010, m: 'm2', replayed: true }];
     expect(kinds(history([client(0, [d1, d2], 'real')]))).toEqual(['client-duplicate']);
+  });
+
+  it('after the faults: a resume storm, or a client that never gets back', () => {
+    const c1 = conn(1_000, { all: [0, 'A'] }, { end: 30_000, code: 1012 });
+    c1.cause = 'server-close';
+    const c2 = conn(31_000, { all: [0, 'A'] });
+    const quiet = { quiet: { from: 20_000, to: 40_000 } };
+    expect(kinds(history([client(0, [c1, c2])], [], quiet))).toEqual(['unsettled']);
+    c1.cause = 'client-leave';
+    expect(kinds(history([client(0, [c1, c2])], [], quiet))).toEqual([]);
+    const never = conn(1_000, { all: [0, 'A'] }, { end: 20_000 });
+    never.cause = 'client-leave';
+    const attempt = { ...conn(21_000, {}), welcome: undefined };
+    expect(kinds(history([client(0, [never, attempt])], [], quiet))).toEqual(['unsettled']);
   });
 
   it('an instance that exits by itself', () => {

@@ -36,6 +36,7 @@ export type ViolationKind =
   | 'count'
   | 'client-lost'
   | 'client-duplicate'
+  | 'unsettled'
   | 'instance-crash';
 
 export interface Violation {
@@ -196,9 +197,11 @@ interface ConnScan {
   client: ClientRecord;
   /** Per stream, the contiguous positions reached, in order; a break starts a new run. */
   runs: Map<string, Point[][]>;
+  /** Messages the connection took as new (a position that followed, or no position), in order. */
+  accepted: { m: string; t: number }[];
   /** Per stream, the position at the end, and since when the connection was in the stream. */
   final: Map<string, { pos: StreamPos; since: number; lastFrameT: number }>;
-  /** Room membership intervals [from, to] (to: when a leave was sent, or the end). */
+  /** Room membership intervals [from, to]: from the welcome or a `joined` reply to a leave sent. */
   rooms: Map<string, [number, number][]>;
   /** Per room, the last request sent once all were answered ('join' or 'leave'), and when. */
   roomOps: Map<string, { op: 'join' | 'leave'; t: number }>;
@@ -329,6 +332,7 @@ export function check(history: History, options: Partial<CheckOptions> = {}): Ch
   for (const client of history.clients) {
     const list = scansByClient.get(client.index) ?? [];
     checkClientChain(history, client, list, opt, add);
+    checkChainDuplicates(client, list, add);
     if (client.kind === 'real') checkApp(client, list, byPosition, add);
   }
 
@@ -410,6 +414,8 @@ export function check(history: History, options: Partial<CheckOptions> = {}): Ch
   // ---- return counts: a stable recipient on the publishing instance and a count of 0
   checkCounts(history, scans, opt, add);
 
+  if (history.quiet) checkQuiet(history, history.quiet, add);
+
   for (const e of history.instances) {
     if (e.what === 'exit' && e.unexpected) {
       add({
@@ -474,6 +480,7 @@ function scanConnection(
     conn,
     client,
     runs: new Map(),
+    accepted: [],
     final: new Map(),
     rooms: new Map(),
     roomOps: new Map(),
@@ -481,6 +488,7 @@ function scanConnection(
   const presented = conn.presented?.streams ?? {};
   const cur = new Map<string, StreamPos>();
   const since = new Map<string, number>();
+  let lastTaken: FrameRecord | undefined;
   /** Per stream, the highest offset the connection had: from a frame, or resumed from. */
   const seen = new Map<string, number>();
   const lastFrameT = new Map<string, number>();
@@ -634,6 +642,11 @@ function scanConnection(
     if (follows(c, k, e)) {
       cur.set(s, { epoch: e, offset: k });
       seen.set(s, k);
+      // (once per frame: a multi-room frame follows in each of its rooms)
+      if (f.m !== undefined && lastTaken !== f) {
+        lastTaken = f;
+        scan.accepted.push({ m: f.m, t: f.t });
+      }
       pushPoint(s, { t: f.t, offset: k, epoch: e, src: 'frame' }, false);
       return;
     }
@@ -693,8 +706,7 @@ function scanConnection(
       if (!list) requests.set(room, (list = []));
       list.push(req);
       byId.set(req.id, { room, req });
-      if (op === 'join') openInterval(room, ev.t);
-      else closeInterval(room, ev.t);
+      if (op === 'leave') closeInterval(room, ev.t);
       continue;
     }
     const f = ev.frame!;
@@ -722,6 +734,7 @@ function scanConnection(
       }
       const s = `room:${room}`;
       if (f.event === 'joined') {
+        openInterval(room, f.t);
         const pos = (f.data as { pos?: Pos } | undefined)?.pos;
         // The position starts the stream, unless the client is in it already (a restored room).
         if (!cur.has(s) && Array.isArray(pos)) {
@@ -764,6 +777,7 @@ function scanConnection(
     }
     if (!f.pos) {
       figures.unpositionedFrames++;
+      scan.accepted.push({ m: f.m, t: f.t });
       continue;
     }
     figures.positionedFrames++;
@@ -869,9 +883,7 @@ function checkClientChain(
   add: (v: Violation) => void,
 ): void {
   const conns = client.connections;
-  const dataLoss = history.faults.filter(
-    (f) => !f.skipped && (DATA_LOSS_FAULTS.has(f.kind) || f.kind === 'redis-restart-kept'),
-  );
+  const dataLoss = history.faults.filter((f) => !f.skipped && DATA_LOSS_FAULTS.has(f.kind));
   for (let i = 0; i < scans.length; i++) {
     const scan = scans[i];
     const c = scan.conn;
@@ -942,6 +954,44 @@ function checkClientChain(
           });
         }
       }
+    }
+  }
+}
+
+/**
+ * One message taken twice by a client within a chain of resumes that said `recovered: true`
+ * (a replay of something it had, a copy without a position and then with one, ...). What a
+ * taken-over connection got after its successor opened is not the chain's.
+ */
+function checkChainDuplicates(
+  client: ClientRecord,
+  scans: ConnScan[],
+  add: (v: Violation) => void,
+): void {
+  let taken = new Map<string, { t: number; conn: ConnectionRecord }>();
+  for (let i = 0; i < scans.length; i++) {
+    const scan = scans[i];
+    if (scan.conn.welcome?.recovery?.recovered !== true) taken = new Map();
+    const next = scans[i + 1];
+    const cutAt = next?.conn.takeoverOf === scan.conn.id ? next.conn.tOpen : Infinity;
+    for (const a of scan.accepted) {
+      if (a.t > cutAt) break;
+      const before = taken.get(a.m);
+      if (!before) {
+        taken.set(a.m, { t: a.t, conn: scan.conn });
+        continue;
+      }
+      const frames = [before.conn, scan.conn].flatMap((c) =>
+        c.frames.filter((f) => f.m === a.m).map((f) => fmtFrame(c, f)),
+      );
+      add({
+        kind: 'duplicate',
+        t: a.t,
+        client: client.index,
+        connection: scan.conn.id,
+        message: `client ${client.index} took ${a.m} twice (conn ${before.conn.id} at ${ms(before.t)}, conn ${scan.conn.id} at ${ms(a.t)}) within one chain of recovered connections`,
+        evidence: [...new Set([fmtConn(before.conn), fmtConn(scan.conn)])].concat(frames),
+      });
     }
   }
 }
@@ -1091,6 +1141,52 @@ function checkCounts(
         connection: holder.conn.id,
         message: `${p.m} (${describePub(p)}): 0 although client ${holder.client.index} was a recipient on that instance`,
         evidence: [fmtConn(holder.conn)],
+      });
+    }
+  }
+}
+
+/**
+ * Liveness after the faults: in the quiet tail every raw client's final resume is welcomed,
+ * and no connection ends other than by the schedule (a resume storm, a 1012 or 1013 with
+ * nothing wrong, a client that finds its connection dead).
+ */
+function checkQuiet(
+  history: History,
+  quiet: { from: number; to: number },
+  add: (v: Violation) => void,
+): void {
+  for (const client of history.clients) {
+    const after = client.connections.filter((c) => c.tOpen >= quiet.from);
+    if (client.kind === 'raw' && !after.some((c) => c.welcome)) {
+      add({
+        kind: 'unsettled',
+        t: quiet.from,
+        client: client.index,
+        message: `client ${client.index} got no welcome after the faults ended (${after.length} attempts from ${ms(quiet.from)} to ${ms(quiet.to)})`,
+        evidence: after.slice(0, 5).map(fmtConn),
+      });
+    }
+    const broken = client.connections.filter(
+      (c) =>
+        c.tClose !== undefined &&
+        c.tClose > quiet.from &&
+        c.tClose < quiet.to &&
+        c.cause !== 'client-leave' &&
+        c.cause !== 'end',
+    );
+    if (broken.length > 0) {
+      add({
+        kind: 'unsettled',
+        t: broken[0].tClose!,
+        client: client.index,
+        connection: broken[0].id,
+        message: `client ${client.index}: ${broken.length} connection(s) ended after the faults ended (${[
+          ...new Set(
+            broken.map((c) => `${c.code ?? ''} ${c.reason ?? ''} ${c.cause ?? ''}`.trim()),
+          ),
+        ].join('; ')})`,
+        evidence: broken.slice(0, 5).map(fmtConn),
       });
     }
   }

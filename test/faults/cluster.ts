@@ -28,6 +28,8 @@ export interface InstanceSettings {
   pingIntervalMs: number;
   maxBufferedBytes: number;
   authorizeJoinDelayMs: number;
+  /** `slowConsumer` per instance (recovering clients must get 1013 whatever it says). */
+  slowConsumer: ('drop' | 'close')[];
 }
 
 export const DEFAULT_SETTINGS: InstanceSettings = {
@@ -40,6 +42,7 @@ export const DEFAULT_SETTINGS: InstanceSettings = {
   pingIntervalMs: 1_500,
   maxBufferedBytes: 256 * 1024,
   authorizeJoinDelayMs: 40,
+  slowConsumer: ['close', 'close', 'drop'],
 };
 
 type Rpc = { op: string; [k: string]: unknown };
@@ -224,8 +227,17 @@ export class Cluster {
         const port = await freePort();
         const proxy = await startFaultProxy(port);
         const gate = await startTcpGate(redis.port);
+        const slowConsumer = settings.slowConsumer[i % settings.slowConsumer.length];
         instances.push(
-          new Instance(i, port, proxy, gate, { ...env, REDIS_URL: gate.url }, history, now),
+          new Instance(
+            i,
+            port,
+            proxy,
+            gate,
+            { ...env, REDIS_URL: gate.url, SLOW_CONSUMER: slowConsumer },
+            history,
+            now,
+          ),
         );
       }
       await Promise.all(instances.map((inst) => inst.start()));

@@ -1,3 +1,6 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureLibraryBuilt } from '../helpers/hub-instance.js';
 import { check } from './checker.js';
@@ -41,10 +44,17 @@ describe('fault schedule (short)', () => {
     expect(new Set(applied).size, figures).toBeGreaterThanOrEqual(FAULT_KINDS.length - 3);
 
     // The invariant, from the histories alone (the message lists each violation with the
-    // frames and faults that show it).
+    // frames and faults that show it; the whole history goes to a file).
+    let saved = '';
+    if (result.violations.length > 0) {
+      const dir = join(tmpdir(), 'ws-hub-faults');
+      mkdirSync(dir, { recursive: true });
+      saved = join(dir, `short-seed-${SEED}.json`);
+      writeFileSync(saved, JSON.stringify({ history, violations: result.violations }));
+    }
     expect(
       result.violations.length,
-      `seed ${SEED}:\n${formatViolations(history, result)}\n${figures}`,
+      `seed ${SEED} (history: ${saved}):\n${formatViolations(history, result)}\n${figures}`,
     ).toBe(0);
   }, 150_000);
 });

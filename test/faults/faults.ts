@@ -17,6 +17,8 @@ export interface FaultContext {
   real: RealClient[];
   rooms: readonly string[];
   prng: Prng;
+  /** Publishes `count` messages of `padBytes` to one user at once. */
+  burst(userId: string, count: number, padBytes: number): void;
 }
 
 /** What is being faulted right now, so that faults do not trip over each other. */
@@ -139,9 +141,13 @@ export function applyFault(kind: FaultKind, ctx: FaultContext, state: FaultState
         s?.pause();
         setTimeout(() => s?.resume(), ms);
       }
+      // A backlog larger than the kernel's socket buffers (several MB on loopback), so that
+      // the instance's own buffer passes maxBufferedBytes while the client does not read.
+      const count = p.int(60, 120);
+      ctx.burst(target.c.record.userId, count, 64 * 1024);
       run(async () => {
         await sleep(ms);
-        done(`stopped reading for ${ms} ms`);
+        done(`stopped reading for ${ms} ms; ${count} messages of 64 KiB to its user meanwhile`);
       });
       return;
     }

@@ -210,6 +210,11 @@ export interface History {
   publications: Publication[];
   faults: FaultRecord[];
   instances: InstanceEvent[];
+  /**
+   * The quiet tail: from the final resume of every raw client (faults over, everything healed)
+   * to the end. Connections must settle there: no closes, every client welcomed.
+   */
+  quiet?: { from: number; to: number };
   /** Lines the instances wrote to stderr (ERROR and WARN), with the instance index. */
   logs: { t: number; instance: number; line: string }[];
 }

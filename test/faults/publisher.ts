@@ -60,14 +60,24 @@ export class Publisher {
     }
   }
 
-  publishOne(): void {
+  /**
+   * `count` messages of `padBytes` each to one user, at once (a slow consumer's backlog grows
+   * past what the kernel buffers hold).
+   */
+  burst(userId: string, count: number, padBytes: number): void {
+    for (let i = 0; i < count; i++) this.publishOne({ userId, pad: padBytes });
+  }
+
+  publishOne(burst?: { userId: string; pad: number }): void {
     const up = this.cluster.instances.filter((i) => i.up);
     if (up.length === 0) return;
     const p = this.prng;
     const inst = p.pick(up);
-    const kind = p.weighted<PublishKind>({ all: 15, rooms: 45, user: 20, client: 20 });
+    const kind = burst
+      ? 'user'
+      : p.weighted<PublishKind>({ all: 15, rooms: 45, user: 20, client: 20 });
     const m = `m${this.history.publications.length + 1}`;
-    const pad = p.chance(0.1) ? p.int(1_000, 4_000) : 0;
+    const pad = burst ? burst.pad : p.chance(0.1) ? p.int(1_000, 4_000) : 0;
     const data = pad ? { m, pad: 'x'.repeat(pad) } : { m };
     const pub: Publication = { m, kind, instance: inst.index, tSent: this.now(), pad };
     let msg: { op: string; [k: string]: unknown };
@@ -85,7 +95,9 @@ export class Publisher {
       }
       case 'user': {
         const users = this.targets.users();
-        const userId = p.chance(0.1) || users.length === 0 ? `ghost${p.int(0, 9)}` : p.pick(users);
+        const userId =
+          burst?.userId ??
+          (p.chance(0.1) || users.length === 0 ? `ghost${p.int(0, 9)}` : p.pick(users));
         pub.userId = userId;
         msg = { op: 'sendToUser', event: EVENT.user, data, userId };
         break;

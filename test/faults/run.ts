@@ -188,7 +188,17 @@ export async function runSchedule(options: ScheduleOptions): Promise<History> {
       config.publishRatePerS,
       now,
     );
-    const ctx: FaultContext = { cluster, history, now, raw, real, rooms: ROOMS, prng: faultPrng };
+    const pub = publisher;
+    const ctx: FaultContext = {
+      cluster,
+      history,
+      now,
+      raw,
+      real,
+      rooms: ROOMS,
+      prng: faultPrng,
+      burst: (userId, count, padBytes) => pub.burst(userId, count, padBytes),
+    };
     const start = now();
     publisher.start();
 
@@ -254,13 +264,16 @@ export async function runSchedule(options: ScheduleOptions): Promise<History> {
     await allOnline(8_000);
     log(`  ${(now() / 1000).toFixed(1)}s healed`);
     await sleep(2_000);
-    // Every raw client resumes once more: its welcome must be truthful after all that.
+    // Every raw client resumes once more: its welcome must be truthful after all that, and
+    // from here on nothing may break (the checker's `unsettled`).
+    const quietFrom = now();
     for (const c of raw) c.hop();
     await allOnline(6_000);
     log(`  ${(now() / 1000).toFixed(1)}s resumed`);
     await sleep(2_000);
     await publisher.stop();
     await sleep(1_000);
+    history.quiet = { from: quietFrom, to: now() };
   } finally {
     ended = true;
     await publisher?.stop();
