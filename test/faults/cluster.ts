@@ -75,7 +75,11 @@ export class Instance {
     return `ws://127.0.0.1:${this.proxy.port}/ws`;
   }
 
+  /** Set by `Cluster.close()`: a fault still running must not start it again. */
+  closed = false;
+
   async start(): Promise<void> {
+    if (this.closed) throw new Error(`instance ${this.index}: the cluster is closed`);
     const child = spawn(process.execPath, [fixture], {
       cwd: root,
       env: { ...process.env, ...this.env, PORT: String(this.port) },
@@ -116,10 +120,11 @@ export class Instance {
     child.on('error', () => undefined);
     const id = await new Promise<string>((resolve, reject) => {
       let out = '';
-      const timer = setTimeout(
-        () => reject(new Error(`instance ${this.index} not ready in 20 s`)),
-        20_000,
-      );
+      const timer = setTimeout(() => {
+        this.expectedExit = true;
+        child.kill('SIGKILL');
+        reject(new Error(`instance ${this.index} not ready in 20 s`));
+      }, 20_000);
       child.stdout!.on('data', (d: Buffer) => {
         out += d.toString();
         const m = /READY (\d+) (\S+)/.exec(out);
@@ -347,6 +352,7 @@ export class Cluster {
   }
 
   async close(): Promise<void> {
+    for (const i of this.instances) i.closed = true;
     await Promise.all(this.instances.map((i) => i.stop('SIGKILL')));
     await Promise.all(this.instances.map((i) => i.proxy.close()));
     await Promise.all(this.instances.map((i) => i.gate.close()));

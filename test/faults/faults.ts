@@ -139,7 +139,7 @@ export function applyFault(kind: FaultKind, ctx: FaultContext, state: FaultState
       } else {
         const s = target.c.socket;
         s?.pause();
-        setTimeout(() => s?.resume(), ms);
+        setTimeout(() => s?.resume(), ms).unref();
       }
       // A backlog larger than the kernel's socket buffers (several MB on loopback), so that
       // the instance's own buffer passes maxBufferedBytes while the client does not read.

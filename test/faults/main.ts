@@ -93,6 +93,7 @@ export async function main(argv: string[]): Promise<number> {
   let schedules = 0;
   const failed: { seed: number; violations: Violation[]; file: string }[] = [];
   const byKind: Record<string, number> = {};
+  const harnessErrors: number[] = [];
   console.log(
     `fault schedules for ${args.seconds} s from seed ${args.seed} (${args.scheduleSeconds} s each, ${args.raw} raw + ${args.real} ws-hub/client clients, ${args.rate} msg/s)`,
   );
@@ -103,16 +104,27 @@ export async function main(argv: string[]): Promise<number> {
     const seconds = Math.max(Math.min(args.scheduleSeconds, Math.round(left)), 10);
     const seed = args.seed + i;
     const t = Date.now();
-    const history = await runSchedule({
-      seed,
-      seconds,
-      rawClients: args.raw,
-      realClients: args.real,
-      publishRatePerS: args.rate,
-      faults: args.faults,
-      mode: 'random',
-      log: args.verbose ? (line) => console.log(line) : undefined,
-    });
+    let history;
+    try {
+      history = await runSchedule({
+        seed,
+        seconds,
+        rawClients: args.raw,
+        realClients: args.real,
+        publishRatePerS: args.rate,
+        faults: args.faults,
+        mode: 'random',
+        log: args.verbose ? (line) => console.log(line) : undefined,
+      });
+    } catch (err) {
+      // The harness itself failed (a port taken, a process that would not start): not a
+      // verdict on the hub; say so and go on with the next seed.
+      harnessErrors.push(seed);
+      console.log(
+        `seed ${seed}: harness error, not checked: ${String((err as Error)?.stack ?? err)}`,
+      );
+      continue;
+    }
     const result = check(history);
     schedules++;
     total = addFigures(total, result.figures);
@@ -151,7 +163,9 @@ export async function main(argv: string[]): Promise<number> {
     `violations ${Object.values(byKind).reduce((a, b) => a + b, 0)}${kinds ? ` (${kinds})` : ''}`,
   );
   if (failed.length) console.log(`failing seeds: ${failed.map((f) => f.seed).join(', ')}`);
-  return failed.length ? 1 : 0;
+  if (harnessErrors.length)
+    console.log(`harness errors (not checked): ${harnessErrors.join(', ')}`);
+  return failed.length || harnessErrors.length ? 1 : 0;
 }
 
 const indent = (text: string) =>
