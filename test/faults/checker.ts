@@ -119,7 +119,7 @@ export function fmtFrame(c: ConnectionRecord, f: FrameRecord): string {
   return `${ms(f.t)} client ${c.client} conn ${c.id} (inst ${c.instance}) <- ${what}`;
 }
 
-function fmtConn(c: ConnectionRecord): string {
+export function fmtConn(c: ConnectionRecord): string {
   const w = c.welcome;
   const rec = w?.recovery;
   const presented = c.presented

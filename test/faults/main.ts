@@ -1,10 +1,16 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureLibraryBuilt } from '../helpers/hub-instance.js';
 import { check, type Violation } from './checker.js';
 import { FAULT_KINDS, type FaultKind } from './history.js';
-import { addFigures, EMPTY_FIGURES, formatFigures, formatViolations } from './report.js';
+import {
+  addFigures,
+  EMPTY_FIGURES,
+  formatClient,
+  formatFigures,
+  formatViolations,
+} from './report.js';
 import { runSchedule } from './run.js';
 
 /**
@@ -25,6 +31,9 @@ const USAGE = `npm run test:faults -- [options]
   --rate R               messages published per second (default 100)
   --out DIR              where failing histories go (default: $TMPDIR/ws-hub-faults)
   --verbose              print each fault as it is applied, and the phases of each schedule
+  --show FILE --client N [--stream S]
+                         print client N's connections, requests and frames (of stream S only)
+                         from a saved history, and exit
 To replay one schedule: --seed <its seed> --seconds <L> --schedule-seconds <L>.`;
 
 interface Args {
@@ -86,6 +95,16 @@ function parse(argv: string[]): Args {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  const show = argv.indexOf('--show');
+  if (show >= 0) {
+    const value = (flag: string) => {
+      const i = argv.indexOf(flag);
+      return i >= 0 ? argv[i + 1] : undefined;
+    };
+    const { history } = JSON.parse(readFileSync(argv[show + 1], 'utf8'));
+    console.log(formatClient(history, Number(value('--client') ?? 0), value('--stream')));
+    return 0;
+  }
   const args = parse(argv);
   ensureLibraryBuilt();
   const started = Date.now();

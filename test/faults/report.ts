@@ -1,4 +1,11 @@
-import { faultTable, type CheckResult, type Figures, type Violation } from './checker.js';
+import {
+  faultTable,
+  fmtConn,
+  fmtFrame,
+  type CheckResult,
+  type Figures,
+  type Violation,
+} from './checker.js';
 import type { History } from './history.js';
 
 /**
@@ -110,3 +117,27 @@ export const EMPTY_FIGURES: Figures = {
   faultsSkipped: 0,
   instanceErrorLines: 0,
 };
+
+/**
+ * One client's whole story from a saved history: each connection (presented, welcome, end),
+ * its room requests and the frames it got (of one stream only, with `stream`), and the faults
+ * around. For reading a failing seed's JSON.
+ */
+export function formatClient(history: History, index: number, stream?: string): string {
+  const client = history.clients.find((c) => c.index === index);
+  if (!client) return `no client ${index}`;
+  const out: string[] = [`client ${index} (${client.kind}, user ${client.userId})`];
+  for (const c of client.connections) {
+    out.push(fmtConn(c));
+    const lines: [number, string][] = [
+      ...c.requests.map((r): [number, string] => [r.t, `${s(r.t)} -> ${r.op}#${r.id} ${r.room}`]),
+      ...c.frames
+        .filter((f) => !stream || f.pos?.[stream] !== undefined || f.m === undefined)
+        .map((f): [number, string] => [f.t, fmtFrame(c, f)]),
+    ];
+    lines.sort((a, b) => a[0] - b[0]);
+    for (const [, l] of lines) out.push(`    ${l}`);
+  }
+  out.push(...faultsBefore(history, history.tEnd, history.tEnd).map((l) => `fault: ${l}`));
+  return out.join('\n');
+}
