@@ -5,7 +5,7 @@ import {
   HubTimeoutError,
   type HubTokenRefresh,
 } from '../../../src/ws-hub/client/index.js';
-import { capture, flush, setup } from './fake-socket.js';
+import { capture, flush, setup, WELCOME } from './fake-socket.js';
 
 /**
  * Token expiry and in-band refresh (issue 21), client side: the server's frames are played by
@@ -134,6 +134,31 @@ describe('token expiry', () => {
     expect(h.socket.protocols).toContain('bearer.t2');
     h.socket.welcome({ expiresInMs: 60_000 });
     expect(h.socket.sent.map((f) => [f.event, f.data])).toEqual([['join', { room: 'lobby' }]]);
+  });
+
+  it('4440 on a recovery connection: the new connection resumes the session', async () => {
+    const h = await openWithExpiry();
+    h.socket.drop(1006); // reopen on a recovery server
+    await vi.advanceTimersByTimeAsync(1000);
+    h.socket.open('ws-hub.recovery');
+    h.socket.push({
+      event: 'welcome',
+      data: {
+        ...WELCOME,
+        expiresInMs: 60_000,
+        recovery: { session: 'S1', recovered: false, streams: { all: { epoch: 'e', offset: 4 } } },
+      },
+    });
+    await vi.advanceTimersByTimeAsync(60_000); // stable by then: the reconnect is immediate
+    h.socket.drop(4440, 'token expired');
+    await vi.advanceTimersByTimeAsync(0);
+    await flush();
+    expect(h.sockets).toHaveLength(3);
+    h.socket.open('ws-hub.recovery');
+    expect(h.socket.sent[0]).toEqual({
+      event: 'recover',
+      data: { session: 'S1', streams: { all: { epoch: 'e', offset: 4 } } },
+    });
   });
 
   it('4440 again right after: backoff from the second attempt on (no tight loop)', async () => {
