@@ -18,7 +18,7 @@ import { sleep, waitFor } from '../helpers/client.js';
 /**
  * `ws-hub/client` in Node against the real server: reconnect after a restart on the same port
  * (rooms rejoined, queued requests answered), refusals with `authFailure: 'close'` and
- * `'http'`, typed replies and error frames.
+ * `'http'` (both stop the client), typed replies and error frames.
  */
 
 @Controller()
@@ -166,22 +166,28 @@ describe('ws-hub/client against the real server', () => {
     expect(good.welcome!.userId).toBe('alice');
   });
 
-  it('a refused token with authFailure "http" (the default) looks like an outage: retried', async () => {
+  it('a refused token answered HTTP 401 (authFailure "http"): Node sees the status and stops, refused', async () => {
     const port = await freePort();
     const server = await hubOn(port, {
+      authFailure: 'http',
       authenticate: (_req, { token }) => (token === 'good' ? { userId: 'alice' } : null),
     });
     const { client: c, changes } = client(`ws://127.0.0.1:${port}/ws`, { token: 'bad' });
-    const unreachable = await seen(
-      changes,
-      (x) => x.state === 'reconnecting' && x.cause === 'unreachable',
-    );
-    expect(unreachable).toMatchObject({ code: 1006, willRetry: true, attempt: 3 });
-    expect(changes.every((x) => x.state === 'reconnecting')).toBe(true);
-    expect(server.hub.stats().rejectedHandshakes['401']).toBeGreaterThanOrEqual(3);
-    c.close();
-    expect(c.state).toBe('closed');
-    expect(changes.at(-1)).toMatchObject({ state: 'closed', cause: 'user', willRetry: false });
+    const ready = c.ready().catch((e: unknown) => e);
+    const closed = await seen(changes, (x) => x.state === 'closed');
+    expect(closed).toEqual({
+      state: 'closed',
+      code: 1006,
+      reason: 'HTTP 401',
+      cause: 'refused',
+      willRetry: false,
+      discarded: 0,
+    });
+    expect(await ready).toMatchObject({ name: 'HubDisconnectedError' });
+    // no retry loop: one handshake in all (the old client retried forever, "unreachable")
+    await sleep(400);
+    expect(changes).toHaveLength(1);
+    expect(server.hub.stats().rejectedHandshakes).toEqual({ '401': 1 });
   });
 
   it('types request replies (ack, pong, joined) and rejects an error frame with its code', async () => {

@@ -191,7 +191,9 @@ describe('wire protocol v1', () => {
     const logs = captureLogs(/handler failed/);
     const c = await TestClient.welcomed(h.url);
     expect((await c.request({ event: 'weird', id: 'w' })).data.code).toBe('INTERNAL');
-    expect(logs.errors()).toEqual([`handler failed for client ${c.id}: [object Object]`]);
+    expect(logs.errors()).toEqual([
+      `handler failed for client ${c.id}: a thrown object (not an Error; its value is not logged)`,
+    ]);
     expect(await c.request({ event: 'message', id: 2, data: 1 })).toMatchObject({ event: 'ack' });
     await c.close();
   });

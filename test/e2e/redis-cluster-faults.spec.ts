@@ -123,7 +123,10 @@ describe('Redis Cluster: recovery', () => {
     // Live again, on b: send and room broadcasts reach it there, once.
     c.hub.broadcast('x', 6, { rooms });
     c.hub.send(id, 'dm', 6);
-    await waitFor(() => got('dm').length === 6 && got('x').length === 7);
+    await waitFor(() => got('dm').length === 6 && got('x').length === 7).catch((e) => {
+      console.log(JSON.stringify(r.seen.slice(-30), null, 0));
+      throw e;
+    });
     expect(got('x')).toEqual([0, 1, 2, 3, 4, 5, 6]);
     expect(adapterOf(c).stats().publishFailures).toBe(0);
   }, 30_000);
@@ -167,6 +170,16 @@ describe('Redis Cluster: recovery after an instance is killed', () => {
       await Promise.all(cs.map((r) => r.c.closed(3_000)));
       await sleep(250);
       const welcomes = await Promise.all(cs.map((r, i) => r.connect(p.url, `u${i}`)));
+      for (const [i, w] of welcomes.entries()) {
+        if (!w.data.recovery.recovered)
+          console.log(
+            i,
+            JSON.stringify(w.data.recovery),
+            JSON.stringify(
+              cs[i].seen.filter((s) => s.kind !== 'frame' || s.outcome !== 'delivered').slice(-8),
+            ),
+          );
+      }
       for (const w of welcomes) expect(w.data.recovery).toMatchObject({ recovered: true });
       await sleep(300);
     } finally {

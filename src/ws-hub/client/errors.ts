@@ -13,12 +13,14 @@ export class HubRequestError extends HubClientError {
     /** The server's error code (`FORBIDDEN`, `UNKNOWN_EVENT`, ...) or `PAYLOAD_TOO_LARGE`. */
     readonly code: string,
     message: string,
+    /** The error frame's `details`, when the server sent some (e.g. `ValidationPipe`'s messages). */
+    readonly details?: unknown,
   ) {
     super('HubRequestError', message);
   }
 }
 
-/** No reply within the request's timeout (the timeout runs while the request is queued). */
+/** No reply within the request's timeout, counted from when the request was written. */
 export class HubTimeoutError extends HubClientError {
   constructor(message: string) {
     super('HubTimeoutError', message);
@@ -36,5 +38,15 @@ export class HubDisconnectedError extends HubClientError {
 export class HubQueueFullError extends HubClientError {
   constructor(message: string) {
     super('HubQueueFullError', message);
+  }
+}
+
+/**
+ * A queued message, request or join found no connection within `queue.maxAgeMs`; it was never
+ * sent. (A join's room stays remembered: it is joined on the next connection.)
+ */
+export class HubQueueExpiredError extends HubClientError {
+  constructor(message: string) {
+    super('HubQueueExpiredError', message);
   }
 }

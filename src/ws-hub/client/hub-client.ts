@@ -1,17 +1,25 @@
-// The socket's on* handlers, not addEventListener: they fit both the DOM's and ws's types
-// structurally, and detach in one assignment.
-/* oxlint-disable unicorn/prefer-add-event-listener */
+import { HUB_SUBPROTOCOL, RECOVERY_SUBPROTOCOL } from '../protocol/constants.js';
+import { RECONNECT_DEFAULTS, retryDelay } from './backoff.js';
 import {
-  BEARER_SUBPROTOCOL_PREFIX,
-  HUB_SUBPROTOCOL,
-  RECOVERY_SUBPROTOCOL,
-} from '../protocol/constants.js';
-import { backoffDelay, RECONNECT_DEFAULTS } from './backoff.js';
-import { CLIENT_TIMEOUT_CODE, closePolicy, type HubClosePolicy } from './close-policy.js';
-import { HubDisconnectedError, HubQueueFullError, HubRequestError } from './errors.js';
+  CLIENT_TIMEOUT_CODE,
+  closePolicy,
+  INVALID,
+  REFUSED,
+  retryAfterMs,
+  TIMEOUT,
+  USER,
+} from './close-policy.js';
+import { createEmitter, reportListenerError } from './emitter.js';
+import { HubDisconnectedError, HubRequestError } from './errors.js';
+import { PROBE_TIMEOUT_MS, watchNetwork } from './network.js';
 import { createOutbox } from './outbox.js';
 import { createPositions } from './positions.js';
-import { createRequestTracker, type HubFrame } from './request-tracker.js';
+import { whenOpen } from './ready.js';
+import { parseFrame } from './request-tracker.js';
+import { createRooms } from './rooms.js';
+import { openSocket } from './socket.js';
+import { createTokens } from './tokens.js';
+import type { WsHubClient } from './api.js';
 import type {
   HubClientOptions,
   HubEventMap,
@@ -21,46 +29,34 @@ import type {
   HubWebSocket,
   HubWebSocketConstructor,
   HubWelcome,
-  WsHubClient,
 } from './types.js';
 
-type Listener = (...args: any[]) => void;
-
-const STATE = Symbol();
-const REJOIN = Symbol();
-const QUEUE_FULL = Symbol();
-
-const USER: HubClosePolicy = { action: 'stop', cause: 'user' };
-const INVALID: HubClosePolicy = { action: 'stop', cause: 'invalid' };
-const TIMEOUT: HubClosePolicy = { action: 'retry', cause: 'timeout' };
-const TOKEN: HubClosePolicy = { action: 'retry', cause: 'token' };
-
-const defaultTimers: HubTimers = {
-  // Looked up at call time, so fake timers installed later still apply.
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as number),
-};
+const STATE = Symbol('onState');
+const REJOIN = Symbol('onRejoinError');
+const QUEUE_FULL = Symbol('onQueueFull');
+const ROOMS = Symbol('onRooms');
+const ANY = Symbol('onAny');
 
 /**
- * Creates a client and connects at once. It reconnects with backoff, rejoins its rooms, queues
- * while disconnected and correlates replies; see the README's client section. `url` may be a
- * function, called before every attempt (e.g. to rotate through several instances).
+ * Creates a client and connects (unless `autoConnect: false`). It reconnects with backoff,
+ * rejoins its rooms, queues while disconnected, correlates replies and refreshes expiring
+ * tokens; see the README's client section. `url` may be a list (one per attempt, in turn) or a
+ * function called before every attempt.
  */
 export function createHubClient<
   ServerEvents extends HubEventMap = HubEventMap,
   ClientEvents extends HubEventMap = HubEventMap,
   Replies extends HubEventMap = HubEventMap,
 >(
-  url: string | (() => string),
+  url: string | string[] | (() => string),
   options: HubClientOptions = {},
 ): WsHubClient<ServerEvents, ClientEvents, Replies> {
   const Socket = (options.WebSocket ??
     (globalThis as { WebSocket?: HubWebSocketConstructor }).WebSocket) as HubWebSocketConstructor;
-  if (!Socket) throw new TypeError('ws-hub/client: no global WebSocket; pass options.WebSocket');
+  if (!Socket) throw new TypeError('ws-hub/client: no global WebSocket: pass options.WebSocket');
   const {
-    queue,
-    getToken,
-    timers = defaultTimers,
+    // The global functions, looked up at each call: fake timers installed later still apply.
+    timers = globalThis as unknown as HubTimers,
     random = Math.random,
     unreachableAfter = 3,
     requestTimeoutMs = 10_000,
@@ -68,22 +64,24 @@ export function createHubClient<
     pongTimeoutMs = 10_000,
   } = options;
   const backoff = { ...RECONNECT_DEFAULTS, ...options.reconnect };
-  const maxMessages = queue === false ? 0 : (queue?.maxMessages ?? 100);
-  const outbox = createOutbox(maxMessages);
-  const tracker = createRequestTracker(timers);
-  const listeners = new Map<string | symbol, Set<Listener>>();
-  const rooms = new Set<string>();
+  const emitter = createEmitter(options.onListenerError ?? reportListenerError);
+  const { on, emit } = emitter;
   const positions = createPositions();
+  const rooms = createRooms(
+    () => emit(ROOMS, rooms.view),
+    // Frames of the room's stream count from the join request on.
+    (room) => positions.joining(room, put('join', { room }, requestTimeoutMs, room)),
+  );
   const protocols =
     options.recovery === false ? [HUB_SUBPROTOCOL] : [HUB_SUBPROTOCOL, RECOVERY_SUBPROTOCOL];
   let recovered: boolean | undefined;
-  let state: HubState = 'connecting';
+  let state: HubState = options.autoConnect === false ? 'closed' : 'connecting';
   let socket: HubWebSocket | undefined;
   let welcome: HubWelcome | undefined;
   let attempt = 0; // retries since the last stable connection
   let failures = 0; // attempts in a row that never opened
-  let seq = 0;
-  let encoder: { encode(text: string): Uint8Array } | undefined;
+  let generation = 0; // bumped when an attempt ends: late results of the old one are dropped
+  let urlIndex = 0; // with a list of URLs, each attempt takes the next one
   let retryTimer: unknown;
   let connectTimer: unknown;
   let stableTimer: unknown;
@@ -94,82 +92,89 @@ export function createHubClient<
   const clear = (...handles: unknown[]) => {
     for (const handle of handles) if (handle !== undefined) timers.clearTimeout(handle);
   };
-  const listen = (key: string | symbol, fn: Listener) => {
-    let bucket = listeners.get(key);
-    if (!bucket) listeners.set(key, (bucket = new Set()));
-    bucket.add(fn);
-    return () => {
-      bucket.delete(fn);
-    };
-  };
-  const emit = (key: string | symbol, ...args: unknown[]) => {
-    for (const fn of listeners.get(key) ?? []) {
-      try {
-        fn(...args);
-      } catch (error) {
-        // A throwing listener must not break the client: report it like an event handler would.
-        queueMicrotask(() => {
-          throw error;
-        });
-      }
-    }
-  };
   const change = (next: HubStateChange) => {
     state = next.state;
     emit(STATE, next);
   };
+  const push = (event: string, ...rest: unknown[]) => {
+    emit(event, ...rest);
+    emit(ANY, event, ...rest);
+  };
+  const outbox = createOutbox(options.queue, timers, {
+    state: () => state,
+    socket: () => socket,
+    maxPayloadBytes: () => welcome?.maxPayloadBytes,
+    queueFull: (event, data) => emit(QUEUE_FULL, { event, data }),
+  });
+  const { put, tracker } = outbox;
+  const tokens = createTokens({
+    ...options,
+    emitter,
+    current: () => socket,
+    refresh: (token) => put('refresh', { token }, requestTimeoutMs),
+    // Reported as 4401, what a server refusing the token at a handshake sends.
+    refuse: (reason) => down(4401, reason, REFUSED)?.close(1000, 'token refused'),
+  });
 
-  function connect(): void {
-    if (!getToken) return open(options.token);
-    Promise.resolve()
-      .then(getToken)
-      .then(open, (error) => {
-        if (state !== 'closed') down(1006, `getToken failed: ${error?.message ?? error}`, TOKEN);
-      });
+  /** Starts an attempt: the token (from `getToken` perhaps), then the socket. */
+  function dial(): void {
+    retryTimer = undefined;
+    const mine = generation;
+    tokens.next(
+      (token) => mine === generation && open(token),
+      (reason, policy) => mine === generation && down(1006, reason, policy),
+    );
   }
 
   function open(token?: string): void {
-    if (state === 'closed') return;
-    let s: HubWebSocket;
+    const mine = generation;
     try {
-      s = new Socket(
-        typeof url === 'function' ? url() : url,
-        token ? [...protocols, BEARER_SUBPROTOCOL_PREFIX + token] : protocols,
+      socket = openSocket(
+        Socket,
+        typeof url === 'function' ? url() : Array.isArray(url) ? url[urlIndex++ % url.length] : url,
+        protocols,
+        token,
+        (code, reason, status, retryAfter) =>
+          down(code, reason, closePolicy(code, status), retryAfterMs(retryAfter, random)),
+        receive,
+        // On a recovery connection the server waits for the session and positions to resume.
+        (s) => {
+          if (s.protocol === RECOVERY_SUBPROTOCOL)
+            s.send(
+              JSON.stringify({ event: 'recover', data: positions.request(welcome, rooms.all) }),
+            );
+        },
       );
     } catch (error) {
       // Reported in a microtask, so that listeners added right after createHubClient see it.
       return queueMicrotask(() => {
-        if (state !== 'closed') down(1006, String(error), INVALID);
+        if (mine === generation) down(1006, String(error), INVALID);
       });
     }
-    socket = s;
-    // `ws` emits 'error' before 'close' and throws when nobody listens: keep a listener forever.
-    s.onerror = () => {};
-    s.onclose = (event: { code: number; reason: string }) => down(event.code, event.reason);
-    s.onmessage = (event: { data: unknown }) => receive(event.data);
-    // On a recovery connection the server waits for the session and positions to resume.
-    s.onopen = () => {
-      if (s.protocol === RECOVERY_SUBPROTOCOL)
-        s.send(JSON.stringify({ event: 'recover', data: positions.request(welcome, rooms) }));
-    };
     connectTimer = set(() => kill('connect timeout'), connectTimeoutMs);
   }
 
-  /** Ends the current attempt or connection; retries or closes per policy. */
+  /** Skips the wait before the next attempt. */
+  function redial(): void {
+    clear(retryTimer);
+    dial();
+  }
+
+  /** Ends the current attempt or connection; retries (waiting `waitMs` at least) or stops. */
   function down(
     code: number,
     reason: string,
     policy = closePolicy(code),
+    waitMs = 0,
   ): HubWebSocket | undefined {
     const s = socket;
+    // oxlint-disable-next-line unicorn/prefer-add-event-listener -- detached in one assignment
     if (s) s.onmessage = s.onclose = s.onopen = null;
     socket = undefined;
+    generation++;
     clear(retryTimer, connectTimer, stableTimer, pingTimer, pongTimer);
-    pongTimer = undefined;
-    tracker.rejectAll(
-      () => new HubDisconnectedError(`connection closed (${code} ${reason})`),
-      false,
-    );
+    retryTimer = pongTimer = undefined;
+    tracker.rejectAll(() => new HubDisconnectedError(`connection closed (${code} ${reason})`));
     let { action, cause } = policy;
     if (
       state !== 'open' &&
@@ -178,14 +183,15 @@ export function createHubClient<
       cause !== 'token'
     )
       cause = 'unreachable';
+    tokens.closed(action === 'renew');
     if (action === 'stop') {
-      const discarded = outbox.drain().length;
-      tracker.rejectAll(() => new HubDisconnectedError(`client closed (${cause})`), true);
+      const discarded = outbox.drop(() => new HubDisconnectedError(`client closed (${cause})`));
+      watchNetwork(false, onNetwork);
       change({ state: 'closed', code, reason, cause, willRetry: false, discarded });
     } else {
-      const delayMs =
-        backoffDelay(attempt++, backoff, random) + (action === 'slow' ? backoff.maxDelayMs : 0);
-      retryTimer = set(connect, delayMs);
+      const delayMs = Math.max(waitMs, retryDelay(action, attempt, backoff, random));
+      if (action !== 'restart') attempt++; // a drain is no failure: later backoffs stay short
+      retryTimer = set(dial, delayMs);
       change({ state: 'reconnecting', attempt, delayMs, code, reason, cause, willRetry: true });
     }
     return s;
@@ -196,94 +202,66 @@ export function createHubClient<
     down(CLIENT_TIMEOUT_CODE, reason, TIMEOUT)?.close(CLIENT_TIMEOUT_CODE, reason);
   }
 
+  /** Pings now; without any frame within `deadlineMs` the connection is dead. */
+  function ping(deadlineMs: number): void {
+    clear(pongTimer);
+    // Id 0, which no request has: the pong settles nothing, and reaches no listener.
+    socket!.send(JSON.stringify({ event: 'ping', id: 0 }));
+    pongTimer = set(() => kill('pong timeout'), deadlineMs);
+  }
+
+  /** Back online: retry at once. Offline (or online on another network): check the connection now. */
+  function onNetwork(event: { type: string }): void {
+    if (event.type === 'online' && retryTimer !== undefined) redial();
+    else if (state === 'open') ping(Math.min(pongTimeoutMs, PROBE_TIMEOUT_MS));
+  }
+
   function receive(raw: unknown): void {
-    let frame: HubFrame;
-    try {
-      frame = JSON.parse(raw as string);
-    } catch {
-      return;
-    }
-    if (typeof frame?.event !== 'string') return;
+    const frame = parseFrame(raw);
+    if (!frame) return;
+    const { event, data, id } = frame;
     clear(pongTimer); // any frame proves the connection alive
     pongTimer = undefined;
     if (state !== 'open') {
-      if (frame.event === 'welcome') opened(frame.data);
+      if (event === 'welcome') opened(data);
       return;
     }
-    if (frame.pos) {
-      // A positioned push (recovery connections only): `replayed` tells a missed message.
-      return emit(frame.event, frame.data, positions.frame(frame.pos));
-    }
-    if (frame.event === 'joined' && frame.data?.pos)
-      positions.room(frame.data.room, frame.data.pos);
-    if (!tracker.settle(frame) && (frame.event === 'error' || frame.id === undefined)) {
-      emit(frame.event, frame.data);
-    }
+    // A positioned push (recovery connections only): `replayed` tells a missed message.
+    if (frame.pos) return push(event, data, positions.frame(frame.pos));
+    if (event === 'joined' && data?.pos) positions.room(data.room, data.pos);
+    if (event === 'expiring' && id === undefined) return tokens.expiring(data);
+    if (!tracker.settle(frame) && (event === 'error' || id === undefined)) push(event, data);
   }
 
   function opened(data: HubWelcome): void {
     clear(connectTimer);
-    const plan = positions.welcome(data, socket!.protocol, rooms);
+    const plan = positions.welcome(data, socket!.protocol, rooms.all, rooms.pending);
     recovered = plan.recovered;
     welcome = data;
     failures = 0;
     state = 'open';
+    tokens.expiry(data);
     stableTimer = set(() => (attempt = 0), backoff.stableAfterMs);
     const every = options.pingIntervalMs ?? data.pingIntervalMs;
     const beat = () => {
       pingTimer = set(beat, every);
-      if (pongTimer === undefined) {
-        socket!.send(JSON.stringify({ event: 'ping', id: ++seq }));
-        pongTimer = set(() => kill('pong timeout'), pongTimeoutMs);
-      }
+      if (pongTimer === undefined) ping(pongTimeoutMs);
     };
     if (every > 0) pingTimer = set(beat, every);
-    // A resumed session has its rooms back: rejoin only the others (all of them on plain v1).
+    // A resumed session has its rooms back: rejoin only the others (all of them on plain v1),
+    // but for those whose join is queued (flushed below).
     for (const room of plan.rejoin) {
-      join(room).catch((error) => {
-        if (error instanceof HubDisconnectedError) return; // retried on the next connection
-        if (error instanceof HubRequestError) rooms.delete(room);
-        emit(REJOIN, room, error);
+      if (outbox.joining(room)) continue;
+      (async () => rooms.join(room))().catch((error) => {
+        if (!(error instanceof HubDisconnectedError)) emit(REJOIN, room, error); // else: next time
       });
     }
-    for (const room of plan.refused) rooms.delete(room);
-    for (const room of plan.leave) rpc('leave', { room }).catch(() => {}); // left meanwhile
-    for (const item of outbox.drain()) {
-      socket!.send(item.frame);
-      if (item.id !== undefined) tracker.markSent(item.id);
-    }
+    for (const room of plan.refused) rooms.set(room, false);
+    for (const room of plan.leave) put('leave', { room }, requestTimeoutMs).catch(() => {}); // left meanwhile
+    outbox.flush();
     change({ state: 'open', welcome: data, recovered });
     for (const room of plan.refused)
       emit(REJOIN, room, new HubRequestError('FORBIDDEN', `room ${room} refused on resume`));
-  }
-
-  /** A join request; frames of the room's stream count from now on. */
-  const join = (room: string) => positions.joining(room, rpc('join', { room }));
-
-  /** Sends or queues a frame; returns the error when it can do neither. */
-  function put(event: string, data: unknown, id?: number): Error | undefined {
-    const frame = JSON.stringify({ event, id, data });
-    const max = welcome?.maxPayloadBytes;
-    if (max && frame.length * 3 > max && (encoder ??= new TextEncoder()).encode(frame).length > max)
-      return new HubRequestError('PAYLOAD_TOO_LARGE', `frame larger than ${max} bytes`);
-    if (state === 'open') socket!.send(frame);
-    else if (state === 'closed' || queue === false)
-      return new HubDisconnectedError(`not connected (${state})`);
-    else if (!outbox.push({ frame, id })) {
-      emit(QUEUE_FULL, { event, data });
-      return new HubQueueFullError(`queue full (${maxMessages} messages)`);
-    }
-  }
-
-  function rpc(event: string, data: unknown, timeoutMs = requestTimeoutMs): Promise<any> {
-    const id = ++seq;
-    try {
-      const error = put(event, data, id);
-      if (error) throw error;
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return tracker.add(id, timeoutMs, state === 'open', () => outbox.remove(id));
   }
 
   const client: WsHubClient<ServerEvents, ClientEvents, Replies> = {
@@ -294,35 +272,58 @@ export function createHubClient<
       return welcome;
     },
     get rooms() {
-      return new Set(rooms);
+      return rooms.view;
     },
     get recovered() {
       return recovered;
     },
-    onState: (fn) => listen(STATE, fn),
-    on: (event: string, fn: Listener) => listen(event, fn),
-    onRejoinError: (fn) => listen(REJOIN, fn),
-    onQueueFull: (fn) => listen(QUEUE_FULL, fn),
-    send(event, data) {
-      const error = put(event, data);
-      if (error) throw error;
+    get tokenExpiresAt() {
+      return tokens.expiresAt;
     },
-    request: (event, data, opts) => rpc(event, data, opts?.timeoutMs),
-    join: (room) =>
-      join(room).then((reply) => {
-        rooms.add(room);
-        return reply;
-      }),
-    leave(room) {
-      rooms.delete(room);
+    onState: (fn) => on(STATE, fn),
+    ready: () => whenOpen(client),
+    on: (event: string, fn: (...args: any[]) => void) => on(event, fn),
+    once: (event: string, fn: (...args: any[]) => void) => on(event, fn, true),
+    off: emitter.off,
+    onAny: (fn) => on(ANY, fn),
+    onRejoinError: (fn) => on(REJOIN, fn),
+    onQueueFull: (fn) => on(QUEUE_FULL, fn),
+    onRooms: (fn) => on(ROOMS, fn),
+    onTokenRefresh: tokens.onRefresh,
+    send(event: string, data?: unknown) {
+      const sent = (async () => put(event, data))();
+      sent.catch(() => {}); // fire and forget: an ignored failure is no unhandled rejection
+      return sent;
+    },
+    request: async (event: string, ...[data, opts]: any[]) =>
+      put(event, data, opts?.timeoutMs ?? requestTimeoutMs),
+    join: rooms.add,
+    async leave(room) {
+      rooms.set(room, false);
       positions.room(room);
+      outbox.drop(
+        () => new HubDisconnectedError(`left ${room}`),
+        (item) => item.room === room,
+      );
       // A new connection has no membership to drop: nothing to tell the server.
-      return state === 'open' ? rpc('leave', { room }) : Promise.resolve({ room });
+      return state === 'open' ? put('leave', { room }, requestTimeoutMs) : { room };
     },
+    connect() {
+      if (state === 'closed') {
+        attempt = failures = 0;
+        watchNetwork(true, onNetwork);
+        change({ state: 'connecting' });
+        dial();
+      } else if (retryTimer !== undefined) redial();
+    },
+    setToken: tokens.set,
     close() {
       if (state !== 'closed') down(1000, 'closed by the client', USER)?.close(1000);
     },
   };
-  connect();
+  if (state !== 'closed') {
+    watchNetwork(true, onNetwork);
+    dial();
+  }
   return client;
 }

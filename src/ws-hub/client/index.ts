@@ -15,25 +15,35 @@ export {
 export {
   HubClientError,
   HubDisconnectedError,
+  HubQueueExpiredError,
   HubQueueFullError,
   HubRequestError,
   HubTimeoutError,
 } from './errors.js';
 export type {
+  HubBuiltInClientEvents,
+  HubBuiltInReplies,
+  HubClientEventsOf,
+  HubDataArgs,
+  HubReplyOf,
+  HubRequestOptions,
+  HubRoomReply,
+  WsHubClient,
+} from './api.js';
+export type {
   HubClientOptions,
   HubCloseCause,
   HubErrorData,
   HubEventMap,
+  HubGetToken,
   HubPosition,
   HubReconnectOptions,
-  HubRequestOptions,
-  HubRoomReply,
   HubState,
   HubStateChange,
   HubTimers,
+  HubTokenRefresh,
   HubWebSocket,
   HubWebSocketConstructor,
   HubWelcome,
   HubWelcomeRecovery,
-  WsHubClient,
 } from './types.js';

@@ -1,32 +1,123 @@
-/** A frame waiting for the connection, already serialized; `id` when it is a request. */
+import {
+  HubDisconnectedError,
+  HubQueueExpiredError,
+  HubQueueFullError,
+  HubRequestError,
+} from './errors.js';
+import { createRequestTracker, type SentRequest } from './request-tracker.js';
+import type { HubClientOptions, HubState, HubTimers, HubWebSocket } from './types.js';
+
+/** A frame waiting for the connection, already serialized, with its caller's promise. */
 export interface OutboxItem {
+  event: string;
   frame: string;
+  /** A request's id and reply timeout (counted from when it is written). */
   id?: number;
+  timeoutMs?: number;
+  /** A join's room. */
+  room?: string;
+  resolve(value?: unknown): void;
+  reject(error: Error): void;
+  timer?: unknown;
+}
+
+/** What the outbox needs of the client. */
+export interface OutboxLink {
+  state(): HubState;
+  /** The open connection's socket. */
+  socket(): HubWebSocket | undefined;
+  /** The server's frame limit, from the last welcome. */
+  maxPayloadBytes(): number | undefined;
+  /** A frame refused because the queue is full. */
+  queueFull(event: string, data: unknown): void;
 }
 
 export type Outbox = ReturnType<typeof createOutbox>;
 
-/** Bounded FIFO of frames written while not open, flushed in order on open. */
-export function createOutbox(maxMessages: number) {
+/**
+ * The way out: writes a frame when open, else queues it, and matches replies to requests (the
+ * tracker). The queue holds `queue.maxMessages` items (default 100), flushed in order on open;
+ * each waits at most `queue.maxAgeMs` (default 30 000, `Infinity`: forever), then fails with
+ * `HubQueueExpiredError`, unsent. `queue: false`: nothing waits.
+ */
+export function createOutbox(
+  queue: HubClientOptions['queue'],
+  timers: HubTimers,
+  link: OutboxLink,
+) {
+  const maxMessages = queue === false ? 0 : (queue?.maxMessages ?? 100);
+  const maxAgeMs = (queue || {}).maxAgeMs ?? 30_000;
+  const tracker = createRequestTracker(timers);
   let items: OutboxItem[] = [];
+  let seq = 0;
+  let encoder: { encode(text: string): Uint8Array } | undefined;
+
+  /** Removes and returns the queued items `match` selects, their expiry cleared. */
+  const take = (match: (item: OutboxItem) => unknown) => {
+    const taken = items.filter(match);
+    items = items.filter((item) => !match(item));
+    for (const item of taken) if (item.timer !== undefined) timers.clearTimeout(item.timer);
+    return taken;
+  };
+  /** Writes a frame; a request's reply timeout starts now. */
+  const write = (item: OutboxItem) => {
+    link.socket()!.send(item.frame);
+    if (item.id === undefined) item.resolve();
+    else tracker.add(item as SentRequest);
+  };
+  const expire = (item: OutboxItem) => {
+    take((i) => i === item);
+    item.reject(
+      new HubQueueExpiredError(
+        `${item.event} not sent: no connection within ${maxAgeMs} ms (queue.maxAgeMs)`,
+      ),
+    );
+  };
+
   return {
-    get size() {
-      return items.length;
+    tracker,
+    /**
+     * Writes a frame now or queues it, or throws when it can do neither. Resolves once written,
+     * or for a request (`timeoutMs` given) with the reply's data.
+     */
+    put(event: string, data: unknown, timeoutMs?: number, room?: string): Promise<any> {
+      const id = timeoutMs === undefined ? undefined : ++seq; // from 1: pings use 0
+      const frame = JSON.stringify({ event, id, data });
+      const max = link.maxPayloadBytes();
+      const state = link.state();
+      if (
+        max &&
+        frame.length * 3 > max &&
+        (encoder ??= new TextEncoder()).encode(frame).length > max
+      )
+        throw new HubRequestError('PAYLOAD_TOO_LARGE', `frame larger than ${max} bytes`);
+      if (state === 'closed' || (state !== 'open' && queue === false))
+        throw new HubDisconnectedError(`not connected (${state})`);
+      let item!: OutboxItem;
+      const settled = new Promise((resolve, reject) => {
+        item = { event, frame, id, timeoutMs, room, resolve, reject };
+      });
+      if (state === 'open') write(item);
+      else if (items.length < maxMessages) {
+        items.push(item);
+        if (maxAgeMs < Infinity) item.timer = timers.setTimeout(() => expire(item), maxAgeMs);
+      } else {
+        link.queueFull(event, data);
+        throw new HubQueueFullError(`queue full (${maxMessages} messages)`);
+      }
+      return settled;
     },
-    /** False when full. */
-    push(item: OutboxItem): boolean {
-      if (items.length >= maxMessages) return false;
-      items.push(item);
-      return true;
+    /** Writes what was queued, in order (on open). */
+    flush(): void {
+      for (const item of take(() => true)) write(item);
     },
-    remove(id: number): void {
-      items = items.filter((item) => item.id !== id);
-    },
-    /** Removes and returns everything queued. */
-    drain(): OutboxItem[] {
-      const all = items;
-      items = [];
-      return all;
+    /** Whether a join of `room` is queued. */
+    joining: (room: string) => items.some((item) => item.room === room),
+    /** Rejects with `error()` the queued items `match` selects (all by default); returns how many. */
+    drop(error: () => Error, match: (item: OutboxItem) => unknown = () => true): number {
+      const taken = take(match);
+      for (const item of taken) item.reject(error());
+      return taken.length;
     },
   };
 }

@@ -43,9 +43,15 @@ export function createPositions() {
      * A welcome on a connection whose subprotocol is `protocol`, for a client in `rooms`. With
      * recovery the positions become the welcome's streams (minus rooms left meanwhile); on plain
      * v1 nothing is kept. The credential is taken out of the welcome (apps log welcomes and
-     * state changes). Returns what to do with the rooms (see `resumeRooms`).
+     * state changes). Returns what to do with the rooms (see `resumeRooms`); `pending`: rooms
+     * never joined yet.
      */
-    welcome(data: HubWelcome, protocol: string | undefined, rooms: Set<string>) {
+    welcome(
+      data: HubWelcome,
+      protocol: string | undefined,
+      rooms: Set<string>,
+      pending?: Set<string>,
+    ) {
       const recovery =
         protocol === RECOVERY_SUBPROTOCOL
           ? ((data.recovery ??= { streams: {}, recovered: false }) as HubWelcomeRecovery & {
@@ -67,7 +73,7 @@ export function createPositions() {
         } else next.set(stream, [s.offset, s.epoch]);
       }
       positions = next;
-      return resumeRooms(rooms, recovery);
+      return resumeRooms(rooms, recovery, pending);
     },
 
     /** A positioned frame (`pos`); true when it replays a message missed while disconnected. */
@@ -102,9 +108,14 @@ export function createPositions() {
 /**
  * What a welcome means for the rooms the client remembers: those to rejoin (not restored with
  * the session, or all of them on plain v1), those refused on resume, those restored but left
- * meanwhile, and whether recovery was complete (`undefined` on plain v1).
+ * meanwhile, and whether recovery was complete (`undefined` on plain v1). Joining a room in
+ * `pending` (never joined yet) misses nothing: it leaves recovery complete.
  */
-export function resumeRooms(rooms: Set<string>, recovery: HubWelcomeRecovery | undefined) {
+export function resumeRooms(
+  rooms: Set<string>,
+  recovery: HubWelcomeRecovery | undefined,
+  pending?: Set<string>,
+) {
   const restored = recovery?.streams ?? {};
   const rejoin: string[] = [];
   const refused: string[] = [];
@@ -116,6 +127,7 @@ export function resumeRooms(rooms: Set<string>, recovery: HubWelcomeRecovery | u
   for (const stream in restored) {
     if (stream.startsWith('room:') && !rooms.has(stream.slice(5))) leave.push(stream.slice(5));
   }
-  const recovered = recovery && recovery.recovered && !rejoin.length && !refused.length;
+  const recovered =
+    recovery && recovery.recovered && !refused.length && rejoin.every((r) => pending?.has(r));
   return { rejoin, refused, leave, recovered };
 }

@@ -10,19 +10,30 @@ export interface HubFrame {
   pos?: Record<string, HubPosition>;
 }
 
-interface Pending {
+/** A text frame parsed as an envelope (`event` a string); `undefined` for anything else. */
+export function parseFrame(raw: unknown): HubFrame | undefined {
+  try {
+    const frame = JSON.parse(raw as string);
+    return typeof frame?.event === 'string' ? frame : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A request written to a socket, waiting for its reply. */
+export interface SentRequest {
+  id: number;
+  timeoutMs: number;
   resolve(value: unknown): void;
   reject(error: Error): void;
-  timer: unknown;
-  /** Written to a socket (as opposed to waiting in the outbox). */
-  sent: boolean;
+  timer?: unknown;
 }
 
 export type RequestTracker = ReturnType<typeof createRequestTracker>;
 
-/** Requests waiting for their reply, by id, each with its timeout. */
+/** Requests written and waiting for their reply, by id, each with its reply timeout. */
 export function createRequestTracker(timers: HubTimers) {
-  const pending = new Map<number | string, Pending>();
+  const pending = new Map<number | string, SentRequest>();
   const take = (id: number | string) => {
     const p = pending.get(id);
     if (p) {
@@ -32,38 +43,28 @@ export function createRequestTracker(timers: HubTimers) {
     return p;
   };
   return {
-    get size() {
-      return pending.size;
-    },
-    /** Tracks request `id`; on timeout, `onTimeout` runs and the promise rejects. */
-    add(id: number, timeoutMs: number, sent: boolean, onTimeout: () => void): Promise<any> {
-      return new Promise((resolve, reject) => {
-        const timer = timers.setTimeout(() => {
-          take(id);
-          onTimeout();
-          reject(new HubTimeoutError(`no reply to request ${id} within ${timeoutMs} ms`));
-        }, timeoutMs);
-        pending.set(id, { resolve, reject, timer, sent });
-      });
-    },
-    markSent(id: number): void {
-      const p = pending.get(id);
-      if (p) p.sent = true;
+    /** Tracks a request just written: its timeout starts now. */
+    add(request: SentRequest): void {
+      const { id, timeoutMs } = request;
+      request.timer = timers.setTimeout(() => {
+        take(id);
+        request.reject(new HubTimeoutError(`no reply to request ${id} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      pending.set(id, request);
     },
     /** Settles the request a reply answers; false if none is pending under its id. */
     settle(frame: HubFrame): boolean {
       const p = frame.id === undefined ? undefined : take(frame.id);
       if (!p) return false;
-      if (frame.event === 'error') {
-        p.reject(new HubRequestError(String(frame.data?.code), String(frame.data?.message)));
-      } else {
-        p.resolve(frame.data);
-      }
+      const { event, data } = frame;
+      if (event === 'error')
+        p.reject(new HubRequestError(String(data?.code), String(data?.message), data?.details));
+      else p.resolve(data);
       return true;
     },
-    /** Rejects the requests already sent (or all, when `all`). */
-    rejectAll(error: () => Error, all: boolean): void {
-      for (const [id, p] of pending) if (all || p.sent) take(id)!.reject(error());
+    /** Rejects every pending request. */
+    rejectAll(error: () => Error): void {
+      for (const id of pending.keys()) take(id)!.reject(error());
     },
   };
 }

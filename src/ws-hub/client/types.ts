@@ -16,6 +16,11 @@ export interface HubWebSocket {
   onopen?: ((event: any) => void) | null;
   /** The subprotocol the server picked (`ws-hub.recovery` turns recovery on). */
   readonly protocol?: string;
+  /**
+   * `ws`'s EventEmitter method (absent in browsers): the client listens to
+   * `'unexpected-response'` to read the HTTP status and `Retry-After` of a refused handshake.
+   */
+  on?(event: string, listener: (...args: any[]) => void): unknown;
 }
 
 /** A WebSocket constructor: the global `WebSocket`, or `WebSocket` from the `ws` package. */
@@ -39,6 +44,10 @@ export interface HubWelcome {
   maxPayloadBytes: number;
   /** On a connection that negotiated recovery: what was recovered (the credential is kept apart). */
   recovery?: HubWelcomeRecovery;
+  /** When the connection's token expires (server epoch ms), if `authenticate` gave an expiry. */
+  expiresAt?: number;
+  /** The same, relative to when the welcome was sent (ms): immune to clock skew. */
+  expiresInMs?: number;
   [key: string]: unknown;
 }
 
@@ -59,6 +68,8 @@ export interface HubWelcomeRecovery {
 export interface HubErrorData {
   code: string;
   message: string;
+  /** Sent by some errors, e.g. `BAD_REQUEST` from `ValidationPipe` (its messages). */
+  details?: unknown;
 }
 
 export type HubState = 'connecting' | 'open' | 'reconnecting' | 'closed';
@@ -67,7 +78,9 @@ export type HubState = 'connecting' | 'open' | 'reconnecting' | 'closed';
  * Why the connection ended or is being retried:
  * - `user`: `close()` was called.
  * - `server`: the server closed with 1000 (no retry).
- * - `refused`: authentication or origin refused (4401, 4403); no retry.
+ * - `refused`: authentication or origin refused (4401, 4403, or HTTP 401/403 where the socket
+ *   shows it: Node with `ws`), `getToken` failed for a refresh or after 4440, or the server
+ *   refused a refreshed token; no retry.
  * - `policy`: the server closed with 1008 or 1009 (retried slowly): fix the client.
  * - `lost`: the connection dropped (1001, 1006, 1011, 1013, other codes).
  * - `unreachable`: several attempts in a row never opened (server down, or a handshake refused
@@ -75,6 +88,9 @@ export type HubState = 'connecting' | 'open' | 'reconnecting' | 'closed';
  * - `timeout`: no welcome in time after connecting, or no pong in time (code 4000).
  * - `token`: `getToken()` failed; retried.
  * - `invalid`: the WebSocket constructor threw (bad URL or token characters); no retry.
+ * - `restart`: the server is draining (1012): reconnect after random(0, `restartDelayMs`).
+ * - `expired`: the token expired without a refresh (4440): reconnect at once with a new token.
+ * - `revoked`: the user's access was revoked (4441); no retry.
  */
 export type HubCloseCause =
   | 'user'
@@ -85,7 +101,10 @@ export type HubCloseCause =
   | 'unreachable'
   | 'timeout'
   | 'token'
-  | 'invalid';
+  | 'invalid'
+  | 'restart'
+  | 'expired'
+  | 'revoked';
 
 /** What `onState` listeners receive on every change. */
 export type HubStateChange =
@@ -98,7 +117,10 @@ export type HubStateChange =
     }
   | {
       state: 'reconnecting';
-      /** 1 for the first retry after a drop, then 2, 3, ... until a stable connection. */
+      /**
+       * 1 for the first retry after a drop, then 2, 3, ... until a stable connection. A
+       * `restart` (1012) is not counted: it reports the count as it is (0 after a stable one).
+       */
       attempt: number;
       /** Wait before this attempt. */
       delayMs: number;
@@ -130,6 +152,20 @@ export interface HubReconnectOptions {
   maxDelayMs: number;
   /** The attempt counter resets once a connection stays open this long. Default 10 000. */
   stableAfterMs: number;
+  /** After a 1012 (the server is draining) the retry waits random(0, restartDelayMs). Default 1000. */
+  restartDelayMs: number;
+}
+
+/** Returns the token for the next attempt or in-band refresh; nothing means no token. */
+export type HubGetToken = () => string | undefined | Promise<string | undefined>;
+
+/** What `onTokenRefresh` listeners receive after each in-band refresh. */
+export interface HubTokenRefresh {
+  /** `tokenExpiresAt` after the refresh. */
+  expiresAt: number | undefined;
+  ok: boolean;
+  /** Why it failed: `getToken`'s error, `HubRequestError` (`TOKEN_REFUSED`, ...), a timeout, a drop. */
+  error?: unknown;
 }
 
 export interface HubClientOptions {
@@ -137,14 +173,23 @@ export interface HubClientOptions {
   WebSocket?: HubWebSocketConstructor;
   /** Token sent as the `bearer.<token>` subprotocol. */
   token?: string;
-  /** Called before every attempt (refreshes expiring tokens); wins over `token`. */
-  getToken?: () => string | undefined | Promise<string | undefined>;
+  /**
+   * Called before every attempt and for every in-band refresh (one call at a time); wins over
+   * `token`.
+   */
+  getToken?: HubGetToken;
+  /** Connect at once. `false`: the client waits, `closed`, for `connect()`. Default true. */
+  autoConnect?: boolean;
   reconnect?: Partial<HubReconnectOptions>;
   /** Attempts in a row that never opened before the cause becomes `unreachable`. Default 3. */
   unreachableAfter?: number;
-  /** Queue for `send`/`request` while not open; `false` fails fast. Default `{ maxMessages: 100 }`. */
-  queue?: false | { maxMessages?: number };
-  /** Default `request` timeout. Default 10 000. */
+  /**
+   * Queue for `send`/`request`/`join` while not open; `false` fails fast. `maxAgeMs`: how long
+   * an item may wait for a connection (then `HubQueueExpiredError`; `Infinity`: forever).
+   * Default `{ maxMessages: 100, maxAgeMs: 30 000 }`.
+   */
+  queue?: false | { maxMessages?: number; maxAgeMs?: number };
+  /** Default `request` timeout, counted from when the request is written. Default 10 000. */
   requestTimeoutMs?: number;
   /** Time from creating the socket to the welcome frame. Default 10 000. */
   connectTimeoutMs?: number;
@@ -157,66 +202,14 @@ export interface HubClientOptions {
    * `recovery` on (offers `ws-hub.recovery` next to `ws-hub.v1`). Default true.
    */
   recovery?: boolean;
+  /**
+   * Called with what a listener threw and the event's name (`onState`, `onRejoinError`, ... for
+   * the client's own listeners). Default: `reportError` where it exists (browsers), else
+   * `console.error`. Never rethrown: a listener cannot break the client or its process.
+   */
+  onListenerError?: (error: unknown, event: string) => void;
   /** Injectable for tests. */
   timers?: HubTimers;
   /** Injectable for tests. Default `Math.random`. */
   random?: () => number;
-}
-
-export interface HubRequestOptions {
-  timeoutMs?: number;
-}
-
-/** Reply data of `join` and `leave`. */
-export interface HubRoomReply {
-  room: string;
-  /** On a recovery connection: where the client starts in the room's stream. */
-  pos?: HubPosition;
-}
-
-/** The client returned by `createHubClient`. */
-export interface WsHubClient<
-  S extends HubEventMap = HubEventMap,
-  C extends HubEventMap = HubEventMap,
-  R extends HubEventMap = HubEventMap,
-> {
-  readonly state: HubState;
-  /** Welcome data of the current (or last) connection; `undefined` before the first open. */
-  readonly welcome: HubWelcome | undefined;
-  /** Rooms joined; rejoined after every reconnect. */
-  readonly rooms: ReadonlySet<string>;
-  /**
-   * On a server with recovery: after each open, whether the session was resumed with every
-   * missed message (they follow, passed to listeners with `replayed` true); `false` means the
-   * app should refetch its state. `undefined` on servers without recovery.
-   */
-  readonly recovered: boolean | undefined;
-  /** Every state change; returns an unsubscribe function. */
-  onState(listener: (change: HubStateChange) => void): () => void;
-  /** Error frames that answer no pending request. */
-  on(event: 'error', listener: (error: HubErrorData) => void): () => void;
-  /**
-   * Server pushes. On a recovery connection `replayed` says whether the message is one missed
-   * while disconnected, replayed after a resume (`undefined` on plain v1).
-   */
-  on<E extends keyof S & string>(
-    event: E,
-    listener: (data: S[E], replayed?: boolean) => void,
-  ): () => void;
-  /** A room the client could not rejoin after a reconnect (refused rooms are forgotten). */
-  onRejoinError(listener: (room: string, error: Error) => void): () => void;
-  /** A `send`/`request` refused because the queue was full. */
-  onQueueFull(listener: (message: { event: string; data: unknown }) => void): () => void;
-  /** Fire and forget. Throws `HubQueueFullError`, or `HubDisconnectedError` when not queued. */
-  send<E extends keyof C & string>(event: E, data?: C[E]): void;
-  /** Resolves with the reply's `data`. */
-  request<E extends keyof C & string>(
-    event: E,
-    data?: C[E],
-    options?: HubRequestOptions,
-  ): Promise<E extends keyof R ? R[E] : unknown>;
-  join(room: string): Promise<HubRoomReply>;
-  leave(room: string): Promise<HubRoomReply>;
-  /** Closes for good: no retry, pending requests reject, timers cleared. */
-  close(): void;
 }

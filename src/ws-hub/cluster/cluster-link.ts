@@ -25,6 +25,8 @@ export class ClusterLink {
      * keeps its first instance's id prefix wherever it reconnected.
      */
     private readonly idsMove = false,
+    /** Told when this instance stops hearing a stream (it left its channel). */
+    private readonly observer?: { unsubscribed(stream: string): void },
   ) {}
 
   /** Whether other instances exist behind the adapter. */
@@ -64,6 +66,7 @@ export class ClusterLink {
   }
 
   roomRemoved(room: string): void {
+    this.observer?.unsubscribed('room:' + room);
     this.call(() => this.adapter.roomRemoved(room));
   }
 
@@ -76,6 +79,7 @@ export class ClusterLink {
   }
 
   userRemoved(userId: string): void {
+    this.observer?.unsubscribed('user:' + userId);
     this.call(() => this.adapter.userRemoved(userId));
   }
 
@@ -105,7 +109,9 @@ export class ClusterLink {
 
   clientRemoved(clientId: string): void {
     const adapter = this.adapter;
-    if (adapter.clientRemoved) this.call(() => adapter.clientRemoved!(clientId));
+    if (!adapter.clientRemoved) return;
+    this.observer?.unsubscribed('client:' + clientId);
+    this.call(() => adapter.clientRemoved!(clientId));
   }
 
   clusterOnline(): Promise<number> {

@@ -109,6 +109,49 @@ export class Delivery {
   }
 
   /**
+   * Writes frames of a bounded whole (a replay, at most `maxReplayBytes`) whatever the client's
+   * buffer holds, then waits (up to `timeoutMs`) until it has read them down to
+   * `maxBufferedBytes`: a replay larger than the buffer limit is not a slow consumer, and what
+   * comes after it waits meanwhile. False when the client went away or did not read in time
+   * (it is then closed with 1013).
+   */
+  async replay(client: HubClient, texts: readonly string[], timeoutMs: number): Promise<boolean> {
+    const socket = client.socket;
+    const tcp = tcpOf(socket);
+    tcp?.cork();
+    try {
+      for (const text of texts) {
+        if (client.removed || !isOpen(socket)) return false;
+        socket.send(text);
+      }
+    } finally {
+      tcp?.uncork();
+    }
+    this.counters.delivered += texts.length;
+    const deadline = performance.now() + timeoutMs;
+    while (socket.bufferedAmount > this.maxBufferedBytes) {
+      if (client.removed || !isOpen(socket) || !tcp) return false;
+      const left = deadline - performance.now();
+      if (left <= 0) {
+        this.closeSlow(client);
+        return false;
+      }
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          clearTimeout(timer);
+          tcp.off('drain', done);
+          tcp.off('close', done);
+          resolve();
+        };
+        const timer = setTimeout(done, Math.min(left, 1_000));
+        tcp.once('drain', done);
+        tcp.once('close', done);
+      });
+    }
+    return !client.removed;
+  }
+
+  /**
    * Writes one frame to a client that must get every frame of a sequence (a recovering
    * client's positioned frames): past `maxBufferedBytes` it is closed with 1013 whatever
    * `slowConsumer` says, since skipping one would break its stream. False when not written.

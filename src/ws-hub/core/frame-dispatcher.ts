@@ -113,7 +113,7 @@ export class HubFrameDispatcher {
     handlers: Map<string, HubFrameHandler>,
   ): void {
     client.alive = true;
-    if (client.removed) return;
+    if (client.removed || client.receiver?.hold(client, raw, isBinary)) return;
     const limit = this.options.rateLimit;
     if (limit && !takeToken(client, limit, performance.now())) {
       this.counters.count(this.counters.frames, INVALID_FRAME);

@@ -45,6 +45,11 @@ export interface ClientReceiver {
    * frames are refused meanwhile. Undefined once it did, or when no first frame is expected.
    */
   readonly firstFrame: string | undefined;
+  /**
+   * Takes an incoming frame to hand back later (its opening is still being answered: frames
+   * must follow the welcome); false to let it be handled now.
+   */
+  hold(client: HubClient, raw: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): boolean;
   /** Writes (or holds) one message for `client`; false when nothing was written now. */
   deliver(client: HubClient, message: ReceiverMessage): boolean;
   /**

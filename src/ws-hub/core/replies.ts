@@ -118,10 +118,8 @@ export class Replies {
     const cause = err instanceof HubHandlerError ? err.cause : err;
     const budget = this.failureLog.take();
     if (budget) {
-      hubLogger.error(
-        `handler failed for client ${client.id}: ${errorText(cause)}${budget.note}`,
-        typeof (cause as Error)?.stack === 'string' ? (cause as Error).stack : undefined,
-      );
+      const { text, stack } = failureText(cause);
+      hubLogger.error(`handler failed for client ${client.id}: ${text}${budget.note}`, stack);
     }
     if (client.removed) return;
     client.handlerFailures ??= new WindowCounter(VIOLATION_WINDOW_MS);
@@ -156,4 +154,26 @@ export class Replies {
     this.counters.countError(code);
     this.sink.deliverText(client, encodeError(code, message, id, details));
   }
+}
+
+/** Longest text of a failure a log line carries. */
+const MAX_FAILURE_TEXT = 200;
+
+/**
+ * What a log line says of a handler's failure: an `Error`'s message (cut) and its stack (whose
+ * first line repeats the message, cut the same way); of anything else thrown, only its type, as
+ * it may be what the client sent (`throw body`).
+ */
+export function failureText(cause: unknown): { text: string; stack: string | undefined } {
+  if (!(cause instanceof Error)) {
+    const type = cause === null ? 'null' : Array.isArray(cause) ? 'array' : typeof cause;
+    return { text: `a thrown ${type} (not an Error; its value is not logged)`, stack: undefined };
+  }
+  const message = errorText(cause);
+  const text =
+    message.length > MAX_FAILURE_TEXT ? message.slice(0, MAX_FAILURE_TEXT) + '...' : message;
+  const raw = typeof cause.stack === 'string' ? cause.stack : undefined;
+  const frames = raw?.split('\n').filter((line) => /^\s+at /.test(line));
+  const stack = frames?.length ? `${cause.name}: ${text}\n${frames.join('\n')}` : undefined;
+  return { text, stack };
 }

@@ -138,6 +138,49 @@ export function adoptGateway(type: Type, serverOptions: object): void {
 const kDeferred = Symbol('ws-hub.deferred-hooks');
 
 /**
+ * The same for hooks written as arrow-function properties (`handleConnection = (s) => ...`),
+ * which live on each instance: wrapped once the instances exist, before Nest binds the hooks
+ * (when the hub's ws server is created, see `kBeforeConnect`).
+ */
+export function deferInstanceHooks(instance: object): void {
+  const own = instance as Record<string | symbol, unknown>;
+  if (Object.hasOwn(own, kDeferred)) return; // (the prototype has its own mark)
+  own[kDeferred] = true;
+  const hooks = { handleConnection: 'connect', handleDisconnect: 'disconnect' } as const;
+  for (const [name, kind] of Object.entries(hooks)) {
+    if (!Object.hasOwn(own, name) || typeof own[name] !== 'function') continue;
+    const hook = own[name] as (...args: unknown[]) => unknown;
+    own[name] = kind === 'connect' ? deferredConnect(hook) : deferredDisconnect(hook);
+  }
+}
+
+function deferredConnect(connect: (...args: unknown[]) => unknown) {
+  return function (this: unknown, socket: HubSocket, ...rest: unknown[]) {
+    const gate = socket?.[kConnectionGate];
+    if (!gate) return connect.call(this, socket, ...rest);
+    gate.whenOpen(() => connect.call(this, socket, ...rest));
+  };
+}
+
+function deferredDisconnect(disconnect: (...args: unknown[]) => unknown) {
+  return function (this: unknown, socket: HubSocket, ...rest: unknown[]) {
+    const gate = socket?.[kConnectionGate];
+    if (gate && !gate.opened) return;
+    return disconnect.call(this, socket, ...rest);
+  };
+}
+
+/** The instances of a provider class, in every module that has it. */
+export function instancesOf(modules: ModulesContainer, type: Type): object[] {
+  const out: object[] = [];
+  for (const module of modules.values()) {
+    const instance = module.providers.get(type)?.instance as object | undefined;
+    if (instance && typeof instance === 'object') out.push(instance);
+  }
+  return out;
+}
+
+/**
  * An app gateway on the hub's endpoint sees only connections the hub accepted, and only once
  * their welcome went out (after the `recover` exchange, under the resumed client id): its
  * `handleConnection` waits on the socket's gate, and its `handleDisconnect` runs only for
@@ -146,22 +189,14 @@ const kDeferred = Symbol('ws-hub.deferred-hooks');
  */
 function deferConnectionHooks(type: Type): void {
   const proto = type.prototype as Record<string | symbol, unknown>;
-  if (proto[kDeferred]) return;
+  if (Object.hasOwn(proto, kDeferred)) return;
   proto[kDeferred] = true;
   const connect = proto.handleConnection;
   if (typeof connect === 'function') {
-    proto.handleConnection = function (this: unknown, socket: HubSocket, ...rest: unknown[]) {
-      const gate = socket?.[kConnectionGate];
-      if (!gate) return connect.call(this, socket, ...rest);
-      gate.whenOpen(() => connect.call(this, socket, ...rest));
-    };
+    proto.handleConnection = deferredConnect(connect as (...args: unknown[]) => unknown);
   }
   const disconnect = proto.handleDisconnect;
   if (typeof disconnect === 'function') {
-    proto.handleDisconnect = function (this: unknown, socket: HubSocket, ...rest: unknown[]) {
-      const gate = socket?.[kConnectionGate];
-      if (gate && !gate.opened) return;
-      return disconnect.call(this, socket, ...rest);
-    };
+    proto.handleDisconnect = deferredDisconnect(disconnect as (...args: unknown[]) => unknown);
   }
 }

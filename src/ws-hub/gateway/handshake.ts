@@ -9,6 +9,7 @@ import type {
 import { hubLogger } from '../logger.js';
 import type { ResolvedHubOptions } from '../options/resolve-options.js';
 import { errorText } from '../util/error-text.js';
+import { LogBudget } from '../core/log-budget.js';
 import { redactedError } from './redact.js';
 import {
   BEARER_SUBPROTOCOL_PREFIX,
@@ -164,6 +165,11 @@ export class HubHandshake {
   private readonly origins: Set<string> | undefined;
   private pending = 0;
   private readonly pendingByIp = new Map<string, number>();
+  /**
+   * `authenticate` failures logged: 10 lines per 10 s, the rest counted. An `authenticate` that
+   * throws on bad tokens (`jwt.verify`) would otherwise let anyone fill the log.
+   */
+  private readonly failureLog = new LogBudget(10, 10_000);
 
   constructor(
     private readonly hub: HandshakeHost,
@@ -270,7 +276,12 @@ export class HubHandshake {
       if (finished) return;
       finished = true;
       settle();
-      hubLogger.warn(`authenticate timed out after ${this.options.authenticateTimeoutMs} ms`);
+      const budget = this.failureLog.take();
+      if (budget) {
+        hubLogger.warn(
+          `authenticate timed out after ${this.options.authenticateTimeoutMs} ms${budget.note}`,
+        );
+      }
       reject(503, 'Service Unavailable', { 'Retry-After': RETRY_AFTER_SECONDS });
     }, this.options.authenticateTimeoutMs);
     timer.unref();
@@ -298,7 +309,11 @@ export class HubHandshake {
           settle();
           // The token (or its parts, or the query string) must not reach the log, whatever
           // the app's error says.
-          hubLogger.error(`authenticate failed: ${redactedError(err, context.token, request.url)}`);
+          const budget = this.failureLog.take();
+          if (budget) {
+            const text = redactedError(err, context.token, request.url, request.headers);
+            hubLogger.error(`authenticate failed: ${text}${budget.note}`);
+          }
           this.hub.countRejected(500);
           done(false, 500, 'Internal Server Error');
         },

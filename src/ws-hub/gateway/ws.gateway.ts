@@ -30,6 +30,7 @@ import type { ResolvedHubOptions } from '../options/resolve-options.js';
 import { errorText } from '../util/error-text.js';
 import { ClientEvent, CloseCode, ServerEvent } from '../protocol/constants.js';
 import {
+  kBeforeConnect,
   kFrameSink,
   kHubServer,
   kHubEndpoint,
@@ -37,9 +38,11 @@ import {
 } from '../socket/ws-hub-socket.adapter.js';
 import {
   adoptGateway,
+  deferInstanceHooks,
   eventOwners,
   findAppGateways,
   handlersOf,
+  instancesOf,
   otherGatewayWarning,
 } from './app-gateways.js';
 import { HubExceptionFilter } from './exception.filter.js';
@@ -77,8 +80,27 @@ export class WsGateway
     @Inject(ModulesContainer) modules: ModulesContainer,
   ) {
     const handshake = new HubHandshake(hub, options);
-    const serverOptions: ServerOptions & { path: string; [kHubEndpoint]: true } = {
+    // The app's gateways on the hub's endpoint share its ws server options and its one
+    // dispatcher; an event taken twice (a built-in one included) fails here, at startup.
+    const found = findAppGateways(
+      modules,
+      options.path,
+      (t) => t.prototype instanceof WsGateway || t === WsGateway,
+    );
+    const appGateways = found.onHub;
+    for (const other of found.others) hubLogger.warn(otherGatewayWarning(other, options.path));
+    const serverOptions: ServerOptions & {
+      path: string;
+      [kHubEndpoint]: true;
+      [kBeforeConnect]: () => void;
+    } = {
       [kHubEndpoint]: true,
+      // Hooks written as arrow-function properties exist once the instances do.
+      [kBeforeConnect]: () => {
+        for (const type of appGateways) {
+          for (const instance of instancesOf(modules, type)) deferInstanceHooks(instance);
+        }
+      },
       path: options.path,
       maxPayload: options.maxPayloadBytes,
       perMessageDeflate: options.perMessageDeflate,
@@ -88,14 +110,6 @@ export class WsGateway
     // one process never see each other's options. Applying Nest's own decorator again, now
     // with the resolved options, overwrites the static ones before Nest reads them.
     WebSocketGateway<ServerOptions>(serverOptions)(new.target);
-    // The app's gateways on the hub's endpoint share these options and the one dispatcher;
-    // an event taken twice (a built-in one included) fails here, at startup.
-    const { onHub: appGateways, others } = findAppGateways(
-      modules,
-      options.path,
-      (t) => t.prototype instanceof WsGateway || t === WsGateway,
-    );
-    for (const other of others) hubLogger.warn(otherGatewayWarning(other, options.path));
     const owners = eventOwners([
       { event: ClientEvent.RECOVER, owner: 'ws-hub recovery (built in)' },
       ...[WsGateway, ...appGateways].flatMap((t) => handlersOf(t as Type)),

@@ -30,12 +30,6 @@ export type HubAdapterMessage =
 export interface Recorded {
   /** On publish: the streams this message belongs to (`all`, `room:<r>`, `user:<u>`, `client:<id>`). */
   streams?: string[];
-  /**
-   * On publish: the newest position the publishing instance saw of some of those streams. A
-   * store whose stream is behind it in the same epoch was rolled back (a failover that lost
-   * writes): it gives the stream a new epoch instead of reusing offsets.
-   */
-  floors?: Positions;
   /** On delivery: the frame with its positions, for recovering clients. */
   positioned?: { text: string; positions: Positions };
   /** On delivery: published by this instance (its plain clients have it already). */

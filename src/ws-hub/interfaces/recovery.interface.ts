@@ -28,12 +28,11 @@ export interface StreamTop {
 
 /** What a stream holds after a position. */
 export interface StreamHistory extends StreamTop {
-  /** Entries after the asked position, oldest first (at most the asked limit). */
+  /** Entries after the asked position up to the asked end, oldest first. */
   entries: HistoryEntry[];
   /**
    * Whether `entries` are exactly what came after the asked position: false when the epoch
-   * changed, or some were trimmed (history size), expired (history TTL), lost (a tombstone), or
-   * beyond the asked limit.
+   * changed, or some were trimmed (history size), expired (history TTL) or lost (a tombstone).
    */
   complete: boolean;
 }
@@ -62,10 +61,11 @@ export interface RecoveryStore {
   /** The epoch and newest offset of each stream, in order. */
   tops(streams: readonly string[]): Promise<StreamTop[]>;
   /**
-   * What `stream` holds after `since`, reading at most `limit` entries (more missing: not
-   * complete). No `since`: nothing, only the current top.
+   * What `stream` holds after `since`, up to offset `until` (a top read before: what is newer
+   * reaches the reader live), complete when every offset in between is there, in `since`'s
+   * epoch. No `since`: nothing, only the current top.
    */
-  read(stream: string, since: StreamPosition | undefined, limit: number): Promise<StreamHistory>;
+  read(stream: string, since: StreamPosition | undefined, until: number): Promise<StreamHistory>;
   /** Records a new session of `clientId` (`userId` when authenticated), held by `holder`. */
   createSession(
     clientId: string,

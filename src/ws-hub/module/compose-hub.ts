@@ -21,6 +21,7 @@ import { LocalHistoryDelivery } from '../recovery/local-history-delivery.js';
 import { MemoryRecoveryStore } from '../recovery/memory-store.js';
 import { RecordedDelivery, type EpochRenewal } from '../recovery/recorded-delivery.js';
 import type { RecoveryDeps } from '../recovery/recovering-delivery.js';
+import { StreamMonitor } from '../recovery/stream-monitor.js';
 import { newInstanceId } from '../util/random.js';
 
 /**
@@ -42,8 +43,11 @@ export function composeHub(options: ResolvedHubOptions, adapter: HubAdapter): Hu
   const counters = new HubCounters(options.metrics ? options.metrics.errorCodes : []);
   const registry = new ClientRegistry();
   const streams = new HubStreams();
-  // With recovery on a cluster a resumed session keeps its first instance's id prefix.
-  const link = new ClusterLink(adapter, instanceId, recorded);
+  // With recovery recorded through the cluster, the continuity of the streams as they arrive
+  // is watched (and forgotten for a stream whose channel this instance leaves), and a resumed
+  // session keeps its first instance's id prefix wherever it is.
+  const monitor = recorded ? new StreamMonitor() : undefined;
+  const link = new ClusterLink(adapter, instanceId, recorded, monitor);
   const rooms = new Rooms(link, options.maxRoomsPerClient);
   const heartbeat = new HeartbeatScheduler(
     options.pingIntervalMs,
@@ -83,6 +87,7 @@ export function composeHub(options: ResolvedHubOptions, adapter: HubAdapter): Hu
       const renewal = store as RecoveryDeps['store'] & Partial<EpochRenewal>;
       strategy = new RecordedDelivery(
         deps(store),
+        monitor!,
         typeof renewal.renewEpoch === 'function' ? (renewal as EpochRenewal) : undefined,
       );
     } else {

@@ -107,8 +107,8 @@ export const MAX_ERROR_CODE_CHARS = 64;
 
 /**
  * The JSON of an error frame's `details`, or undefined when it cannot be sent as is: nested
- * deeper, larger or longer than `ERROR_DETAILS_LIMITS`, circular, holding a BigInt, an object
- * with its own `toJSON`, or throwing getters. What an app puts there may hold a client's input
+ * deeper, larger or longer than `ERROR_DETAILS_LIMITS`, circular, holding a BigInt, an `Error`
+ * (at any depth), an object with its own `toJSON`, or throwing getters. What an app puts there may hold a client's input
  * (a `ValidationError`'s `value` and `target`): it must neither crash the encoder (8 000 nested
  * arrays overflow `JSON.stringify`'s stack) nor cost more than a bounded walk. Never throws.
  */
@@ -131,6 +131,9 @@ export function detailsJson(details: unknown): string | undefined {
         return false;
     }
     if (value === null || value instanceof Date) return true;
+    // An Error is what the app did not mean to send: its fields (code, address, port, ...)
+    // describe the server's internals.
+    if (value instanceof Error) return false;
     if (depth >= maxDepth) return false; // deep, or circular
     if (Array.isArray(value)) {
       for (let i = 0; i < value.length; i++) if (!fits(value[i], depth + 1)) return false;

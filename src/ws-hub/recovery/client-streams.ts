@@ -6,6 +6,8 @@ import type { PositionedMessage } from './positioned-message.js';
 
 /** Messages held at most for one client while its session is resumed; past it, 1013. */
 export const MAX_HELD_MESSAGES = 10_000;
+/** Frames a client may send behind its `recover` before the welcome; past it, 1008. */
+export const MAX_EARLY_FRAMES = 100;
 
 /** What a recovering client's receiver asks of the strategy that installed it. */
 export interface ClientStreamsOwner {
@@ -13,6 +15,8 @@ export interface ClientStreamsOwner {
   write(client: HubClient, message: PositionedMessage): boolean;
   /** Too much held while resuming: the client is closed (1013). */
   overflow(client: HubClient): void;
+  /** Too many frames sent before the welcome: the client is closed (1008). */
+  tooEarly(client: HubClient): void;
   /** Records a room in the client's session (resolves once recorded; never rejects). */
   recordRoom(client: HubClient, room: string, byClient: boolean): Promise<void>;
   forgetRoom(client: HubClient, room: string): void;
@@ -37,8 +41,36 @@ export class ClientStreams implements ClientReceiver {
   hasSession = false;
   /** While the session's rooms are being restored: nothing to record. */
   restoring = false;
+  /** Frames the client sent while its `recover` was being answered; handed back after. */
+  private early: [raw: Buffer | ArrayBuffer | Buffer[], isBinary: boolean][] | undefined;
 
   constructor(private readonly owner: ClientStreamsOwner) {}
+
+  /** The `recover` frame is being answered: frames sent behind it wait for the welcome. */
+  opening(): void {
+    this.early = [];
+  }
+
+  hold(client: HubClient, raw: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): boolean {
+    const early = this.early;
+    if (early === undefined) return false;
+    if (early.length >= MAX_EARLY_FRAMES) {
+      this.owner.tooEarly(client);
+      return true;
+    }
+    early.push([raw, isBinary]);
+    return true;
+  }
+
+  /** After the welcome (or a failed resume): the frames sent meanwhile are handled, in order. */
+  opened(client: HubClient): void {
+    const early = this.early ?? [];
+    this.early = undefined;
+    for (const [raw, isBinary] of early) {
+      if (client.removed) return;
+      client.socket.emit('message', raw, isBinary);
+    }
+  }
 
   get firstFrame(): string | undefined {
     return this.awaiting ? ClientEvent.RECOVER : undefined;
@@ -67,6 +99,7 @@ export class ClientStreams implements ClientReceiver {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.held = undefined;
+    this.early = undefined;
     this.owner.removed(client, this);
   }
 

@@ -96,7 +96,7 @@ export class MemoryHistory {
     return { stream, epoch: s?.epoch ?? '', top: s?.top ?? 0 };
   }
 
-  read(stream: string, since: StreamPosition | undefined, limit: number): StreamHistory {
+  read(stream: string, since: StreamPosition | undefined, until = Infinity): StreamHistory {
     const { epoch, top } = this.top(stream);
     const s = this.streams.get(stream);
     const none = (complete: boolean): StreamHistory => ({
@@ -109,16 +109,17 @@ export class MemoryHistory {
     const known = readFromTop(epoch, top, since);
     if (known !== undefined) return none(known);
     if (!s || !since) return none(true);
-    if (top - since.offset > limit) return none(false);
+    const end = Math.min(until, top);
     const oldestAt = this.nowMs() - this.ttlMs;
     const entries: HistoryEntry[] = [];
     for (let i = 0; i < s.count; i++) {
       const e = s.entries[(s.head + i) % this.size]!;
-      if (e.positions[stream][0] > since.offset && e.at >= oldestAt) entries.push(e);
+      const offset = e.positions[stream][0];
+      if (offset > since.offset && offset <= end && e.at >= oldestAt) entries.push(e);
     }
-    // Complete when nothing between the client's offset and the top is missing.
+    // Complete when nothing between the client's offset and the end is missing.
     const complete =
-      entries.length === top - since.offset &&
+      entries.length === end - since.offset &&
       (entries.length === 0 || entries[0].positions[stream][0] === since.offset + 1);
     return { stream, epoch, top, entries, complete };
   }

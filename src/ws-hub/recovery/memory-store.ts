@@ -55,9 +55,9 @@ export class MemoryRecoveryStore implements RecoveryStore {
   async read(
     stream: string,
     since: StreamPosition | undefined,
-    limit: number,
+    until: number,
   ): Promise<StreamHistory> {
-    return this.history.read(stream, since, limit);
+    return this.history.read(stream, since, until);
   }
 
   async createSession(

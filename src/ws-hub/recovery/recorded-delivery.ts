@@ -41,10 +41,10 @@ export interface EpochRenewal {
 export class RecordedDelivery extends RecoveringDelivery {
   readonly idsMove = true;
   readonly distributed = true;
-  readonly monitor = new StreamMonitor();
-
   constructor(
     deps: RecoveryDeps,
+    /** The continuity monitor, also told by the cluster link when a stream's channel is left. */
+    readonly monitor: StreamMonitor,
     private readonly renewal: EpochRenewal | undefined,
   ) {
     super(deps);
@@ -59,7 +59,6 @@ export class RecordedDelivery extends RecoveringDelivery {
       rooms,
       except,
       streams,
-      floors: this.floors(streams),
     });
     return n;
   }
@@ -74,7 +73,6 @@ export class RecordedDelivery extends RecoveringDelivery {
       clientId,
       frame: frame.text,
       streams,
-      floors: this.floors(streams),
     });
     return true;
   }
@@ -87,7 +85,6 @@ export class RecordedDelivery extends RecoveringDelivery {
       userId,
       frame: frame.text,
       streams,
-      floors: this.floors(streams),
     });
     return n;
   }
@@ -97,7 +94,7 @@ export class RecordedDelivery extends RecoveringDelivery {
     const p = message.positioned;
     let forReceivers: PositionedMessage | undefined;
     if (p !== undefined) {
-      const broken = this.monitor.check(p.positions);
+      const broken = this.monitor.check(p.positions, this.hears);
       if (broken) for (const [stream, why] of broken) this.broken(stream, why, p.positions);
       forReceivers = new PositionedMessage(message.frame, p.positions, p.text);
     }
@@ -185,6 +182,21 @@ export class RecordedDelivery extends RecoveringDelivery {
     }
   }
 
+  /**
+   * Whether this instance hears a stream (is subscribed to its channel, confirmed): a
+   * multi-room message names rooms it may not be in, whose other messages never come here, and
+   * one it is subscribing to may have had messages that came before the subscription did.
+   */
+  private readonly hears = (stream: string): boolean => {
+    if (this.deps.link.ready(stream) !== undefined) return false;
+    const room = roomOfStream(stream);
+    if (room !== undefined) return this.deps.rooms.members(room) !== undefined;
+    if (stream === ALL_STREAM) return true;
+    if (stream.startsWith(USER_PREFIX))
+      return this.deps.registry.ofUser(stream.slice(USER_PREFIX.length)) !== undefined;
+    return this.deps.registry.has(stream.slice(CLIENT_PREFIX.length));
+  };
+
   /** This instance's recovering clients in a stream. */
   private recoveringIn(stream: string): HubClient[] {
     const out: HubClient[] = [];
@@ -207,15 +219,5 @@ export class RecordedDelivery extends RecoveringDelivery {
 
   private plain(frame: OutgoingFrame): LocalMessage {
     return { plain: frame, forReceivers: undefined };
-  }
-
-  /** The newest positions this instance saw of `streams` (a publish detects a rollback with them). */
-  private floors(streams: readonly string[]): Positions | undefined {
-    let floors: Positions | undefined;
-    for (const s of streams) {
-      const seen = this.monitor.position(s);
-      if (seen && seen.offset > 0) (floors ??= {})[s] = [seen.offset, seen.epoch];
-    }
-    return floors;
   }
 }

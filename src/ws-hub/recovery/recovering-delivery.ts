@@ -143,6 +143,15 @@ export abstract class RecoveringDelivery
     );
   }
 
+  tooEarly(client: HubClient): void {
+    this.deps.closer.close(
+      client,
+      CloseCode.POLICY_VIOLATION,
+      'too many frames before the welcome',
+      DisconnectReason.INVALID_FRAMES,
+    );
+  }
+
   recordRoom(client: HubClient, room: string, byClient: boolean): Promise<void> {
     return this.deps.store.addRoom(client.id, room, byClient);
   }
@@ -152,7 +161,10 @@ export abstract class RecoveringDelivery
   }
 
   removed(client: HubClient, streams: ClientStreams): void {
-    if (streams.hasSession) this.deps.store.release(client.id, client.connectionId);
+    if (!streams.hasSession) return;
+    this.deps.store.release(client.id, client.connectionId);
+    // Its streams' epochs and offsets must outlive its session (it may resume).
+    this.deps.store.touch([], streamsOf(client));
   }
 
   start(): void {

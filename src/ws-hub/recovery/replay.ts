@@ -31,25 +31,55 @@ export function missedMessages(
   client: HubClient,
 ): string[] {
   const merged = mergedPositions(histories);
-  const out: string[] = [];
   const lists = histories.map((h) => h.entries);
   const cursors = lists.map(() => 0);
+  // Which lists hold each message (several for a multi-room one): it goes out only once it is
+  // next in all of them, so that every stream keeps its order (copies appended on different
+  // Redis Cluster nodes carry those nodes' times, which do not order them across streams).
+  const holders = new Map<string, number[]>();
+  lists.forEach((list, i) => {
+    for (const e of list) {
+      const key = keyOf(e);
+      const at = holders.get(key);
+      if (at) at.push(i);
+      else holders.set(key, [i]);
+    }
+  });
+  const out: string[] = [];
   const sent = new Set<string>();
   for (;;) {
     let pick = -1;
+    let fallback = -1;
     for (let i = 0; i < lists.length; i++) {
       const e = lists[i][cursors[i]];
-      if (e !== undefined && (pick < 0 || e.at < lists[pick][cursors[pick]].at)) pick = i;
+      if (e === undefined) continue;
+      if (fallback < 0 || e.at < lists[fallback][cursors[fallback]].at) fallback = i;
+      const key = keyOf(e);
+      const ready = holders.get(key)!.every((j) => {
+        const head = lists[j][cursors[j]];
+        return head !== undefined && keyOf(head) === key;
+      });
+      if (ready && (pick < 0 || e.at < lists[pick][cursors[pick]].at)) pick = i;
     }
-    if (pick < 0) return out;
-    const entry = lists[pick][cursors[pick]++];
-    const key = entry.id ?? entryKey(entry.positions);
-    if (sent.has(key)) continue;
+    if (fallback < 0) return out;
+    if (pick < 0) pick = fallback; // histories that disagree on order: never stall
+    const entry = lists[pick][cursors[pick]];
+    const key = keyOf(entry);
+    for (const j of holders.get(key)!) {
+      const head = lists[j][cursors[j]];
+      if (head !== undefined && keyOf(head) === key) cursors[j]++;
+    }
+    if (sent.has(key)) continue; // a copy left behind by the fallback
     sent.add(key);
     const positions = (entry.id !== undefined && merged.get(entry.id)) || entry.positions;
     if (hadIt(positions, asked) || entry.except?.includes(client.id)) continue;
     out.push(frameFor(entry, positions, client));
   }
+}
+
+/** A message's identity across the streams it is in. */
+function keyOf(entry: HistoryEntry): string {
+  return entry.id ?? entryKey(entry.positions);
 }
 
 /** For messages appended as several copies (an `id`): the positions of all copies read. */

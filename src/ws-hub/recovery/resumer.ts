@@ -24,6 +24,9 @@ import { issueCredential, readCredential, type IssuedCredential } from './creden
 import { parseRecoverRequest, type RecoverRequest } from './recover-request.js';
 import { missedMessages } from './replay.js';
 
+/** How long a resuming client may take to read its replay down to its buffer limit. */
+const REPLAY_READ_TIMEOUT_MS = 30_000;
+
 /** What a client is told of one stream in its welcome. */
 interface StreamState {
   epoch: string;
@@ -77,12 +80,15 @@ export class Resumer {
     streams.awaiting = false;
     clearTimeout(streams.timer);
     streams.timer = undefined;
+    // Frames sent behind `recover` are answered after the welcome, under the resumed id.
+    streams.opening();
     const parsed = parseRecoverRequest(data);
     // A malformed request starts a fresh session rather than an error loop.
     const request: RecoverRequest =
       typeof parsed === 'string' ? { session: undefined, streams: new Map() } : parsed;
     try {
       await this.resume(client, streams, request, parsed, id);
+      streams.opened(client);
     } catch (err) {
       // The store failed (Redis away): the client reconnects and tries again.
       hubLogger.warn(`recovering client ${client.id} failed: ${errorText(err)}`);
@@ -139,7 +145,10 @@ export class Resumer {
     const states: Record<string, StreamState> = {};
     for (const t of tops) {
       const state: StreamState = { epoch: t.epoch, offset: t.top };
-      if (asked.has(t.stream)) state.recovered = complete.has(t.stream);
+      // Every stream the client presented says whether it was recovered (a fresh join, another
+      // user's stream or a refused room never is).
+      if (request.streams.has(t.stream))
+        state.recovered = asked.has(t.stream) && complete.has(t.stream);
       states[t.stream] = state;
     }
     const presentedAll = [...request.streams.keys()].every((n) => asked.has(n));
@@ -163,9 +172,11 @@ export class Resumer {
       asked,
       client,
     );
-    // A replay cut short (the client reads too slowly) ends the connection: its positions
+    // The replay is bounded (maxReplayBytes); what is held meanwhile waits until the client has
+    // read it down to its buffer limit. A client that does not is closed (1013): its positions
     // stop where it stopped reading, and the next resume continues from there.
-    if (this.delivery.texts(client, replay, true) < replay.length) return;
+    if (!(await this.delivery.replay(client, replay, REPLAY_READ_TIMEOUT_MS))) return;
+    if (client.removed) return;
     if (!streams.release(client, tops)) return;
     this.welcomer.announce(client);
   }
@@ -196,7 +207,8 @@ export class Resumer {
     if (missing > this.options.maxReplayMessages) return { reads, tops, complete };
     let bytes = 0;
     for (const { top, since } of toRead) {
-      const h = await this.store.read(top.stream, since, top.top - since.offset);
+      // Up to the top read above: what is newer comes live (it is held until the replay ends).
+      const h = await this.store.read(top.stream, since, top.top);
       if (!h.complete || h.epoch !== top.epoch) continue;
       for (const e of h.entries) bytes += e.text.length;
       if (bytes > this.options.maxReplayBytes) return { reads, tops, complete: new Set() };

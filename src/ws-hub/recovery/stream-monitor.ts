@@ -19,10 +19,17 @@ export class StreamMonitor {
   /** Breaks found, by kind (for the adapter's stats). */
   readonly breaks = { gap: 0, epoch: 0, rollback: 0 };
 
-  /** Checks a message's positions; returns the streams whose continuity broke, with why. */
-  check(positions: Positions): [stream: string, why: StreamBreak][] | undefined {
+  /**
+   * Checks a message's positions in the streams this instance hears; returns those whose
+   * continuity broke, with why.
+   */
+  check(
+    positions: Positions,
+    hears: (stream: string) => boolean = () => true,
+  ): [stream: string, why: StreamBreak][] | undefined {
     let broken: [string, StreamBreak][] | undefined;
     for (const stream in positions) {
+      if (!hears(stream)) continue;
       const next = positions[stream];
       const mine = this.seen.get(stream);
       if (mine === undefined) {
@@ -87,8 +94,16 @@ export class StreamMonitor {
     return [...this.seen.keys()];
   }
 
-  /** Stops watching streams this instance has no recovering client in. */
+  /** Stops watching a stream (this instance has no recovering client in it). */
   forget(stream: string): void {
+    this.seen.delete(stream);
+  }
+
+  /**
+   * This instance stopped hearing a stream (it left its channel): what it saw of it is stale,
+   * and the first message after it hears the stream again starts anew.
+   */
+  unsubscribed(stream: string): void {
     this.seen.delete(stream);
   }
 }

@@ -1,5 +1,6 @@
-import type { HubAdapterMessage } from '../interfaces/cluster-adapter.interface.js';
-import { decodeMessage, originPrefix } from './codec.js';
+import type { HubAdapterMessage, Recorded } from '../interfaces/cluster-adapter.interface.js';
+import { ChannelMerge } from '../cluster/channel-merge.js';
+import { decodeMessage, originPrefix, type DecodedMessage } from './codec.js';
 import type { Recorder } from './recorder.js';
 import type { MessageFilter } from './sequence-filter.js';
 import type { AdapterCounters } from './stats.js';
@@ -16,6 +17,7 @@ import type { AdapterCounters } from './stats.js';
  */
 export class Inbox {
   private readonly selfPrefix: string;
+  private readonly merge: ChannelMerge<DecodedMessage> | undefined;
 
   constructor(
     selfId: string,
@@ -23,11 +25,27 @@ export class Inbox {
     private readonly recorder: Recorder | undefined,
     private readonly counters: Pick<AdapterCounters, 'received' | 'duplicates' | 'malformed'>,
     private readonly apply: (message: HubAdapterMessage, origin: string) => void,
+    /**
+     * Cluster mode with recovery: a positioned message in several streams comes once per
+     * stream's channel, each from its own node; it is applied once it is next on every one of
+     * them that this instance hears (see `ChannelMerge`).
+     */
+    private readonly channels?: {
+      of(stream: string): string;
+      subscribed(channel: string): boolean;
+      maxWaitMs: number;
+    },
   ) {
     this.selfPrefix = originPrefix(selfId);
+    if (channels) this.merge = new ChannelMerge((d) => this.deliver(d), channels.maxWaitMs);
   }
 
-  receive(payload: string): void {
+  /** Drops what waits for the copies of a message (shutdown). */
+  clear(): void {
+    this.merge?.clear();
+  }
+
+  receive(payload: string, channel = ''): void {
     const own = payload.startsWith(this.selfPrefix);
     if (own && this.recorder === undefined) return;
     const decoded = decodeMessage(payload);
@@ -42,11 +60,34 @@ export class Inbox {
       if (!this.recorder!.acceptOwn(decoded.seq)) return;
       message.own = true;
     }
+    const merge = this.merge;
+    if (merge === undefined) {
+      this.deliver(decoded);
+      return;
+    }
+    if (this.filter.seen(decoded.origin, decoded.seq)) {
+      this.counters.duplicates++;
+      return;
+    }
+    const positions = 'positioned' in message ? message.positioned?.positions : undefined;
+    const expected: string[] = [];
+    if (positions) {
+      for (const stream in positions) {
+        const c = this.channels!.of(stream);
+        if (this.channels!.subscribed(c)) expected.push(c);
+      }
+    }
+    merge.arrive(channel, decoded.origin + ':' + decoded.seq, expected, decoded);
+  }
+
+  private deliver(decoded: DecodedMessage): void {
+    const positioned = (decoded.message as Recorded).positioned;
+    if (positioned) this.recorder?.floors.saw(positioned.positions);
     if (!this.filter.accept(decoded.origin, decoded.seq)) {
       this.counters.duplicates++;
       return;
     }
-    if (!own) this.counters.received++;
-    this.apply(message, decoded.origin);
+    if (!(decoded.message as Recorded).own) this.counters.received++;
+    this.apply(decoded.message, decoded.origin);
   }
 }

@@ -4,27 +4,45 @@ import { errorText } from '../util/error-text.js';
 import { TIMEOUT, withTimeout } from './connections.js';
 import { HEARTBEAT, LEAVE, QUERY } from './scripts.js';
 
-/** The presence keys of a prefix: the instances sorted set and the online-count hash. */
-export type PresenceKeys = readonly [instances: string, online: string];
+/** The presence keys of a prefix: the instances sorted set, the online-count and layout hashes. */
+export type PresenceKeys = readonly [instances: string, online: string, layout: string];
 
 export function presenceKeys(prefix: string, cluster = false): PresenceKeys {
-  // In cluster mode both keys share the hash tag `{<prefix>}`: the scripts touch one slot.
-  if (cluster) return [`{${prefix}}:instances`, `{${prefix}}:online`];
-  return [`${prefix}:instances`, `${prefix}:online`];
+  // In cluster mode the keys share the hash tag `{<prefix>}`: the scripts touch one slot.
+  if (cluster) return [`{${prefix}}:instances`, `{${prefix}}:online`, `{${prefix}}:layout`];
+  return [`${prefix}:instances`, `${prefix}:online`, `${prefix}:layout`];
 }
 
-/** Parses the flat `id, lastSeenMs, online, ...` reply of the presence scripts. */
-export function parseView(reply: unknown): HubInstanceInfo[] {
-  const out: HubInstanceInfo[] = [];
+/** A live instance as presence reads it, with its layout ('' when it reports none). */
+export interface PresenceEntry extends HubInstanceInfo {
+  layout: string;
+}
+
+/** Parses the flat `id, lastSeenMs, online, layout, ...` reply of the presence scripts. */
+export function parseView(reply: unknown): PresenceEntry[] {
+  const out: PresenceEntry[] = [];
   if (!Array.isArray(reply)) return out;
-  for (let i = 0; i + 2 < reply.length; i += 3) {
+  for (let i = 0; i + 3 < reply.length; i += 4) {
     out.push({
       id: String(reply[i]),
       lastSeenAt: Number(reply[i + 1]),
       online: Number(reply[i + 2]) || 0,
+      layout: String(reply[i + 3] ?? ''),
     });
   }
   return out;
+}
+
+/**
+ * The live instances whose layout differs from `mine` (they name channels or keys otherwise:
+ * neither reaches the other's clients), with theirs.
+ */
+export function layoutConflicts(
+  view: readonly PresenceEntry[],
+  selfId: string,
+  mine: string,
+): PresenceEntry[] {
+  return view.filter((i) => i.id !== selfId && i.layout !== mine);
 }
 
 /** The instances once `known` and now missing from `live`; this instance is never gone. */
@@ -78,8 +96,10 @@ export interface PresenceDeps {
   commandTimeoutMs: number;
   /** A presence command failed or timed out. */
   onFailure(what: string, err: unknown): void;
-  /** A heartbeat succeeded; `live` are the live instance ids, this one included. */
-  onRefreshed(live: ReadonlySet<string>): void;
+  /** How this instance names channels and keys (see `layoutConflicts`). */
+  layout: string;
+  /** A heartbeat succeeded; `view` is every live instance, this one included. */
+  onRefreshed(live: ReadonlySet<string>, view: readonly PresenceEntry[]): void;
 }
 
 /**
@@ -90,7 +110,7 @@ export class Presence {
   private known = new Set<string>();
   private running = false;
   private closed = false;
-  private inFlight: Promise<HubInstanceInfo[] | undefined> | undefined;
+  private inFlight: Promise<PresenceEntry[] | undefined> | undefined;
 
   constructor(private readonly deps: PresenceDeps) {}
 
@@ -103,13 +123,14 @@ export class Presence {
       const reply = await this.bounded(
         pub.eval(
           HEARTBEAT,
-          2,
+          3,
           ...keys,
           String(instanceTimeoutMs),
           host.instanceId,
           String(host.localOnline),
           // Keys of a hub whose instances all died expire on their own.
           String(Math.max(10 * instanceTimeoutMs, 60_000)),
+          this.deps.layout,
         ),
       );
       if (reply === TIMEOUT || this.closed) return;
@@ -125,7 +146,8 @@ export class Presence {
   async instances(): Promise<HubInstanceInfo[]> {
     const view = await this.readView();
     const host = this.deps.host;
-    return withLocalCount(view, host.instanceId, host.localOnline, Date.now());
+    const plain = view?.map(({ id, online, lastSeenAt }) => ({ id, online, lastSeenAt }));
+    return withLocalCount(plain, host.instanceId, host.localOnline, Date.now());
   }
 
   /** Removes this instance from presence at once, rather than after `instanceTimeoutMs`. */
@@ -133,11 +155,11 @@ export class Presence {
     this.closed = true;
     const { pub, keys, host } = this.deps;
     if (pub.status !== 'ready') return;
-    const left = pub.eval(LEAVE, 2, ...keys, host.instanceId);
+    const left = pub.eval(LEAVE, 3, ...keys, host.instanceId);
     await withTimeout(left, this.deps.commandTimeoutMs).catch(() => undefined);
   }
 
-  private refresh(view: HubInstanceInfo[]): void {
+  private refresh(view: PresenceEntry[]): void {
     const live = new Set(view.map((i) => i.id));
     const host = this.deps.host;
     for (const id of goneInstances(this.known, live, host.instanceId)) {
@@ -148,14 +170,14 @@ export class Presence {
       }
     }
     this.known = live;
-    this.deps.onRefreshed(live);
+    this.deps.onRefreshed(live, view);
   }
 
   /**
    * The live instances as Redis sees them, or `undefined` when it cannot answer in time.
    * Concurrent callers (say a busy `/stats` endpoint) share one query.
    */
-  private readView(): Promise<HubInstanceInfo[] | undefined> {
+  private readView(): Promise<PresenceEntry[] | undefined> {
     if (this.closed || this.deps.pub.status !== 'ready') return Promise.resolve(undefined);
     this.inFlight ??= this.queryView().finally(() => {
       this.inFlight = undefined;
@@ -163,10 +185,10 @@ export class Presence {
     return this.inFlight;
   }
 
-  private async queryView(): Promise<HubInstanceInfo[] | undefined> {
+  private async queryView(): Promise<PresenceEntry[] | undefined> {
     const { pub, keys, instanceTimeoutMs } = this.deps;
     try {
-      const reply = await this.bounded(pub.eval(QUERY, 2, ...keys, String(instanceTimeoutMs)));
+      const reply = await this.bounded(pub.eval(QUERY, 3, ...keys, String(instanceTimeoutMs)));
       return reply === TIMEOUT ? undefined : parseView(reply);
     } catch (err) {
       this.deps.onFailure('presence', err);

@@ -1,5 +1,5 @@
 import type { HubAdapterMessage, Recorded } from '../interfaces/cluster-adapter.interface.js';
-import type { Positions } from '../protocol/streams.js';
+import type { Position, Positions } from '../protocol/streams.js';
 import {
   appendArgs,
   mergePositions,
@@ -89,6 +89,8 @@ export class Recorder {
   private blocking: number | undefined;
   private readonly queued: Parameters<Recorder['record']>[] = [];
   readonly counters = { historyWrites: 0, historyFailures: 0, gapsMarked: 0 };
+  /** The newest position this instance knows of each stream (a publish checks it). */
+  readonly floors = new Floors();
 
   constructor(private readonly deps: RecorderDeps) {}
 
@@ -138,7 +140,7 @@ export class Recorder {
         group,
         except,
         cluster,
-        (message as Recorded).floors,
+        this.floors.of(group),
       );
     this.pending.set(seq, {
       message,
@@ -261,6 +263,11 @@ export class Recorder {
     this.pending.delete(seq);
     this.counters.historyWrites++;
     const d = this.deps;
+    try {
+      this.floors.saw(JSON.parse(String(posJson)) as Positions);
+    } catch {
+      // an unreadable reply: no floor learned
+    }
     const away = p.generation < 0 || d.subscriberGeneration() !== p.generation;
     if (!p.received && (away || applyHere)) {
       // The subscriber was away (or resubscribing) around the publish: its copy may never
@@ -311,5 +318,48 @@ export class Recorder {
   private lose(_message: RecordedMessage, streams: string[]): void {
     this.counters.historyFailures++;
     for (const s of streams) this.lost.set(s, (this.lost.get(s) ?? 0) + 1);
+  }
+}
+
+/** Streams whose newest position an instance remembers at most (the oldest are forgotten). */
+export const MAX_FLOORS = 50_000;
+
+/**
+ * The newest position this instance knows of each stream, from its own publishes and from
+ * every positioned message it receives, kept whether or not it still hears the stream. A
+ * publish passes them to the script: a stream found behind its floor in the same epoch was
+ * rolled back (a failover to a replica that lacked the newest writes), and gets a new epoch
+ * instead of offsets that clients already had for other messages. Bounded: the streams least
+ * recently seen are forgotten first.
+ */
+export class Floors {
+  private readonly known = new Map<string, Position>();
+
+  /** Positions seen (a publish's, a received message's). */
+  saw(positions: Positions): void {
+    for (const stream in positions) {
+      const next = positions[stream];
+      const mine = this.known.get(stream);
+      if (mine !== undefined && mine[1] === next[1] && mine[0] >= next[0]) continue;
+      this.known.delete(stream);
+      this.known.set(stream, [next[0], next[1]]);
+      if (this.known.size > MAX_FLOORS) {
+        this.known.delete(this.known.keys().next().value as string);
+      }
+    }
+  }
+
+  /** The floors of `streams`, for a publish. */
+  of(streams: readonly string[]): Positions | undefined {
+    let out: Positions | undefined;
+    for (const s of streams) {
+      const f = this.known.get(s);
+      if (f && f[0] > 0) (out ??= {})[s] = f;
+    }
+    return out;
+  }
+
+  get size(): number {
+    return this.known.size;
   }
 }

@@ -27,10 +27,11 @@ export function createRedisRecovery(
   link: RecoveryLink,
 ): { recorder: Recorder; store: RedisRecoveryStore } {
   const keys = new StreamKeys(names);
-  // A stream's epoch and offset outlive its history while a recovering client is in it (the
-  // instances touch it), and a released session's streams by its TTL at least.
+  // A stream's epoch and offset live historyTtlMs past its last write, or past the last touch
+  // of an instance with a recovering client in it (a release touches the client's streams too,
+  // so they outlive its session: sessionTtlMs <= historyTtlMs).
   const touchMs = sessionTouchIntervalMs(options.sessionTtlMs);
-  const metaTtlMs = options.historyTtlMs + 2 * touchMs;
+  const metaTtlMs = options.historyTtlMs;
   const recorder = new Recorder({
     conn: link.pub,
     subscriberGeneration: link.subscriberGeneration,

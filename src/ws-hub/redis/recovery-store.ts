@@ -74,16 +74,16 @@ export class RedisRecoveryStore implements RecoveryStore {
   async read(
     stream: string,
     since: StreamPosition | undefined,
-    limit: number,
+    until: number,
   ): Promise<StreamHistory> {
     const reply = await this.run(
       READ_STREAM,
       2,
       this.keys.meta(stream),
       this.keys.history(stream),
-      ...readArgs(since, limit),
+      ...readArgs(since, until),
     );
-    return parseRead(stream, since, reply, this.options.historyTtlMs, limit);
+    return parseRead(stream, since, reply, this.options.historyTtlMs, until);
   }
 
   async createSession(

@@ -27,7 +27,8 @@ import {
   type ResolvedRedisOptions,
 } from './options.js';
 import { describeTarget, OutageLog, secretsOf } from './outage.js';
-import { Presence, presenceKeys, totalOnline } from './presence.js';
+import { LayoutWatch } from './layout-watch.js';
+import { layoutConflicts, Presence, presenceKeys, totalOnline } from './presence.js';
 import { PlainPublisher } from './plain-publisher.js';
 import type { Recorder } from './recorder.js';
 import type { RedisRecoveryStore } from './recovery-store.js';
@@ -70,6 +71,10 @@ export class RedisHubAdapter implements HubAdapter {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private readonly plain: PlainPublisher;
   private readonly counters = { received: 0, duplicates: 0, malformed: 0 };
+  private readonly layouts = new LayoutWatch(
+    () => this.layout(),
+    () => this.options.keyPrefix,
+  );
 
   constructor(options: RedisHubAdapterOptions | HubRedisOptions) {
     this.options = resolveRedisOptions(options);
@@ -91,7 +96,7 @@ export class RedisHubAdapter implements HubAdapter {
       message: (channel, payload) => {
         // A given Cluster client may carry the app's own shard channels too.
         if (this.closed || (this.cluster && !this.subscriptions.has(channel))) return;
-        this.inbox?.receive(payload);
+        this.inbox?.receive(payload, channel);
       },
     });
   }
@@ -104,7 +109,20 @@ export class RedisHubAdapter implements HubAdapter {
     this.host = host;
     this.selfId = host.instanceId;
     this.presenceAtMs = Date.now();
-    this.inbox = new Inbox(this.selfId, this.filter, this.recorder, this.counters, this.apply);
+    this.inbox = new Inbox(
+      this.selfId,
+      this.filter,
+      this.recorder,
+      this.counters,
+      this.apply,
+      this.cluster && this.recorder
+        ? {
+            of: (stream) => this.names.stream(stream),
+            subscribed: (channel) => this.subscriptions.has(channel),
+            maxWaitMs: o.commandTimeoutMs,
+          }
+        : undefined,
+    );
     this.subscriptions.want(this.names.all);
     this.subscriptions.want(this.names.instance(this.selfId));
     // ioredis, an optional peer, is loaded on first use (a given client brings its own).
@@ -123,9 +141,11 @@ export class RedisHubAdapter implements HubAdapter {
       instanceTimeoutMs: o.instanceTimeoutMs,
       commandTimeoutMs: o.commandTimeoutMs,
       onFailure: (what, err) => this.noteFailure(what, err),
-      onRefreshed: (live) => {
+      layout: this.layout(),
+      onRefreshed: (live, view) => {
         this.presenceAtMs = Date.now();
         this.filter.forgetSilent(live, o.instanceTimeoutMs);
+        this.layouts.check(layoutConflicts(view, this.selfId, this.layout()));
         this.recovered();
       },
     });
@@ -233,6 +253,7 @@ export class RedisHubAdapter implements HubAdapter {
     await this.presence?.leave();
     await this.connections.close(this.subscriptions.list());
     this.subscriptions.clear();
+    this.inbox?.clear();
     this.filter.clear();
   }
 
@@ -252,6 +273,7 @@ export class RedisHubAdapter implements HubAdapter {
         subscriptions: this.subscriptions.size,
         connected: !this.outage.active && this.connections.bothReady(),
         presenceAgeMs: this.host ? Date.now() - this.presenceAtMs : undefined,
+        layoutConflicts: this.layouts.conflicts,
         recorder: r,
       },
     );
@@ -274,6 +296,14 @@ export class RedisHubAdapter implements HubAdapter {
   }
 
   // ---------------------------------------------------------------------- internals
+
+  /**
+   * How this instance names channels and keys: instances on one Redis and key prefix that
+   * disagree (recovery on and off, say) cannot reach each other's clients.
+   */
+  private layout(): string {
+    return `recovery=${this.recorder ? 'on' : 'off'},cluster=${this.cluster ? 'on' : 'off'},wire=2`;
+  }
 
   private want(channel: string): void {
     if (!this.closed) this.subscriptions.want(channel);

@@ -15,6 +15,9 @@ abstract class OriginFilter<State extends { at: number }> {
   /** Whether `seq` is new for `origin` (and records it); false for a copy. */
   abstract accept(origin: string, seq: number): boolean;
 
+  /** Whether `seq` of `origin` was accepted already (nothing recorded). */
+  abstract seen(origin: string, seq: number): boolean;
+
   /**
    * Forgets the origins that are not `live` and have sent nothing for `silentMs`. A live
    * origin is kept however quiet, and a recent one too, so a message straddling the cleanup
@@ -38,6 +41,11 @@ abstract class OriginFilter<State extends { at: number }> {
 }
 
 export class SequenceFilter extends OriginFilter<{ seq: number; at: number }> {
+  seen(origin: string, seq: number): boolean {
+    const last = this.last.get(origin);
+    return last !== undefined && seq <= last.seq;
+  }
+
   /** Whether `seq` is new for `origin` (and records it); false for a copy or an older message. */
   accept(origin: string, seq: number): boolean {
     const last = this.last.get(origin);
@@ -61,6 +69,11 @@ export const REORDER_WINDOW = 4_096;
  * `REORDER_WINDOW` numbers of the highest seen; older ones count as copies.
  */
 export class ReorderingFilter extends OriginFilter<{ max: number; seen: Set<number>; at: number }> {
+  seen(origin: string, seq: number): boolean {
+    const o = this.last.get(origin);
+    return o !== undefined && (seq <= o.max - REORDER_WINDOW || o.seen.has(seq));
+  }
+
   accept(origin: string, seq: number): boolean {
     let o = this.last.get(origin);
     if (o === undefined) {
@@ -80,4 +93,7 @@ export class ReorderingFilter extends OriginFilter<{ max: number; seen: Set<numb
 }
 
 /** What the inbox and the adapter use of a filter. */
-export type MessageFilter = Pick<SequenceFilter, 'accept' | 'forgetSilent' | 'clear' | 'size'>;
+export type MessageFilter = Pick<
+  SequenceFilter,
+  'accept' | 'seen' | 'forgetSilent' | 'clear' | 'size'
+>;

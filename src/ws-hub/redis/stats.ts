@@ -1,7 +1,8 @@
+import type { HubAdapterStats } from '../interfaces/cluster-adapter.interface.js';
 import type { RecorderStats } from './recorder.js';
 
 /** Counters of the Redis adapter (see `RedisHubAdapter.stats()`). */
-export interface RedisHubAdapterStats extends Partial<RecorderStats> {
+export interface RedisHubAdapterStats extends HubAdapterStats, Partial<RecorderStats> {
   /** Messages published to Redis and acknowledged. */
   published: number;
   /** Messages that could not be published (Redis unreachable or an error reply); lost for other instances. */
@@ -23,6 +24,8 @@ export interface RedisHubAdapterStats extends Partial<RecorderStats> {
    * when it never was); undefined before `init`.
    */
   presenceAgeMs?: number;
+  /** Live instances on the same prefix that name channels or keys otherwise (see the README). */
+  layoutConflicts: number;
 }
 
 /** The adapter's plain counters. */
@@ -42,6 +45,7 @@ export function adapterStats(
     subscriptions: number;
     connected: boolean;
     presenceAgeMs: number | undefined;
+    layoutConflicts: number;
     recorder: RecorderStats | undefined;
   },
 ): RedisHubAdapterStats {

@@ -116,13 +116,14 @@ export function userField(userId: string | undefined): string {
   return userId === undefined ? '-' : '+' + userId;
 }
 
-/** `READ_STREAM`'s ARGV for a read after `since`: the first offset wanted, the epoch, the limit. */
+/** `READ_STREAM`'s ARGV for a read after `since`: the first offset wanted, the epoch, the last. */
 export function readArgs(
   since: StreamPosition | undefined,
-  limit: number,
+  until: number,
 ): [string, string, string] {
   if (!since) return ['0', '', '0'];
-  return [String(since.offset + 1), since.offset === 0 ? '' : since.epoch, String(limit)];
+  const last = Number.isFinite(until) ? String(until) : '+';
+  return [String(since.offset + 1), since.offset === 0 ? '' : since.epoch, last];
 }
 
 type RawEntry = [id: string, fields: string[]];
@@ -175,7 +176,7 @@ export function parseRead(
   since: StreamPosition | undefined,
   reply: unknown,
   historyTtlMs: number,
-  limit: number = Infinity,
+  until: number = Infinity,
 ): StreamHistory {
   if (!Array.isArray(reply) || reply.length < 4) throw new Error('unexpected history reply');
   const epoch = String(reply[0]);
@@ -190,14 +191,14 @@ export function parseRead(
   });
   const known = readFromTop(epoch, top, since);
   if (known !== undefined || !since) return none(known ?? true);
-  if (top - since.offset > limit) return none(false);
+  const end = Math.min(until, top);
   const oldestUs = nowUs - historyTtlMs * 1000;
   const entries: HistoryEntry[] = [];
   let first = -1;
   let complete = true;
   for (const raw of reply[3] as RawEntry[]) {
     const parsed = parseEntry(raw);
-    if (!parsed || parsed.offset <= since.offset) continue;
+    if (!parsed || parsed.offset <= since.offset || parsed.offset > end) continue;
     if (!parsed.entry || parsed.atUs < oldestUs) {
       complete = false; // a tombstone, an expired or unreadable entry
       continue;
@@ -205,6 +206,6 @@ export function parseRead(
     if (first < 0) first = parsed.offset;
     entries.push(parsed.entry);
   }
-  complete &&= entries.length === top - since.offset && (first < 0 || first === since.offset + 1);
+  complete &&= entries.length === end - since.offset && (first < 0 || first === since.offset + 1);
   return { stream, epoch, top, entries, complete };
 }

@@ -146,9 +146,9 @@ return top
  * What a stream holds after an offset, with Redis's time to judge the entries' age.
  *
  * KEYS: meta hash, history. ARGV: first offset wanted (0: none), the reader's epoch ('' when
- * any will do), the most entries to return. Returns `{epoch ('' when none), top, now
- * (microseconds), entries}`, the entries as XRANGE gives them, fetched only when the epoch is
- * the reader's and `from <= top`.
+ * any will do), the last offset wanted (`+`: the top). Returns `{epoch ('' when none), top,
+ * now (microseconds), entries}`, the entries as XRANGE gives them, fetched only when the epoch
+ * is the reader's and `from <= top`.
  */
 export const READ_STREAM = compact(
   NOW +
@@ -159,7 +159,7 @@ local top = tonumber(m[2] or '0')
 local from = tonumber(ARGV[1])
 local entries = {}
 if from > 0 and from <= top and (ARGV[2] == '' or ARGV[2] == epoch) then
-  entries = redis.call('XRANGE', KEYS[2], from, '+', 'COUNT', ARGV[3])
+  entries = redis.call('XRANGE', KEYS[2], from, ARGV[3])
 end
 return { epoch, tostring(top), at, entries }
 `,

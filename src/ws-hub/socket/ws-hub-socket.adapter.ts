@@ -21,6 +21,11 @@ export const kHubSocket = Symbol('ws-hub.socket');
 export const kHubEndpoint = Symbol('ws-hub.endpoint');
 /** Where a hub socket keeps the handlers of every gateway on the hub's path, merged. */
 const kHandlers = Symbol('ws-hub.handlers');
+/**
+ * In the hub endpoint's ws server options: run before the server is created, once every
+ * provider exists and before Nest binds the gateways' hooks.
+ */
+export const kBeforeConnect = Symbol('ws-hub.before-connect');
 /** Where a socket keeps the sink its frames go to. */
 export const kFrameSink = Symbol('ws-hub.frame-sink');
 
@@ -64,6 +69,7 @@ export class WsHubSocketAdapter extends WsAdapter {
     port: number,
     options?: Record<string, unknown> & { namespace?: string; server?: unknown },
   ) {
+    (options?.[kBeforeConnect as never] as (() => void) | undefined)?.();
     // Installed while the app is being built, before its HTTP server exists: look it up now.
     if (!this.httpServer && this.resolveHttpServer) {
       (this as unknown as { httpServer: unknown }).httpServer = this.resolveHttpServer();

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, RECONNECT_DEFAULTS } from '../../../src/ws-hub/client/backoff.js';
+import {
+  backoffDelay,
+  RECONNECT_DEFAULTS,
+  retryDelay,
+} from '../../../src/ws-hub/client/backoff.js';
 
 const opts = { initialDelayMs: 500, maxDelayMs: 30_000 };
 
@@ -9,6 +13,7 @@ describe('backoffDelay', () => {
       initialDelayMs: 500,
       maxDelayMs: 30_000,
       stableAfterMs: 10_000,
+      restartDelayMs: 1000,
     });
   });
 
@@ -35,5 +40,28 @@ describe('backoffDelay', () => {
     }
     expect(backoffDelay(3, opts, () => 0.5)).toBe(2000);
     expect(seen.size).toBeGreaterThanOrEqual(30);
+  });
+});
+
+describe('retryDelay', () => {
+  const options = { ...RECONNECT_DEFAULTS, restartDelayMs: 2000 };
+
+  it('after a drain (restart): random(0, restartDelayMs), whatever the attempt', () => {
+    expect(retryDelay('restart', 0, options, () => 0)).toBe(0);
+    expect(retryDelay('restart', 5, options, () => 0.5)).toBe(1000);
+    expect(retryDelay('restart', 9, options, () => 0.9999)).toBe(1999);
+  });
+
+  it('after an expiry (renew): at once for the first attempt, then the backoff', () => {
+    expect(retryDelay('renew', 0, options, () => 1)).toBe(0);
+    expect(retryDelay('renew', 1, options, () => 1)).toBe(1000);
+    expect(retryDelay('renew', 2, options, () => 1)).toBe(2000);
+  });
+
+  it('retry: the backoff; slow: the backoff after maxDelayMs', () => {
+    expect(retryDelay('retry', 0, options, () => 1)).toBe(500);
+    expect(retryDelay('retry', 3, options, () => 0.5)).toBe(2000);
+    expect(retryDelay('slow', 0, options, () => 0)).toBe(30_000);
+    expect(retryDelay('slow', 1, options, () => 1)).toBe(31_000);
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   HubClientError,
   HubDisconnectedError,
+  HubQueueExpiredError,
   HubQueueFullError,
   HubRequestError,
   HubTimeoutError,
@@ -17,5 +18,12 @@ describe('client errors', () => {
     expect(new HubDisconnectedError('d').name).toBe('HubDisconnectedError');
     expect(new HubQueueFullError('q').name).toBe('HubQueueFullError');
     expect(new HubQueueFullError('q')).not.toBeInstanceOf(HubDisconnectedError);
+    expect(new HubQueueExpiredError('e').name).toBe('HubQueueExpiredError');
+    expect(new HubQueueExpiredError('e')).toBeInstanceOf(HubClientError);
+    expect(new HubQueueExpiredError('e')).not.toBeInstanceOf(HubTimeoutError);
+    expect(error.details).toBeUndefined();
+    expect(
+      new HubRequestError('BAD_REQUEST', 'invalid', ['text must be a string']).details,
+    ).toEqual(['text must be a string']);
   });
 });

@@ -70,16 +70,39 @@ export class FakeSocket implements HubWebSocket {
   }
 }
 
-/** A client on fake sockets; `sockets` lists every socket it created. */
-export function setup(
+/**
+ * A socket that, like `ws`'s in Node, shows the HTTP answer of a refused handshake through the
+ * EventEmitter event `'unexpected-response'`.
+ */
+export class FakeWsSocket extends FakeSocket {
+  readonly listeners = new Map<string, (...args: any[]) => void>();
+
+  on(event: string, listener: (...args: any[]) => void): this {
+    this.listeners.set(event, listener);
+    return this;
+  }
+
+  /**
+   * The server answers the upgrade with an HTTP status: `'unexpected-response'` (whose
+   * listener aborts the handshake), then, as `ws` does, a 1006 close.
+   */
+  refuse(status: number, headers: Record<string, string> = {}): void {
+    this.listeners.get('unexpected-response')?.({}, { statusCode: status, headers });
+    this.drop(1006);
+  }
+}
+
+/** A client on fake sockets (`Base`: `FakeWsSocket` for Node's `ws`); `sockets` lists them. */
+export function setup<T extends FakeSocket = FakeSocket>(
   options: HubClientOptions = {},
-  url: string | (() => string) = 'ws://hub.test/ws',
+  url: string | string[] | (() => string) = 'ws://hub.test/ws',
+  Base: new (url: string, protocols?: string | string[]) => T = FakeSocket as never,
 ) {
-  const sockets: FakeSocket[] = [];
-  class WebSocket extends FakeSocket {
+  const sockets: T[] = [];
+  class WebSocket extends (Base as new (url: string, protocols?: string | string[]) => FakeSocket) {
     constructor(u: string, protocols?: string | string[]) {
       super(u, protocols);
-      sockets.push(this);
+      sockets.push(this as unknown as T);
     }
   }
   const changes: HubStateChange[] = [];
@@ -89,7 +112,7 @@ export function setup(
     client,
     sockets,
     changes,
-    get socket(): FakeSocket {
+    get socket(): T {
       return sockets.at(-1)!;
     },
     get lastChange(): HubStateChange | undefined {

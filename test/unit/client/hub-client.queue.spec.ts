@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   HubDisconnectedError,
+  HubQueueExpiredError,
   HubQueueFullError,
   HubTimeoutError,
 } from '../../../src/ws-hub/client/index.js';
@@ -48,15 +49,16 @@ describe('offline queue', () => {
     expect(r.value).toBe('b');
   });
 
-  it('is bounded: overflow throws / rejects HubQueueFullError and is reported', async () => {
+  it('is bounded: overflow rejects HubQueueFullError (send and request alike) and is reported', async () => {
     const h = setup({ queue: { maxMessages: 2 } });
     const onFull = vi.fn();
     h.client.onQueueFull(onFull);
     h.client.send('message', 1);
     const queued = capture(h.client.request('message', 2));
-    expect(() => h.client.send('message', 3)).toThrow(HubQueueFullError);
+    const sent = capture(h.client.send('message', 3));
     const overflow = capture(h.client.request('message', 4));
     await flush();
+    expect(sent.error).toBeInstanceOf(HubQueueFullError);
     expect(overflow.error).toBeInstanceOf(HubQueueFullError);
     expect(queued.settled).toBe(false);
     expect(onFull.mock.calls).toEqual([
@@ -67,26 +69,70 @@ describe('offline queue', () => {
     expect(h.socket.sent.map((f) => f.data)).toEqual([1, 2]);
   });
 
-  it('defaults to 100 queued messages', () => {
+  it('defaults to 100 queued messages', async () => {
     const h = setup();
     for (let i = 0; i < 100; i++) h.client.send('message', i);
-    expect(() => h.client.send('message', 100)).toThrow(HubQueueFullError);
+    await expect(h.client.send('message', 100)).rejects.toThrow(HubQueueFullError);
   });
 
-  it('keeps the timeout of a queued request running and drops it from the queue', async () => {
-    const h = setup({ requestTimeoutMs: 1000, connectTimeoutMs: 60_000 });
-    const r = capture(h.client.request('message', 'late'));
-    h.client.send('message', 'kept');
-    vi.advanceTimersByTime(1000);
+  it('send() resolves once written: at once when open, on the flush when queued', async () => {
+    const h = setup();
+    const queued = capture(h.client.send('message', 'queued'));
     await flush();
-    expect(r.error).toBeInstanceOf(HubTimeoutError);
+    expect(queued.settled).toBe(false);
+    h.socket.welcome();
+    const direct = capture(h.client.send('message', 'direct'));
+    await flush();
+    expect(queued).toEqual({ settled: true, value: undefined });
+    expect(direct).toEqual({ settled: true, value: undefined });
+  });
+
+  it('a queued request or send waits queue.maxAgeMs at most: HubQueueExpiredError, never sent', async () => {
+    const h = setup({
+      queue: { maxAgeMs: 5000 },
+      requestTimeoutMs: 1000,
+      connectTimeoutMs: 60_000,
+    });
+    const request = capture(h.client.request('message', 'late'));
+    const sent = capture(h.client.send('message', 'late too'));
+    vi.advanceTimersByTime(2000);
+    const kept = capture(h.client.request('message', 'kept'));
+    vi.advanceTimersByTime(2999); // far past requestTimeoutMs: the reply timeout has not started
+    await flush();
+    expect(request.settled).toBe(false);
+    vi.advanceTimersByTime(1);
+    await flush();
+    expect(request.error).toBeInstanceOf(HubQueueExpiredError);
+    expect(request.error.message).toBe(
+      'message not sent: no connection within 5000 ms (queue.maxAgeMs)',
+    );
+    expect(sent.error).toBeInstanceOf(HubQueueExpiredError);
+    expect(kept.settled).toBe(false);
     h.socket.welcome();
     expect(h.socket.sent.map((f) => f.data)).toEqual(['kept']);
+    // the reply timeout starts now, when the request is written
+    vi.advanceTimersByTime(999);
+    await flush();
+    expect(kept.settled).toBe(false);
+    vi.advanceTimersByTime(1);
+    await flush();
+    expect(kept.error).toBeInstanceOf(HubTimeoutError);
+  });
+
+  it('queue.maxAgeMs defaults to 30 s', async () => {
+    const h = setup({ connectTimeoutMs: 60_000 });
+    const r = capture(h.client.request('message', 1));
+    vi.advanceTimersByTime(29_999);
+    await flush();
+    expect(r.settled).toBe(false);
+    vi.advanceTimersByTime(1);
+    await flush();
+    expect(r.error).toBeInstanceOf(HubQueueExpiredError);
   });
 
   it('fails fast with queue: false', async () => {
     const h = setup({ queue: false });
-    expect(() => h.client.send('message', 1)).toThrow(HubDisconnectedError);
+    await expect(h.client.send('message', 1)).rejects.toThrow(HubDisconnectedError);
     const r = capture(h.client.request('message', 2));
     await flush();
     expect(r.error).toBeInstanceOf(HubDisconnectedError);
@@ -94,6 +140,23 @@ describe('offline queue', () => {
     expect(h.socket.sent).toEqual([]);
     h.client.send('message', 3);
     expect(h.socket.sent).toEqual([{ event: 'message', data: 3 }]);
+  });
+
+  it('a send that fails and is ignored leaves no unhandled rejection', async () => {
+    vi.useRealTimers();
+    const unhandled = vi.fn();
+    process.on('unhandledRejection', unhandled);
+    try {
+      const h = setup({ queue: { maxMessages: 1, maxAgeMs: 10 } });
+      h.client.send('message', 'expires');
+      h.client.send('message', 'overflows');
+      h.client.close();
+      h.client.send('message', 'after close');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(unhandled).not.toHaveBeenCalled();
+    } finally {
+      process.off('unhandledRejection', unhandled);
+    }
   });
 
   it('on close(), queued requests reject and the discarded count is reported', async () => {

@@ -47,6 +47,19 @@ describe('requests', () => {
     expect(onError).not.toHaveBeenCalled();
   });
 
+  it('HubRequestError carries the details the server sent (e.g. ValidationPipe messages)', async () => {
+    const { client, socket } = openClient();
+    const r = capture(client.request('chat', { text: 1 }));
+    const details = { messages: ['text must be a string'] };
+    socket.push({
+      event: 'error',
+      id: socket.last('chat').id,
+      data: { code: 'BAD_REQUEST', message: 'Bad Request', details },
+    });
+    await flush();
+    expect(r.error).toMatchObject({ code: 'BAD_REQUEST', message: 'Bad Request', details });
+  });
+
   it('rejects with HubTimeoutError after timeoutMs; a late reply is dropped', async () => {
     const { client, socket } = openClient({ requestTimeoutMs: 5000 });
     const onAck = vi.fn();
@@ -80,7 +93,7 @@ describe('requests', () => {
     await flush();
     expect(r.error).toBeInstanceOf(HubDisconnectedError);
     expect(after.error).toBeInstanceOf(HubDisconnectedError);
-    expect(() => client.send('message', 3)).toThrow(HubDisconnectedError);
+    await expect(client.send('message', 3)).rejects.toThrow(HubDisconnectedError);
     expect(vi.getTimerCount()).toBe(0);
   });
 
@@ -96,7 +109,9 @@ describe('requests', () => {
     await flush();
     expect(big.error).toMatchObject({ name: 'HubRequestError', code: 'PAYLOAD_TOO_LARGE' });
     expect(small.settled).toBe(false);
-    expect(() => h.client.send('message', 'x'.repeat(200))).toThrow(/larger than 100 bytes/);
+    await expect(h.client.send('message', 'x'.repeat(200))).rejects.toThrow(
+      /larger than 100 bytes/,
+    );
     expect(h.socket.sent.map((f) => f.data)).toEqual(['e'.repeat(40)]);
   });
 });

@@ -8,14 +8,19 @@ const timers = {
   clearTimeout: (handle: unknown) => clearTimeout(handle as number),
 };
 
+/** Tracks request `id` as just written; returns its outcome. */
+function track(tracker: ReturnType<typeof createRequestTracker>, id: number, timeoutMs = 1000) {
+  return capture(new Promise((resolve, reject) => tracker.add({ id, timeoutMs, resolve, reject })));
+}
+
 describe('request tracker', () => {
   beforeEach(() => vi.useFakeTimers());
   afterEach(() => vi.useRealTimers());
 
   it('resolves the request a reply names, whatever the order', async () => {
     const tracker = createRequestTracker(timers);
-    const a = capture(tracker.add(1, 1000, true, () => {}));
-    const b = capture(tracker.add(2, 1000, true, () => {}));
+    const a = track(tracker, 1);
+    const b = track(tracker, 2);
     expect(tracker.settle({ event: 'ack', id: 2, data: 'B' })).toBe(true);
     expect(tracker.settle({ event: 'ack', id: 1, data: 'A' })).toBe(true);
     expect(tracker.settle({ event: 'ack', id: 1, data: 'again' })).toBe(false);
@@ -25,46 +30,44 @@ describe('request tracker', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
-  it('rejects on an error reply with the server code', async () => {
+  it('rejects on an error reply with the server code, message and details', async () => {
     const tracker = createRequestTracker(timers);
-    const r = capture(tracker.add(1, 1000, true, () => {}));
-    tracker.settle({ event: 'error', id: 1, data: { code: 'FORBIDDEN', message: 'nope' } });
+    const r = track(tracker, 1);
+    const plain = track(tracker, 2);
+    const details = ['text must be a string', 'room should not be empty'];
+    tracker.settle({
+      event: 'error',
+      id: 1,
+      data: { code: 'BAD_REQUEST', message: 'invalid input', details },
+    });
+    tracker.settle({ event: 'error', id: 2, data: { code: 'FORBIDDEN', message: 'nope' } });
     await flush();
     expect(r.error).toBeInstanceOf(HubRequestError);
-    expect(r.error).toMatchObject({ code: 'FORBIDDEN', message: 'nope' });
+    expect(r.error).toMatchObject({ code: 'BAD_REQUEST', message: 'invalid input', details });
+    expect(plain.error).toMatchObject({ code: 'FORBIDDEN', message: 'nope', details: undefined });
   });
 
-  it('times out, calls onTimeout and forgets the request', async () => {
+  it('times out timeoutMs after being written and forgets the request', async () => {
     const tracker = createRequestTracker(timers);
-    const onTimeout = vi.fn();
-    const r = capture(tracker.add(1, 1000, false, onTimeout));
+    const r = track(tracker, 1, 1000);
     vi.advanceTimersByTime(999);
     await flush();
     expect(r.settled).toBe(false);
     vi.advanceTimersByTime(1);
     await flush();
     expect(r.error).toBeInstanceOf(HubTimeoutError);
-    expect(onTimeout).toHaveBeenCalledOnce();
-    expect(tracker.size).toBe(0);
+    expect(r.error.message).toBe('no reply to request 1 within 1000 ms');
     expect(tracker.settle({ event: 'ack', id: 1 })).toBe(false);
   });
 
-  it('rejectAll rejects sent requests only, or all', async () => {
+  it('rejectAll rejects every pending request and clears their timers', async () => {
     const tracker = createRequestTracker(timers);
-    const sent = capture(tracker.add(1, 1000, true, () => {}));
-    const queued = capture(tracker.add(2, 1000, false, () => {}));
-    tracker.rejectAll(() => new Error('gone'), false);
+    const a = track(tracker, 1);
+    const b = track(tracker, 2);
+    tracker.rejectAll(() => new Error('gone'));
     await flush();
-    expect(sent.error?.message).toBe('gone');
-    expect(queued.settled).toBe(false);
-    tracker.markSent(2);
-    tracker.rejectAll(() => new Error('gone'), false);
-    await flush();
-    expect(queued.error?.message).toBe('gone');
-    const later = capture(tracker.add(3, 1000, false, () => {}));
-    tracker.rejectAll(() => new Error('closed'), true);
-    await flush();
-    expect(later.error?.message).toBe('closed');
+    expect([a.error?.message, b.error?.message]).toEqual(['gone', 'gone']);
     expect(vi.getTimerCount()).toBe(0);
+    expect(tracker.settle({ event: 'ack', id: 1 })).toBe(false);
   });
 });

@@ -83,3 +83,20 @@ describe('missedMessages', () => {
     expect(plainOf(positionedFrame(plain, { all: [3, 'E'] }))).toBe(plain);
   });
 });
+
+describe('missedMessages across Redis Cluster nodes', () => {
+  it("keeps each stream in order when the copies of a message carry other nodes' times", () => {
+    // x4 is in lobby and attic; solo3 (attic 5) was appended before it on attic's node, but
+    // lobby's node appended x4 earlier by its clock.
+    const lobby = hist('room:lobby', [entry('x4', { 'room:lobby': [5, 'L'] }, 10, { id: 'c:4' })]);
+    const attic = hist('room:attic', [
+      entry('solo3', { 'room:attic': [5, 'A'] }, 12),
+      entry('x4', { 'room:attic': [6, 'A'] }, 13, { id: 'c:4' }),
+    ]);
+    const out = frames(missedMessages([lobby, attic], new Map(), client(['lobby', 'attic'])));
+    expect(out).toEqual([
+      ['solo3', { 'room:attic': [5, 'A'] }],
+      ['x4', { 'room:lobby': [5, 'L'], 'room:attic': [6, 'A'] }],
+    ]);
+  });
+});

@@ -30,7 +30,7 @@ describe('Redis adapter, cluster mode', () => {
     );
   });
 
-  it('hash-tags every channel and both presence keys', () => {
+  it('hash-tags every channel and the presence keys', () => {
     const names = new ChannelNames('hub', false, true);
     expect([names.all, names.room('a'), names.user('u'), names.instance('i')]).toEqual([
       '{hub:all}',
@@ -44,8 +44,8 @@ describe('Redis adapter, cluster mode', () => {
     ]);
     expect(new ChannelNames('hub', true, true).client('c1')).toBe('{hub:client:c1}');
     expect(new ChannelNames('hub').room('a')).toBe('hub:room:a'); // single Redis: unchanged
-    expect(presenceKeys('hub', true)).toEqual(['{hub}:instances', '{hub}:online']);
-    expect(presenceKeys('hub')).toEqual(['hub:instances', 'hub:online']);
+    expect(presenceKeys('hub', true)).toEqual(['{hub}:instances', '{hub}:online', '{hub}:layout']);
+    expect(presenceKeys('hub')).toEqual(['hub:instances', 'hub:online', 'hub:layout']);
   });
 
   it('accepts each origin sequence once, in any order, within the window', () => {

@@ -111,6 +111,7 @@ describe('resolveRedisOptions', () => {
       reconnects: 0,
       subscriptions: 0,
       connected: false,
+      layoutConflicts: 0,
     });
   });
 });

@@ -3,6 +3,7 @@ import type { HubAdapterHost } from '../../../src/ws-hub/interfaces/cluster-adap
 import { hubLogger } from '../../../src/ws-hub/logger.js';
 import {
   goneInstances,
+  layoutConflicts,
   parseView,
   Presence,
   presenceKeys,
@@ -18,21 +19,34 @@ afterEach(() => {
 });
 
 describe('presence arithmetic', () => {
-  it('parses the flat id, lastSeen, online reply of the scripts', () => {
-    expect(parseView(['a', '1700000000000', '3', 'b', 1700000000500, '0'])).toEqual([
-      { id: 'a', lastSeenAt: 1700000000000, online: 3 },
-      { id: 'b', lastSeenAt: 1700000000500, online: 0 },
+  it('parses the flat id, lastSeen, online, layout reply of the scripts', () => {
+    expect(parseView(['a', '1700000000000', '3', 'L', 'b', 1700000000500, '0', ''])).toEqual([
+      { id: 'a', lastSeenAt: 1700000000000, online: 3, layout: 'L' },
+      { id: 'b', lastSeenAt: 1700000000500, online: 0, layout: '' },
     ]);
   });
 
-  it('reads a bad count as 0, ignores an incomplete triple and anything but a list', () => {
-    expect(parseView(['a', '5', 'x', 'b', '6'])).toEqual([{ id: 'a', lastSeenAt: 5, online: 0 }]);
+  it('reads a bad count as 0, ignores an incomplete entry and anything but a list', () => {
+    expect(parseView(['a', '5', 'x', 'L', 'b', '6'])).toEqual([
+      { id: 'a', lastSeenAt: 5, online: 0, layout: 'L' },
+    ]);
     expect(parseView(null)).toEqual([]);
     expect(parseView('a,1,2')).toEqual([]);
   });
 
   it('names the presence keys under the prefix', () => {
-    expect(presenceKeys('hub')).toEqual(['hub:instances', 'hub:online']);
+    expect(presenceKeys('hub')).toEqual(['hub:instances', 'hub:online', 'hub:layout']);
+    expect(presenceKeys('hub', true)).toEqual(['{hub}:instances', '{hub}:online', '{hub}:layout']);
+  });
+
+  it('finds the live instances whose layout differs from this one', () => {
+    const view = [
+      { id: 'self', online: 0, lastSeenAt: 0, layout: 'L1' },
+      { id: 'a', online: 0, lastSeenAt: 0, layout: 'L1' },
+      { id: 'b', online: 0, lastSeenAt: 0, layout: 'L2' },
+      { id: 'c', online: 0, lastSeenAt: 0, layout: '' },
+    ];
+    expect(layoutConflicts(view, 'self', 'L1').map((i) => i.id)).toEqual(['b', 'c']);
   });
 
   it('counts as gone the known instances missing from the live view, never this one', () => {
@@ -120,6 +134,7 @@ function setup(
     pub,
     host,
     keys: presenceKeys('p'),
+    layout: 'L',
     instanceTimeoutMs: 6_000,
     commandTimeoutMs: 50,
     onFailure: (what, err) => failures.push([what, err]),
@@ -131,27 +146,27 @@ function setup(
 
 describe('Presence', () => {
   it('refreshes this instance with its count and a TTL of ten timeouts (at least a minute)', async () => {
-    const { presence, pub } = setup(async () => ['self', '1', '3']);
+    const { presence, pub } = setup(async () => ['self', '1', '3', 'L']);
     await presence.heartbeat();
     expect(pub.calls).toEqual([
       {
         script: HEARTBEAT,
-        numKeys: 2,
-        args: ['p:instances', 'p:online', '6000', 'self', '3', '60000'],
+        numKeys: 3,
+        args: ['p:instances', 'p:online', 'p:layout', '6000', 'self', '3', '60000', 'L'],
       },
     ]);
   });
 
   it('reports each instance that left the live view once, never one it never saw', async () => {
-    let view = ['self', '1', '3', 'a', '1', '1', 'b', '1', '1'];
+    let view = ['self', '1', '3', 'L', 'a', '1', '1', 'L', 'b', '1', '1', 'L'];
     const { presence, gone, refreshed } = setup(async () => view);
     await presence.heartbeat();
     expect(gone).toEqual([]);
     expect(refreshed).toEqual([['self', 'a', 'b']]);
-    view = ['self', '2', '3', 'b', '2', '1', 'c', '2', '0'];
+    view = ['self', '2', '3', 'L', 'b', '2', '1', 'L', 'c', '2', '0', 'L'];
     await presence.heartbeat();
     expect(gone).toEqual(['a']);
-    view = ['c', '3', '0']; // this instance pruned (a long pause): still not "gone"
+    view = ['c', '3', '0', 'L']; // this instance pruned (a long pause): still not "gone"
     await presence.heartbeat();
     expect(gone).toEqual(['a', 'b']);
     await presence.heartbeat();
@@ -160,7 +175,7 @@ describe('Presence', () => {
 
   it('logs a throwing instanceGone listener and still reports the others', async () => {
     const warn = vi.spyOn(hubLogger, 'warn').mockImplementation(() => undefined);
-    let view = ['a', '1', '1', 'b', '1', '1'];
+    let view = ['a', '1', '1', 'L', 'b', '1', '1', 'L'];
     const seen: string[] = [];
     const { presence } = setup(async () => view, {
       host: {
@@ -212,11 +227,20 @@ describe('Presence', () => {
   });
 
   it('shares one query between concurrent reads and uses its own count live', async () => {
-    const { presence, pub, host } = setup(async () => ['a', '10', '2', 'self', '20', '0']);
+    const { presence, pub, host } = setup(async () => [
+      'a',
+      '10',
+      '2',
+      'L',
+      'self',
+      '20',
+      '0',
+      'L',
+    ]);
     host.localOnline = 7;
     const [x, y] = await Promise.all([presence.instances(), presence.instances()]);
     expect(pub.calls.map((c) => c.script)).toEqual([QUERY]);
-    expect(pub.calls[0].args).toEqual(['p:instances', 'p:online', '6000']);
+    expect(pub.calls[0].args).toEqual(['p:instances', 'p:online', 'p:layout', '6000']);
     expect(x).toEqual([
       { id: 'a', online: 2, lastSeenAt: 10 },
       { id: 'self', online: 7, lastSeenAt: 20 },
@@ -227,10 +251,10 @@ describe('Presence', () => {
   });
 
   it('leaves at once, then answers alone and refreshes no more', async () => {
-    const { presence, pub } = setup(async () => ['a', '1', '1']);
+    const { presence, pub } = setup(async () => ['a', '1', '1', 'L']);
     await presence.leave();
     expect(pub.calls).toEqual([
-      { script: LEAVE, numKeys: 2, args: ['p:instances', 'p:online', 'self'] },
+      { script: LEAVE, numKeys: 3, args: ['p:instances', 'p:online', 'p:layout', 'self'] },
     ]);
     await presence.heartbeat();
     expect((await presence.instances()).map((i) => i.id)).toEqual(['self']);
