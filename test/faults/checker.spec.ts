@@ -177,6 +177,22 @@ describe('checker', () => {
     expect(kinds(history([client(0, [c1, c2])]))).toEqual([]);
   });
 
+  it('a frame broken in one of its streams is not taken: sent again, it is no duplicate', () => {
+    const frame = () => push(1_100, 'm1', { all: [1, 'A'], 'room:r5': [9, 'OLD'] }, 'r');
+    const c1 = conn(1_000, { all: [0, 'A'], 'room:r5': [3, 'NEW'] }, { end: 1_200 });
+    c1.frames.push(frame());
+    const c2 = conn(
+      2_000,
+      { all: [0, 'A', true], 'room:r5': [3, 'NEW', true] },
+      {
+        presented: { all: { epoch: 'A', offset: 0 }, 'room:r5': { epoch: 'NEW', offset: 3 } },
+        recovered: true,
+      },
+    );
+    c2.frames.push({ ...frame(), t: 2_010 });
+    expect(kinds(history([client(0, [c1, c2])]))).toEqual(['epoch-change']);
+  });
+
   it('a frame at or below where a join started the room is not a duplicate', () => {
     const c = conn(1_000, { all: [0, 'A'] });
     c.requests.push({ t: 1_100, op: 'join', room: 'r1', id: 'j1' });

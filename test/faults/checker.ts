@@ -72,6 +72,8 @@ export interface Figures {
   faults: Partial<Record<FaultKind, number>>;
   faultsSkipped: number;
   instanceErrorLines: number;
+  /** Error frames the clients got, by code (INTERNAL: a handler failed on the server). */
+  errorReplies: Record<string, number>;
 }
 
 export interface CheckOptions {
@@ -229,6 +231,7 @@ export function check(history: History, options: Partial<CheckOptions> = {}): Ch
     faults: {},
     faultsSkipped: 0,
     instanceErrorLines: history.logs.filter((l) => /\bERROR\b/.test(l.line)).length,
+    errorReplies: {},
   };
   for (const f of history.faults) {
     if (f.skipped) figures.faultsSkipped++;
@@ -314,6 +317,11 @@ export function check(history: History, options: Partial<CheckOptions> = {}): Ch
       }
       if (conn.cause === 'continuity') figures.continuityBreaks++;
       figures.appDeliveries += conn.app?.length ?? 0;
+      for (const f of conn.frames) {
+        if (f.event !== 'error') continue;
+        const code = String((f.data as { code?: unknown } | undefined)?.code);
+        figures.errorReplies[code] = (figures.errorReplies[code] ?? 0) + 1;
+      }
       if (!conn.welcome) continue;
       figures.welcomes++;
       if (conn.welcome.recovery?.recovered) figures.welcomesRecovered++;
@@ -488,7 +496,6 @@ function scanConnection(
   const presented = conn.presented?.streams ?? {};
   const cur = new Map<string, StreamPos>();
   const since = new Map<string, number>();
-  let lastTaken: FrameRecord | undefined;
   /** Per stream, the highest offset the connection had: from a frame, or resumed from. */
   const seen = new Map<string, number>();
   const lastFrameT = new Map<string, number>();
@@ -636,26 +643,25 @@ function scanConnection(
     const last = list?.[list.length - 1];
     if (last && last[1] > t) last[1] = t;
   };
-  const accept = (s: string, k: number, e: string, f: FrameRecord) => {
+  /**
+   * One stream's position in a frame: 'next' (it follows), 'old' (at or below: dropped by the
+   * continuity rule) or 'break' (a gap or another epoch: the client would not take the frame).
+   */
+  const accept = (s: string, k: number, e: string, f: FrameRecord): 'next' | 'old' | 'break' => {
     const c = cur.get(s)!;
     lastFrameT.set(s, f.t);
     if (follows(c, k, e)) {
       cur.set(s, { epoch: e, offset: k });
       seen.set(s, k);
-      // (once per frame: a multi-room frame follows in each of its rooms)
-      if (f.m !== undefined && lastTaken !== f) {
-        lastTaken = f;
-        scan.accepted.push({ m: f.m, t: f.t });
-      }
       pushPoint(s, { t: f.t, offset: k, epoch: e, src: 'frame' }, false);
-      return;
+      return 'next';
     }
     if (e === c.epoch && k <= c.offset) {
       // At or below where a join or a fresh welcome started the stream, before any frame above
       // it: a message published just before the start whose live copy came late. The client
       // drops it; nothing is lost or doubled. At or below a frame it had, or the position it
       // resumed from: the server sent it twice.
-      if (k > (seen.get(s) ?? -1)) return;
+      if (k > (seen.get(s) ?? -1)) return 'old';
       once(
         `dup|${s}`,
         violation(
@@ -666,7 +672,7 @@ function scanConnection(
           around(conn, f, s),
         ),
       );
-      return;
+      return 'old';
     }
     if (e !== c.epoch && c.offset > 0) {
       once(
@@ -696,6 +702,13 @@ function scanConnection(
     cur.set(s, { epoch: e, offset: k });
     seen.set(s, k);
     pushPoint(s, { t: f.t, offset: k, epoch: e, src: 'frame' }, true);
+    return 'break';
+  };
+  /** A frame the client takes: new in some stream, broken in none (it is one message). */
+  const take = (f: FrameRecord, verdicts: string[]) => {
+    if (f.m !== undefined && verdicts.includes('next') && !verdicts.includes('break')) {
+      scan.accepted.push({ m: f.m, t: f.t });
+    }
   };
 
   for (const ev of events) {
@@ -744,7 +757,7 @@ function scanConnection(
           for (const st of stash.get(room) ?? []) {
             const c = cur.get(s)!;
             if (st.e === c.epoch && st.k <= c.offset) continue; // before the join's start
-            accept(s, st.k, st.e, st.f);
+            take(st.f, [accept(s, st.k, st.e, st.f)]);
           }
         }
         stash.delete(room);
@@ -782,6 +795,7 @@ function scanConnection(
     }
     figures.positionedFrames++;
     const targets = p ? new Set(streamsOf(p)) : undefined;
+    const verdicts: string[] = [];
     for (const [s, pos] of Object.entries(f.pos)) {
       if (!Array.isArray(pos)) continue;
       const [k, e] = pos;
@@ -816,9 +830,11 @@ function scanConnection(
         continue;
       }
       if (!cur.has(s)) continue;
-      accept(s, k, e, f);
+      verdicts.push(accept(s, k, e, f));
     }
+    take(f, verdicts);
   }
+  scan.accepted.sort((a, b) => a.t - b.t);
   for (const [s, pos] of cur) {
     scan.final.set(s, { pos, since: since.get(s) ?? w.t, lastFrameT: lastFrameT.get(s) ?? w.t });
   }

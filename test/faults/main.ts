@@ -31,6 +31,7 @@ const USAGE = `npm run test:faults -- [options]
   --rate R               messages published per second (default 100)
   --out DIR              where failing histories go (default: $TMPDIR/ws-hub-faults)
   --verbose              print each fault as it is applied, and the phases of each schedule
+  --recheck FILE...      run the checker again on saved histories, and exit
   --show FILE --client N [--stream S]
                          print client N's connections, requests and frames (of stream S only)
                          from a saved history, and exit
@@ -95,6 +96,21 @@ function parse(argv: string[]): Args {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  if (argv[0] === '--recheck') {
+    // The checker again on saved histories (after changing it, or to read one more closely).
+    let failed = 0;
+    for (const file of argv.slice(1)) {
+      const { history } = JSON.parse(readFileSync(file, 'utf8'));
+      const result = check(history);
+      console.log(`${file}: seed ${history.config.seed}, ${result.violations.length} violations`);
+      if (result.violations.length) {
+        failed++;
+        console.log(indent(formatViolations(history, result)));
+      }
+      console.log(indent(formatFigures(result.figures)));
+    }
+    return failed ? 1 : 0;
+  }
   const show = argv.indexOf('--show');
   if (show >= 0) {
     const value = (flag: string) => {

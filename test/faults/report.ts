@@ -71,7 +71,11 @@ export function formatFigures(f: Figures): string {
     `connections ${f.connections}, welcomes ${f.welcomes} (recovered ${f.welcomesRecovered}, not ${f.welcomesNotRecovered}), continuity breaks ${f.continuityBreaks}`,
     `closes ${closes}`,
     `faults ${faults || 'none'}${f.faultsSkipped ? ` (${f.faultsSkipped} skipped)` : ''}`,
-    `instance ERROR lines ${f.instanceErrorLines}`,
+    `instance ERROR lines ${f.instanceErrorLines}; error replies ${
+      Object.entries(f.errorReplies)
+        .map(([c, n]) => `${c}:${n}`)
+        .join(' ') || 'none'
+    }`,
   ].join('\n');
 }
 
@@ -97,6 +101,7 @@ export function addFigures(total: Figures, f: Figures): Figures {
     faults: sum({ ...total.faults } as Record<string, number>, f.faults as Record<string, number>),
     faultsSkipped: total.faultsSkipped + f.faultsSkipped,
     instanceErrorLines: total.instanceErrorLines + f.instanceErrorLines,
+    errorReplies: sum({ ...total.errorReplies }, f.errorReplies),
   };
 }
 
@@ -116,6 +121,7 @@ export const EMPTY_FIGURES: Figures = {
   faults: {},
   faultsSkipped: 0,
   instanceErrorLines: 0,
+  errorReplies: {},
 };
 
 /**
