@@ -159,6 +159,18 @@ export function applyFault(kind: FaultKind, ctx: FaultContext, state: FaultState
       rec.instance = inst.index;
       return done(`${n} connections cut`);
     }
+    case 'network-freeze': {
+      const inst = pickInstance(false);
+      if (!inst) return skip('no instance');
+      const ms = p.int(1_000, 5_000);
+      withInstance(inst, async () => {
+        const n = inst.proxy.freezeAll();
+        await sleep(ms);
+        inst.proxy.thawAll();
+        done(`${n} connections (and new ones) stalled ${ms} ms, then flowing again`);
+      });
+      return;
+    }
     case 'instance-kill':
     case 'instance-term': {
       const inst = pickInstance(true);

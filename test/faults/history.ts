@@ -117,6 +117,7 @@ export type FaultKind =
   | 'client-freeze-cut'
   | 'slow-consumer'
   | 'instance-partition'
+  | 'network-freeze'
   | 'instance-kill'
   | 'instance-term'
   | 'instance-freeze'
@@ -139,6 +140,7 @@ export const FAULT_KINDS: readonly FaultKind[] = [
   'client-freeze-cut',
   'slow-consumer',
   'instance-partition',
+  'network-freeze',
   'instance-kill',
   'instance-term',
   'instance-freeze',

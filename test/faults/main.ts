@@ -25,7 +25,7 @@ const USAGE = `npm run test:faults -- [options]
   --seed S               seed of the first schedule (default: random); schedule i uses S+i
   --schedule-seconds L   length of one schedule's faulty part (default 60; a schedule takes
                          about L + 20 s with setup and the quiet tail)
-  --faults a,b,...       fault kinds to draw from (default: all):
+  --faults a,b,...       fault kinds to draw from (default: all; 'none': clients and publisher only):
                          ${FAULT_KINDS.join(', ')}
   --raw N --real N       raw protocol clients (default 24) and ws-hub/client clients (default 4)
   --rate R               messages published per second (default 100)
@@ -80,7 +80,7 @@ function parse(argv: string[]): Args {
       args.out = String(v);
       i++;
     } else if (a === '--faults') {
-      const kinds = String(v).split(',');
+      const kinds = v === 'none' ? [] : String(v).split(',');
       for (const k of kinds) {
         if (!FAULT_KINDS.includes(k as FaultKind)) throw new Error(`unknown fault kind ${k}`);
       }

@@ -277,12 +277,7 @@ export class RawConnection {
     if (typeof room !== 'string') return;
     const op = this.lastOp.get(room);
     if (op?.op === 'leave') op.answered = true;
-    if (op?.op === 'join' && !op.answered) {
-      // A join sent after this leave is in flight: its reply starts the stream again.
-      this.rooms.delete(room);
-      this.positions.delete(`room:${room}`);
-      return;
-    }
+    // (A join sent after this leave and still in flight starts the stream again with its reply.)
     this.rooms.delete(room);
     this.positions.delete(`room:${room}`);
   }

@@ -40,6 +40,7 @@ export const FAULT_WEIGHTS: Record<FaultKind, number> = {
   'client-freeze-cut': 6,
   'slow-consumer': 6,
   'instance-partition': 4,
+  'network-freeze': 4,
   'instance-kill': 5,
   'instance-term': 4,
   'instance-freeze': 4,
@@ -71,6 +72,7 @@ export function planFaults(
 ): { t: number; kind: FaultKind }[] {
   const startMs = 2_000;
   const endMs = seconds * 1000 - 1_000;
+  if (kinds.length === 0) return [];
   if (mode === 'each-once') {
     const order = prng.sample(kinds, kinds.length);
     const step = (endMs - startMs) / Math.max(order.length, 1);
