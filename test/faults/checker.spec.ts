@@ -204,6 +204,18 @@ describe('checker', () => {
     expect(check(history([client(0, [c])])).violations).toEqual([]);
   });
 
+  it('a frame in a joined room and a room being joined is taken once', () => {
+    const c = conn(1_000, { all: [0, 'A'], 'room:r0': [56, 'Z'] });
+    c.requests.push({ t: 1_100, op: 'join', room: 'r1', id: 'j1' });
+    c.frames.push(push(1_150, 'm63', { 'room:r1': [63, 'R'], 'room:r0': [57, 'Z'] }, 'r'), {
+      t: 1_160,
+      event: 'joined',
+      id: 'j1',
+      data: { room: 'r1', pos: [62, 'R'] },
+    });
+    expect(check(history([client(0, [c])])).violations).toEqual([]);
+  });
+
   it('a replay that resends what the client presented is a duplicate', () => {
     const c = conn(
       1_000,

@@ -704,9 +704,15 @@ function scanConnection(
     pushPoint(s, { t: f.t, offset: k, epoch: e, src: 'frame' }, true);
     return 'break';
   };
-  /** A frame the client takes: new in some stream, broken in none (it is one message). */
+  /**
+   * A frame the client takes: new in some stream, broken in none (it is one message). Once: a
+   * frame kept while a join was in flight is looked at again when the `joined` reply comes.
+   */
+  const taken = new Set<FrameRecord>();
   const take = (f: FrameRecord, verdicts: string[]) => {
-    if (f.m !== undefined && verdicts.includes('next') && !verdicts.includes('break')) {
+    if (f.m === undefined || taken.has(f)) return;
+    if (verdicts.includes('next') && !verdicts.includes('break')) {
+      taken.add(f);
       scan.accepted.push({ m: f.m, t: f.t });
     }
   };
