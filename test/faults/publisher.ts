@@ -61,23 +61,41 @@ export class Publisher {
   }
 
   /**
+   * One message to every stream the clients use (everyone, each room, each user, each client
+   * id seen), so that damage a fault left in a quiet stream (a rolled-back offset, a lost
+   * history) shows now rather than during the quiet tail.
+   */
+  sweep(): void {
+    this.publishOne({ kind: 'all' });
+    for (const room of this.targets.rooms) this.publishOne({ kind: 'rooms', rooms: [room] });
+    for (const userId of this.targets.users()) this.publishOne({ kind: 'user', userId });
+    for (const clientId of this.targets.clientIds()) this.publishOne({ kind: 'client', clientId });
+  }
+
+  /**
    * `count` messages of `padBytes` each to one user, at once (a slow consumer's backlog grows
    * past what the kernel buffers hold).
    */
   burst(userId: string, count: number, padBytes: number): void {
-    for (let i = 0; i < count; i++) this.publishOne({ userId, pad: padBytes });
+    for (let i = 0; i < count; i++) this.publishOne({ kind: 'user', userId, pad: padBytes });
   }
 
-  publishOne(burst?: { userId: string; pad: number }): void {
+  /** One message: random, or of the given kind and target. */
+  publishOne(given?: {
+    kind: PublishKind;
+    rooms?: string[];
+    userId?: string;
+    clientId?: string;
+    pad?: number;
+  }): void {
     const up = this.cluster.instances.filter((i) => i.up);
     if (up.length === 0) return;
     const p = this.prng;
     const inst = p.pick(up);
-    const kind = burst
-      ? 'user'
-      : p.weighted<PublishKind>({ all: 15, rooms: 45, user: 20, client: 20 });
+    const kind =
+      given?.kind ?? p.weighted<PublishKind>({ all: 15, rooms: 45, user: 20, client: 20 });
     const m = `m${this.history.publications.length + 1}`;
-    const pad = burst ? burst.pad : p.chance(0.1) ? p.int(1_000, 4_000) : 0;
+    const pad = given ? (given.pad ?? 0) : p.chance(0.1) ? p.int(1_000, 4_000) : 0;
     const data = pad ? { m, pad: 'x'.repeat(pad) } : { m };
     const pub: Publication = { m, kind, instance: inst.index, tSent: this.now(), pad };
     let msg: { op: string; [k: string]: unknown };
@@ -87,8 +105,8 @@ export class Publisher {
         break;
       case 'rooms': {
         const n = p.chance(0.7) ? 1 : p.int(2, 3);
-        const rooms = p.sample(this.targets.rooms, n);
-        if (n > 1 && p.chance(0.3)) rooms.push(this.targets.secretRoom);
+        const rooms = given?.rooms ?? p.sample(this.targets.rooms, n);
+        if (!given && n > 1 && p.chance(0.3)) rooms.push(this.targets.secretRoom);
         pub.rooms = rooms;
         msg = { op: 'broadcast', event: EVENT.rooms, data, rooms };
         break;
@@ -96,7 +114,7 @@ export class Publisher {
       case 'user': {
         const users = this.targets.users();
         const userId =
-          burst?.userId ??
+          given?.userId ??
           (p.chance(0.1) || users.length === 0 ? `ghost${p.int(0, 9)}` : p.pick(users));
         pub.userId = userId;
         msg = { op: 'sendToUser', event: EVENT.user, data, userId };
@@ -104,8 +122,8 @@ export class Publisher {
       }
       case 'client': {
         const ids = this.targets.clientIds();
-        if (ids.length === 0) return;
-        const clientId = p.pick(ids);
+        if (ids.length === 0 && !given?.clientId) return;
+        const clientId = given?.clientId ?? p.pick(ids);
         pub.clientId = clientId;
         msg = { op: 'send', event: EVENT.client, data, clientId };
         break;

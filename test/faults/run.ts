@@ -265,6 +265,9 @@ export async function runSchedule(options: ScheduleOptions): Promise<History> {
     for (const c of raw) c.comeBack();
     await allOnline(8_000);
     log(`  ${(now() / 1000).toFixed(1)}s healed`);
+    // Damage a fault left in a quiet stream shows at its next message: make it show now.
+    await sleep(1_000);
+    publisher.sweep();
     await sleep(2_000);
     // Every raw client resumes once more: its welcome must be truthful after all that, and
     // from here on nothing may break (the checker's `unsettled`).
