@@ -3,7 +3,7 @@ import type { LocalMessage } from '../core/delivery.js';
 import { OutgoingFrame } from '../core/frame-writer.js';
 import type { HubClient } from '../core/hub-client.js';
 import type { StreamTop } from '../interfaces/recovery.interface.js';
-import { hubLogger } from '../logger.js';
+import { hubLogger } from '../util/logger.js';
 import { CloseCode, DisconnectReason } from '../protocol/constants.js';
 import {
   ALL_STREAM,

@@ -6,7 +6,7 @@ import type { HubClient } from '../core/hub-client.js';
 import type { Rooms } from '../core/rooms.js';
 import type { Welcomer } from '../core/welcomer.js';
 import type { RecoveryStore, StreamHistory, StreamTop } from '../interfaces/recovery.interface.js';
-import { hubLogger } from '../logger.js';
+import { hubLogger } from '../util/logger.js';
 import type { ResolvedRecoveryOptions } from '../options/feature-options.js';
 import { CloseCode, DisconnectReason, ErrorCode } from '../protocol/constants.js';
 import { encodeError } from '../protocol/envelope.js';

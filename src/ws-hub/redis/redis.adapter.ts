@@ -9,7 +9,7 @@ import type {
 } from '../interfaces/cluster-adapter.interface.js';
 import type { RecoveryStore } from '../interfaces/recovery.interface.js';
 import type { HubRedisOptions } from '../interfaces/options.interface.js';
-import { hubLogger } from '../logger.js';
+import { hubLogger } from '../util/logger.js';
 import { errorText } from '../util/error-text.js';
 import { newInstanceId } from '../util/random.js';
 import { ChannelNames, Subscriptions } from './channels.js';
