@@ -23,7 +23,7 @@ export {
   BEARER_SUBPROTOCOL_PREFIX,
   PROTOCOL_VERSION,
 } from './protocol/constants.js';
-export { WS_HUB_MODULE_OPTIONS, WS_HUB_ADAPTER } from './module/tokens.js';
+export { WS_HUB_MODULE_OPTIONS, WS_HUB_ADAPTER } from './core/tokens.js';
 export type * from './interfaces/options.interface.js';
 export type { WsHubModuleAsyncOptions } from './module/module-definition.js';
 export type * from './interfaces/events.interface.js';

@@ -14,7 +14,7 @@ import { startHub, type HubApp } from '../helpers/app.js';
 import { TestClient } from '../helpers/client.js';
 import { captureLogs } from '../helpers/logs.js';
 import type { HubCore } from '../../src/ws-hub/core/hub-core.js';
-import { WS_HUB_CORE } from '../../src/ws-hub/module/tokens.js';
+import { WS_HUB_CORE } from '../../src/ws-hub/core/tokens.js';
 
 @Controller()
 class UsesHub {

@@ -113,7 +113,9 @@ describe('Redis Cluster: recovery', () => {
     const welcome = await r.connect(b.url, 'ann');
     expect(welcome.data.clientId).toBe(id);
     expect(welcome.data.recovery.recovered).toBe(true);
-    const got = (event: string) => r.pushes.filter((f) => f.event === event).map((f) => f.data);
+    // What the app processed: a copy through a second room, or again after the seam (its mid
+    // known), only advances the positions.
+    const got = (event: string) => r.delivered.filter((f) => f.event === event).map((f) => f.data);
     await waitFor(() => got('b').length === 5);
     expect(got('x')).toEqual([0, 1, 2, 3, 4, 5]);
     expect(got('solo')).toEqual([1, 2, 3, 4, 5]);
@@ -123,11 +125,9 @@ describe('Redis Cluster: recovery', () => {
     // Live again, on b: send and room broadcasts reach it there, once.
     c.hub.broadcast('x', 6, { rooms });
     c.hub.send(id, 'dm', 6);
-    await waitFor(() => got('dm').length === 6 && got('x').length === 7).catch((e) => {
-      console.log(JSON.stringify(r.seen.slice(-30), null, 0));
-      throw e;
-    });
+    await waitFor(() => got('dm').length === 6 && got('x').length === 7);
     expect(got('x')).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(r.losses()).toEqual([]);
     expect(adapterOf(c).stats().publishFailures).toBe(0);
   }, 30_000);
 });
@@ -155,6 +155,13 @@ describe('Redis Cluster: recovery after an instance is killed', () => {
       for (const room of rooms) await r.join(room);
       cs.push(r);
     }
+    // Warm p's routes to every stream's node first: a cluster this young may still answer MOVED,
+    // and ioredis's retry of a redirected command can put it behind later ones (the README's
+    // Redis Cluster caveat); this test is about the kill, on a settled topology.
+    p.hub.broadcast('warm');
+    p.hub.broadcast('warm', 1, { rooms: ['r1'] });
+    p.hub.broadcast('warm', 2, { rooms: ['r2'] });
+    await waitFor(() => cs[2].delivered.filter((f) => f.event === 'warm').length === 3, 5_000);
     const sent: { n: number; to: string[] }[] = [];
     let n = 0;
     const timer = setInterval(() => {
@@ -171,16 +178,10 @@ describe('Redis Cluster: recovery after an instance is killed', () => {
       await sleep(250);
       const welcomes = await Promise.all(cs.map((r, i) => r.connect(p.url, `u${i}`)));
       for (const [i, w] of welcomes.entries()) {
-        if (!w.data.recovery.recovered)
-          console.log(
-            i,
-            JSON.stringify(w.data.recovery),
-            JSON.stringify(
-              cs[i].seen.filter((s) => s.kind !== 'frame' || s.outcome !== 'delivered').slice(-8),
-            ),
-          );
+        expect(w.data.recovery, `client ${i}: ${cs[i].describe()}`).toMatchObject({
+          recovered: true,
+        });
       }
-      for (const w of welcomes) expect(w.data.recovery).toMatchObject({ recovered: true });
       await sleep(300);
     } finally {
       clearInterval(timer);
@@ -189,10 +190,12 @@ describe('Redis Cluster: recovery after an instance is killed', () => {
     await waitFor(() => cs.every((r) => r.pushes.some((f) => f.event === 'end')), 10_000);
     const all = sent.map((m) => m.n);
     for (const [i, r] of cs.entries()) {
+      expect(r.losses(), `client ${i}: continuity`).toEqual([]);
       const got = (event: string) =>
-        r.pushes.filter((f) => f.event === event).map((f) => f.data as number);
+        r.delivered.filter((f) => f.event === event).map((f) => f.data as number);
       expect(got('b'), `client ${i}: broadcasts, in order`).toEqual(all);
-      // Rooms on different shards: each message once; order is per room (per channel).
+      // Rooms on different shards: each message once (a copy through a second room is a skip);
+      // order is per room, by offset (the client checks it).
       const mine = sent.filter((m) => m.to.some((x) => plan[i].includes(x))).map((m) => m.n);
       expect(
         [...got('r')].sort((a, b) => a - b),

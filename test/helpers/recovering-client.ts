@@ -51,9 +51,10 @@ export type Seen =
        * `duplicate`: at or below the position in every stream, dropped; `lost`: a gap or another
        * epoch, not processed (the connection is dropped); `stray`: names none of the client's
        * streams (a room it left, say), not processed; `ignored`: came after a loss on a
-       * connection being dropped.
+       * connection being dropped; `skipped`: a `skip` frame (or a copy whose `mid` was processed
+       * already) that advanced the positions without an event.
        */
-      outcome: 'delivered' | 'duplicate' | 'lost' | 'stray' | 'ignored';
+      outcome: 'delivered' | 'duplicate' | 'lost' | 'stray' | 'ignored' | 'skipped';
     }
   | { kind: 'plain'; at: number; conn: number; event: string; data: unknown }
   | {
@@ -88,6 +89,8 @@ export interface Delivered {
  *   connection is dropped (close 4000) and, with `autoResume`, the client resumes from its last
  *   position (what the welcome then says is what it reports);
  * - a frame at or below its position in the same epoch is a duplicate: dropped;
+ * - a `skip` frame, or a frame whose `mid` it processed already (a Redis Cluster copy of a
+ *   multi-room message), advances the positions like any frame but is not an event;
  * - while a join is in flight, frames of that room are accepted; the `joined` reply's `pos`
  *   starts the position, and the frames received meanwhile must continue it contiguously;
  * - `leave` forgets the room at once (its position, and a join still in flight);
@@ -108,6 +111,8 @@ export class Recovering {
   readonly delivered: Delivered[] = [];
   /** Everything seen, in order. */
   readonly seen: Seen[] = [];
+  /** `mid`s of the multi-copy messages processed (a later copy only advances positions). */
+  private readonly mids = new Set<string>();
   /** Streams named in positioned frames that the client is not in (frames must not reveal them). */
   readonly foreign: { event: string; streams: string[] }[] = [];
   /** Raw bytes received, per connection number. */
@@ -402,6 +407,12 @@ export class Recovering {
       return;
     }
     for (const [s, [offset, epoch]] of next) this.positions.set(s, { epoch, offset });
+    const mid = (f as { mid?: string }).mid;
+    if (f.event === 'skip' || (mid !== undefined && this.mids.has(mid))) {
+      this.seen.push({ ...base, outcome: 'skipped' });
+      return;
+    }
+    if (mid !== undefined) this.mids.add(mid);
     this.seen.push({ ...base, outcome: 'delivered' });
     this.delivered.push({ event: f.event, data: f.data, pos: f.pos, conn, at });
   }

@@ -41,6 +41,42 @@ function importGraph(): Map<string, { files: string[]; packages: string[] }> {
 }
 
 const graph = importGraph();
+
+/**
+ * The folders each folder may import (besides itself), as `docs/architecture.md` states them.
+ * The root holds only `index.ts`, the public entry point, which nothing inside imports.
+ */
+const ALLOWED: Record<string, string[]> = {
+  protocol: [],
+  util: [],
+  interfaces: ['protocol'],
+  options: ['interfaces', 'protocol', 'util'],
+  cluster: ['interfaces', 'protocol', 'util'],
+  core: ['cluster', 'interfaces', 'options', 'protocol', 'util'],
+  recovery: ['cluster', 'core', 'interfaces', 'options', 'protocol', 'util'],
+  redis: ['interfaces', 'options', 'protocol', 'util'],
+  socket: ['core', 'protocol', 'util'],
+  decorators: ['core', 'interfaces'],
+  gateway: ['core', 'decorators', 'interfaces', 'options', 'protocol', 'socket', 'util'],
+  metrics: ['core', 'interfaces', 'options', 'util'],
+  health: ['core', 'interfaces', 'util'],
+  client: ['protocol'],
+  module: [
+    'cluster',
+    'core',
+    'decorators',
+    'gateway',
+    'health',
+    'interfaces',
+    'metrics',
+    'options',
+    'protocol',
+    'recovery',
+    'redis',
+    'socket',
+    'util',
+  ],
+};
 const folderOf = (file: string) => (file.includes('/') ? file.slice(0, file.indexOf('/')) : '.');
 
 function importsOf(folder: string): { from: string; to: string }[] {
@@ -70,10 +106,8 @@ describe('architecture of src/ws-hub', () => {
   });
 
   it('the core never imports the gateway, the socket adapter, Redis, decorators or the module', () => {
-    const bad = importsOf('core').filter(
-      (i) =>
-        /^(gateway|socket|redis|decorators|client)\//.test(i.to) ||
-        (i.to.startsWith('module/') && i.to !== 'module/tokens.ts'),
+    const bad = importsOf('core').filter((i) =>
+      /^(gateway|socket|redis|decorators|client|recovery|module)\//.test(i.to),
     );
     expect(bad).toEqual([]);
   });
@@ -90,6 +124,62 @@ describe('architecture of src/ws-hub', () => {
       (i) => !i.to.startsWith('client/') && i.to !== 'protocol/constants.ts',
     );
     expect(bad).toEqual([]);
+  });
+
+  it('each folder imports only the folders its row of docs/architecture.md allows', () => {
+    const folders = new Set([...graph.keys()].map(folderOf));
+    folders.delete('.');
+    expect([...folders].sort()).toEqual(Object.keys(ALLOWED).sort());
+    const bad: string[] = [];
+    for (const [from, deps] of graph) {
+      const folder = folderOf(from);
+      if (folder === '.') continue;
+      for (const to of deps.files) {
+        const target = folderOf(to);
+        if (target !== folder && !ALLOWED[folder].includes(target)) bad.push(`${from} -> ${to}`);
+      }
+    }
+    expect(bad).toEqual([]);
+  });
+
+  it('the root holds only the entry point, and nothing inside imports it', () => {
+    expect([...graph.keys()].filter((f) => folderOf(f) === '.')).toEqual(['index.ts']);
+    const importers = [...graph].filter(([, d]) => d.files.includes('index.ts')).map(([f]) => f);
+    expect(importers).toEqual([]);
+  });
+
+  it('has no cycle between folders', () => {
+    const edges = new Map<string, Set<string>>();
+    for (const [from, deps] of graph) {
+      for (const to of deps.files) {
+        const [a, b] = [folderOf(from), folderOf(to)];
+        if (a !== b) (edges.get(a) ?? edges.set(a, new Set()).get(a)!).add(b);
+      }
+    }
+    const cycles: string[] = [];
+    const reach = (start: string, at: string, path: string[], seen: Set<string>): void => {
+      for (const next of edges.get(at) ?? []) {
+        if (next === start) cycles.push([...path, next].join(' -> '));
+        else if (!seen.has(next)) {
+          seen.add(next);
+          reach(start, next, [...path, next], seen);
+        }
+      }
+    };
+    for (const folder of edges.keys()) reach(folder, folder, [folder], new Set());
+    expect(cycles).toEqual([]);
+  });
+
+  it('recovery is a delivery strategy chosen in the composition root: only module/ imports it, and the core never branches on it', () => {
+    const importers = [...graph]
+      .filter(
+        ([from, d]) =>
+          !/^(recovery|module)\//.test(from) && d.files.some((t) => t.startsWith('recovery/')),
+      )
+      .map(([from]) => from);
+    expect(importers).toEqual([]);
+    const service = readFileSync(join(ROOT, 'core/hub.service.ts'), 'utf8');
+    expect(service).not.toMatch(/\brecovery\b/i);
   });
 
   it('has no import cycle', () => {

@@ -4,7 +4,7 @@ import type {
   HubAdapterMessage,
   HubInstanceInfo,
 } from '../interfaces/cluster-adapter.interface.js';
-import { hubLogger } from '../logger.js';
+import { hubLogger } from '../util/logger.js';
 import { errorText } from '../util/error-text.js';
 import { instanceOfClientId } from '../protocol/client-id.js';
 import { PendingSubscriptions } from './pending-subscriptions.js';

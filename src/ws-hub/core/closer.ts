@@ -1,5 +1,5 @@
 import type { ClusterLink } from '../cluster/cluster-link.js';
-import { hubLogger } from '../logger.js';
+import { hubLogger } from '../util/logger.js';
 import { errorText } from '../util/error-text.js';
 import { truncateReason } from '../protocol/close.js';
 import { CloseCode, DisconnectReason } from '../protocol/constants.js';

@@ -204,7 +204,8 @@ export class Delivery {
   /**
    * Writes a message to every client here, or to the union of `rooms` (each client once),
    * minus `except`. Returns how many clients it is for: those written to, and those with a
-   * receiver (handed the message now, or getting it later through the cluster). Timed only
+   * receiver (handed the message now, or getting it later through the cluster). Receivers of
+   * clients in `except` are handed it too (not counted): they decide what their client gets. Timed only
    * while the metrics ask for it.
    */
   broadcast(
@@ -239,8 +240,14 @@ export class Delivery {
       const list = this.registry.list;
       for (let i = list.length - 1; i >= 0; i--) {
         const client = list[i];
-        if (skip !== undefined && skip.has(client.id)) continue;
         const receiver = client.receiver;
+        if (skip !== undefined && skip.has(client.id)) {
+          // A receiver sees what excludes its client too (recovery: offsets stay contiguous).
+          if (receiver !== undefined && forReceivers !== undefined) {
+            receiver.deliver(client, forReceivers);
+          }
+          continue;
+        }
         if (receiver !== undefined) {
           handed++;
           if (forReceivers !== undefined) receiver.deliver(client, forReceivers);
@@ -261,8 +268,14 @@ export class Delivery {
       const members = this.rooms.members(rooms[i]);
       if (!members) continue;
       for (const client of members) {
-        if (skip?.has(client.id) || inEarlierRoom(client, rooms, i)) continue;
+        if (inEarlierRoom(client, rooms, i)) continue;
         const receiver = client.receiver;
+        if (skip?.has(client.id)) {
+          if (receiver !== undefined && forReceivers !== undefined) {
+            receiver.deliver(client, forReceivers);
+          }
+          continue;
+        }
         if (receiver !== undefined) {
           handed++;
           if (forReceivers !== undefined) receiver.deliver(client, forReceivers);

@@ -50,7 +50,10 @@ export interface ClientReceiver {
    * must follow the welcome); false to let it be handled now.
    */
   hold(client: HubClient, raw: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): boolean;
-  /** Writes (or holds) one message for `client`; false when nothing was written now. */
+  /**
+   * Writes (or holds) one message for `client`; false when nothing was written now. Also
+   * handed messages whose `except` names the client: the receiver decides what that means.
+   */
   deliver(client: HubClient, message: ReceiverMessage): boolean;
   /**
    * `client` is now in `room` (`byClient`: its own `join`, else `HubService.join`). A promise

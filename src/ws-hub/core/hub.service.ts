@@ -9,7 +9,7 @@ import type {
   HubMessageEvent,
   HubStats,
 } from '../interfaces/events.interface.js';
-import { WS_HUB_CORE, WS_HUB_RESOLVED_OPTIONS } from '../module/tokens.js';
+import { WS_HUB_CORE, WS_HUB_RESOLVED_OPTIONS } from './tokens.js';
 import type { ResolvedHubOptions } from '../options/resolve-options.js';
 import { isAppCloseCode } from '../protocol/close.js';
 import { CloseCode, DisconnectReason } from '../protocol/constants.js';

@@ -1,5 +1,5 @@
 import { isObservable, type Observable, type Subscription } from 'rxjs';
-import { hubLogger } from '../logger.js';
+import { hubLogger } from '../util/logger.js';
 import { VIOLATION_WINDOW_MS } from '../options/defaults.js';
 import type { ResolvedHubOptions } from '../options/resolve-options.js';
 import { errorText } from '../util/error-text.js';

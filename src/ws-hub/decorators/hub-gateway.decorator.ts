@@ -1,5 +1,5 @@
 import { WebSocketGateway } from '@nestjs/websockets';
-import { HUB_GATEWAY_METADATA } from '../gateway/nest-metadata.js';
+import { HUB_GATEWAY_METADATA } from './nest-metadata.js';
 
 /**
  * Declares a gateway on the hub's endpoint without repeating its path: its `@SubscribeMessage`

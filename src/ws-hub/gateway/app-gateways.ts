@@ -12,7 +12,7 @@ import {
   MESSAGE_MAPPING_METADATA,
   MESSAGE_METADATA,
   PORT_METADATA,
-} from './nest-metadata.js';
+} from '../decorators/nest-metadata.js';
 
 /** One `@SubscribeMessage` handler of a gateway class. */
 export interface GatewayHandler {

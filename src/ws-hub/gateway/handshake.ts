@@ -6,7 +6,7 @@ import type {
   HubHandshakeContext,
   HubPrincipal,
 } from '../interfaces/options.interface.js';
-import { hubLogger } from '../logger.js';
+import { hubLogger } from '../util/logger.js';
 import type { ResolvedHubOptions } from '../options/resolve-options.js';
 import { errorText } from '../util/error-text.js';
 import { LogBudget } from '../core/log-budget.js';

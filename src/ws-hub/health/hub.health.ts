@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { HealthRole } from '../core/hub-core.js';
-import { WS_HUB_CORE } from '../module/tokens.js';
+import { WS_HUB_CORE } from '../core/tokens.js';
 
 /** A result in the shape `@nestjs/terminus` expects from a health indicator. */
 export type HubHealthResult<Key extends string = string> = Record<

@@ -30,10 +30,16 @@ export type HubAdapterMessage =
 export interface Recorded {
   /** On publish: the streams this message belongs to (`all`, `room:<r>`, `user:<u>`, `client:<id>`). */
   streams?: string[];
-  /** On delivery: the frame with its positions, for recovering clients. */
-  positioned?: { text: string; positions: Positions };
+  /**
+   * On delivery: the frame with its positions, for recovering clients. `mid`: one copy of a
+   * message appended as several (one per stream, e.g. Redis Cluster slots), each with its own
+   * stream's position; every copy of it has the same `mid` and is delivered.
+   */
+  positioned?: { text: string; positions: Positions; mid?: string };
   /** On delivery: published by this instance (its plain clients have it already). */
   own?: boolean;
+  /** On delivery: another copy of a message delivered already (plain clients had it). */
+  again?: boolean;
 }
 
 /** One live hub instance, as presence reports it. */

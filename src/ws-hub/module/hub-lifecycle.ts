@@ -12,9 +12,9 @@ import type { HubCore } from '../core/hub-core.js';
 import { startupSummary } from '../core/summary.js';
 import type { HubAdapter } from '../interfaces/cluster-adapter.interface.js';
 import type { HubAuthenticateFn, HubAuthorizeJoinFn } from '../interfaces/options.interface.js';
-import { hubLogger } from '../logger.js';
+import { hubLogger } from '../util/logger.js';
 import type { ResolvedHubOptions } from '../options/resolve-options.js';
-import { WS_HUB_ADAPTER, WS_HUB_CORE, WS_HUB_RESOLVED_OPTIONS } from './tokens.js';
+import { WS_HUB_ADAPTER, WS_HUB_CORE, WS_HUB_RESOLVED_OPTIONS } from '../core/tokens.js';
 
 /**
  * The hub's lifecycle in the app's: hooks resolved and the cluster joined at init, one summary

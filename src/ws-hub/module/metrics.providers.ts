@@ -1,9 +1,9 @@
 import type { Provider } from '@nestjs/common';
 import type { HubCore } from '../core/hub-core.js';
-import { loadOptionalPeer } from '../optional-peer.js';
+import { loadOptionalPeer } from '../util/optional-peer.js';
 import { HubMetrics, type PromClient } from '../metrics/hub-metrics.js';
 import type { ResolvedHubOptions } from '../options/resolve-options.js';
-import { WS_HUB_CORE, WS_HUB_RESOLVED_OPTIONS } from './tokens.js';
+import { WS_HUB_CORE, WS_HUB_RESOLVED_OPTIONS } from '../core/tokens.js';
 
 /** Loads `prom-client` (an optional peer) only when the metrics are on, with an install hint. */
 async function loadPromClient(): Promise<PromClient> {

@@ -1,6 +1,6 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
 import type { WsHubModuleExtras, WsHubModuleOptions } from '../interfaces/options.interface.js';
-import { WS_HUB_MODULE_OPTIONS } from './tokens.js';
+import { WS_HUB_MODULE_OPTIONS } from '../core/tokens.js';
 
 export const { ConfigurableModuleClass, OPTIONS_TYPE, ASYNC_OPTIONS_TYPE } =
   new ConfigurableModuleBuilder<WsHubModuleOptions>({

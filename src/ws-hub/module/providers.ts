@@ -6,7 +6,7 @@ import {
   WS_HUB_CORE,
   WS_HUB_MODULE_OPTIONS,
   WS_HUB_RESOLVED_OPTIONS,
-} from './tokens.js';
+} from '../core/tokens.js';
 import { composeHub } from './compose-hub.js';
 import { WsGateway } from '../gateway/ws.gateway.js';
 import type { WsHubModuleOptions } from '../interfaces/options.interface.js';

@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { WS_HUB_RESOLVED_OPTIONS } from './tokens.js';
+import { WS_HUB_RESOLVED_OPTIONS } from '../core/tokens.js';
 import { ASYNC_OPTIONS_TYPE, ConfigurableModuleClass, OPTIONS_TYPE } from './module-definition.js';
 import { HubLifecycle } from './hub-lifecycle.js';
 import {

@@ -35,6 +35,12 @@ export const ServerEvent = {
   ERROR: 'error',
   JOINED: 'joined',
   LEFT: 'left',
+  /**
+   * Recovery: offsets a recovering client must step over without an event, `{"pos":{...}}`:
+   * a message that excluded it (`except`), or one it got already through another of its streams
+   * (Redis Cluster: a multi-room broadcast arrives once per room).
+   */
+  SKIP: 'skip',
   /** The connection's token expires soon: send `refresh` with a new one. */
   EXPIRING: 'expiring',
   /** Answer to `refresh`: the token was accepted; carries the new expiry. */

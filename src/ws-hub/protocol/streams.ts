@@ -49,6 +49,35 @@ export function positionedFrame(plain: string, positions: Positions): string {
   return plain.slice(0, -1) + ',"pos":' + JSON.stringify(positions) + '}';
 }
 
+/** Where the positions start in a positioned frame (its last `,"pos":`). */
+export const POS_MARK = ',"pos":';
+
+/**
+ * Redis Cluster: a multi-room broadcast is appended once per room (each room on its own slot)
+ * and its frames carry `"mid"`, the same for all its copies, before `"pos"`. A client that gets
+ * a frame whose `mid` it processed already steps over its positions (see `skip`).
+ */
+export const MID_MARK = ',"mid":';
+
+/** The `skip` frame for `positions`: offsets that carry nothing for the recipient. */
+export function skipFrame(positions: Positions): string {
+  return '{"event":"skip","pos":' + JSON.stringify(positions) + '}';
+}
+
+/** The positions of a positioned frame's text, or undefined when it has none. */
+export function positionsOf(text: string): Positions | undefined {
+  const at = text.lastIndexOf(POS_MARK);
+  if (at < 0) return undefined;
+  try {
+    const positions = JSON.parse(text.slice(at + POS_MARK.length, -1)) as unknown;
+    if (typeof positions !== 'object' || positions === null || Array.isArray(positions))
+      return undefined;
+    return positions as Positions;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The continuity rule, for a receiver at `mine` in a stream that gets a message at `next`:
  * - `next`: the message follows (offset + 1, same epoch; or offset 1 of any epoch after 0,

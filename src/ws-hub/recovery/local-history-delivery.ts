@@ -58,7 +58,7 @@ export class LocalHistoryDelivery extends RecoveringDelivery {
     return {
       plain: frame,
       forReceivers: appended
-        ? new PositionedMessage(frame.text, appended.positions, appended.text)
+        ? new PositionedMessage(frame.text, appended.positions, appended.text, except)
         : undefined,
     };
   }

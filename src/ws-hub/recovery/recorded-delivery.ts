@@ -3,7 +3,7 @@ import type { LocalMessage } from '../core/delivery.js';
 import { OutgoingFrame } from '../core/frame-writer.js';
 import type { HubClient } from '../core/hub-client.js';
 import type { StreamTop } from '../interfaces/recovery.interface.js';
-import { hubLogger } from '../logger.js';
+import { hubLogger } from '../util/logger.js';
 import { CloseCode, DisconnectReason } from '../protocol/constants.js';
 import {
   ALL_STREAM,
@@ -16,6 +16,7 @@ import {
   type Positions,
 } from '../protocol/streams.js';
 import { ClientStreams } from './client-streams.js';
+import { CopyLedger } from './copy-ledger.js';
 import { PositionedMessage, isIn } from './positioned-message.js';
 import { RecoveringDelivery, type RecoveryDeps } from './recovering-delivery.js';
 import { StreamMonitor, type StreamBreak } from './stream-monitor.js';
@@ -37,10 +38,16 @@ export interface EpochRenewal {
  * stream in one order. The `StreamMonitor` checks that order as it arrives: what this instance
  * missed (a subscriber blip), lost histories and reused offsets close the recovering clients of
  * the stream with 1012, and their resume tells them what is true.
+ *
+ * Redis Cluster appends a multi-room broadcast once per room (each room its own slot, its own
+ * channel, in its own order): every copy carries its room's position and reaches the recovering
+ * clients of that room; the first they get is the message, the others `skip` frames.
  */
 export class RecordedDelivery extends RecoveringDelivery {
   readonly idsMove = true;
   readonly distributed = true;
+  /** Who got the messages that arrive as several copies (Redis Cluster). */
+  private readonly copies = new CopyLedger();
   constructor(
     deps: RecoveryDeps,
     /** The continuity monitor, also told by the cluster link when a stream's channel is left. */
@@ -90,13 +97,19 @@ export class RecordedDelivery extends RecoveringDelivery {
   }
 
   applyRemote(message: FrameMessage): void {
-    const plain = message.own ? undefined : new OutgoingFrame(message.frame);
+    const plain = message.own || message.again ? undefined : new OutgoingFrame(message.frame);
     const p = message.positioned;
     let forReceivers: PositionedMessage | undefined;
     if (p !== undefined) {
       const broken = this.monitor.check(p.positions, this.hears);
       if (broken) for (const [stream, why] of broken) this.broken(stream, why, p.positions);
-      forReceivers = new PositionedMessage(message.frame, p.positions, p.text);
+      forReceivers = new PositionedMessage(
+        message.frame,
+        p.positions,
+        p.text,
+        message.type === 'broadcast' ? message.except : undefined,
+        p.mid === undefined ? undefined : this.copies.of(p.mid),
+      );
     }
     const local: LocalMessage = { plain, forReceivers };
     switch (message.type) {
@@ -116,6 +129,15 @@ export class RecordedDelivery extends RecoveringDelivery {
 
   barrier(): Promise<void> | undefined {
     return this.deps.link.settled();
+  }
+
+  override replayedCopies(client: HubClient, ids: ReadonlySet<string>): void {
+    for (const id of ids) this.copies.of(id).add(client.id);
+  }
+
+  /** Same instance only: a resume elsewhere relies on the client's `mid` check. */
+  override gotCopy(client: HubClient, id: string): boolean {
+    return this.copies.has(id, client.id);
   }
 
   observed(tops: readonly StreamTop[]): void {

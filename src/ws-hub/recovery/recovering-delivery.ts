@@ -99,6 +99,13 @@ export abstract class RecoveringDelivery
   abstract barrier(): Promise<void> | undefined;
   abstract observed(tops: readonly StreamTop[]): void;
 
+  /** Only a cluster appends messages as several copies. */
+  replayedCopies(_client: HubClient, _ids: ReadonlySet<string>): void {}
+
+  gotCopy(_client: HubClient, _id: string): boolean {
+    return false;
+  }
+
   /** A client that negotiated recovery waits for its `recover` frame; others are plain. */
   admit(client: HubClient, info: ConnectionInfo): boolean {
     if (info.protocol !== RECOVERY_SUBPROTOCOL) return true;
@@ -130,7 +137,8 @@ export abstract class RecoveringDelivery
   }
 
   write(client: HubClient, message: PositionedMessage): boolean {
-    return this.deps.delivery.strictFrame(client, message.frameFor(client));
+    const frame = message.frameFor(client);
+    return frame === undefined || this.deps.delivery.strictFrame(client, frame);
   }
 
   overflow(client: HubClient): void {

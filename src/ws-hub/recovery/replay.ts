@@ -2,14 +2,13 @@ import type { HubClient } from '../core/hub-client.js';
 import type { HistoryEntry, StreamHistory } from '../interfaces/recovery.interface.js';
 import {
   entryKey,
+  POS_MARK,
   positionedFrame,
+  skipFrame,
   type Positions,
   type StreamPosition,
 } from '../protocol/streams.js';
 import { isIn } from './positioned-message.js';
-
-/** Where the positions start in a positioned frame (the last `,"pos":` of its text). */
-const POS_MARK = ',"pos":';
 
 /** The plain frame of a positioned one. */
 export function plainOf(positioned: string): string {
@@ -18,24 +17,31 @@ export function plainOf(positioned: string): string {
 
 /**
  * The frames a resuming client missed, from the histories of the streams that could be
- * recovered: each message once (a multi-room broadcast is in several streams), every stream in
- * its own order (streams are merged by append time), without what the client already had (a
- * position at or below its own in any stream, same epoch) nor what excluded it (`except`).
- * Each frame carries the positions of the client's streams only, and all of them: a message
- * whose copies were appended separately (Redis Cluster, one per slot) carries the positions of
- * every copy read, so that a later resume does not replay it again through another stream.
+ * recovered, such that each stream it replays continues its offsets one by one: each message
+ * once (a multi-room broadcast is in several streams), every stream in its own order (streams
+ * are merged by append time), and a `skip` frame for the positions of what the client must not
+ * get again or at all: a message it had already (a position at or below its own in any stream,
+ * same epoch), one that excluded it (`except`), a copy of one replayed already through another
+ * stream. Each frame carries the positions of the client's streams only.
+ *
+ * A message in several streams goes out once it is next in all of them. Copies appended
+ * separately (Redis Cluster, one per slot) may be in opposite orders in two streams (two
+ * publishers crossed): then the earliest goes out with its own stream's position, and its
+ * other copies become `skip` frames when their turn comes.
  */
 export function missedMessages(
   histories: readonly StreamHistory[],
   asked: ReadonlyMap<string, StreamPosition>,
   client: HubClient,
+  /** Filled with the ids of the multi-copy messages (`id`) the replay sends in full. */
+  copiesSent?: Set<string>,
+  /** Whether a multi-copy message reached the client live already (through another copy). */
+  gotCopy: (id: string) => boolean = () => false,
 ): string[] {
   const merged = mergedPositions(histories);
   const lists = histories.map((h) => h.entries);
   const cursors = lists.map(() => 0);
-  // Which lists hold each message (several for a multi-room one): it goes out only once it is
-  // next in all of them, so that every stream keeps its order (copies appended on different
-  // Redis Cluster nodes carry those nodes' times, which do not order them across streams).
+  // Which lists hold each message (several for a multi-room one).
   const holders = new Map<string, number[]>();
   lists.forEach((list, i) => {
     for (const e of list) {
@@ -45,8 +51,12 @@ export function missedMessages(
       else holders.set(key, [i]);
     }
   });
+  const headIs = (j: number, key: string): boolean => {
+    const head = lists[j][cursors[j]];
+    return head !== undefined && keyOf(head) === key;
+  };
   const out: string[] = [];
-  const sent = new Set<string>();
+  const done = new Set<string>();
   for (;;) {
     let pick = -1;
     let fallback = -1;
@@ -55,25 +65,46 @@ export function missedMessages(
       if (e === undefined) continue;
       if (fallback < 0 || e.at < lists[fallback][cursors[fallback]].at) fallback = i;
       const key = keyOf(e);
-      const ready = holders.get(key)!.every((j) => {
-        const head = lists[j][cursors[j]];
-        return head !== undefined && keyOf(head) === key;
-      });
+      const ready = holders.get(key)!.every((j) => headIs(j, key));
       if (ready && (pick < 0 || e.at < lists[pick][cursors[pick]].at)) pick = i;
     }
     if (fallback < 0) return out;
-    if (pick < 0) pick = fallback; // histories that disagree on order: never stall
+    const ready = pick >= 0;
+    if (!ready) pick = fallback; // copies in opposite orders: never stall
     const entry = lists[pick][cursors[pick]];
     const key = keyOf(entry);
-    for (const j of holders.get(key)!) {
-      const head = lists[j][cursors[j]];
-      if (head !== undefined && keyOf(head) === key) cursors[j]++;
+    // The streams this message advances now, each with its own entry's position.
+    const now: Positions = {};
+    for (const j of ready ? holders.get(key)! : [pick]) {
+      if (!headIs(j, key)) continue;
+      const head = lists[j][cursors[j]++];
+      const stream = histories[j].stream;
+      now[stream] = head.positions[stream] ?? Object.values(head.positions)[0];
     }
-    if (sent.has(key)) continue; // a copy left behind by the fallback
-    sent.add(key);
     const positions = (entry.id !== undefined && merged.get(entry.id)) || entry.positions;
-    if (hadIt(positions, asked) || entry.except?.includes(client.id)) continue;
-    out.push(frameFor(entry, positions, client));
+    if (
+      done.has(key) ||
+      hadIt(positions, asked) ||
+      (entry.id !== undefined && gotCopy(entry.id)) ||
+      entry.except?.includes(client.id) === true
+    ) {
+      done.add(key);
+      out.push(skipFrame(now));
+      continue;
+    }
+    done.add(key);
+    if (entry.id !== undefined) copiesSent?.add(entry.id);
+    // Its positions in the client's streams, minus the replayed streams it is not next in yet
+    // (those get a `skip` when it is).
+    const later = new Set(holders.get(key)!.map((j) => histories[j].stream));
+    const mine: Positions = {};
+    let same = !entry.id;
+    for (const stream in positions) {
+      if (isIn(client, stream) && (stream in now || !later.has(stream))) {
+        mine[stream] = stream in now ? now[stream] : positions[stream];
+      } else same = false;
+    }
+    out.push(same ? entry.text : positionedFrame(plainOf(entry.text), mine));
   }
 }
 
@@ -94,17 +125,6 @@ function mergedPositions(histories: readonly StreamHistory[]): Map<string, Posit
     }
   }
   return merged;
-}
-
-/** The entry's frame with exactly the positions of `positions` the client is in. */
-function frameFor(entry: HistoryEntry, positions: Positions, client: HubClient): string {
-  const mine: Positions = {};
-  let same = positions === entry.positions;
-  for (const stream in positions) {
-    if (isIn(client, stream)) mine[stream] = positions[stream];
-    else same = false;
-  }
-  return same ? entry.text : positionedFrame(plainOf(entry.text), mine);
 }
 
 /** Whether the client's own position in one of the message's streams is at or past it. */

@@ -6,7 +6,7 @@ import type { HubClient } from '../core/hub-client.js';
 import type { Rooms } from '../core/rooms.js';
 import type { Welcomer } from '../core/welcomer.js';
 import type { RecoveryStore, StreamHistory, StreamTop } from '../interfaces/recovery.interface.js';
-import { hubLogger } from '../logger.js';
+import { hubLogger } from '../util/logger.js';
 import type { ResolvedRecoveryOptions } from '../options/feature-options.js';
 import { CloseCode, DisconnectReason, ErrorCode } from '../protocol/constants.js';
 import { encodeError } from '../protocol/envelope.js';
@@ -43,6 +43,13 @@ export interface ResumeHost {
   barrier(): Promise<void> | undefined;
   /** The streams' positions as this resume read them (the continuity monitor's start). */
   observed(tops: readonly StreamTop[]): void;
+  /**
+   * The replay sent these messages appended as several copies: their copies still to come
+   * live are `skip` frames for this client.
+   */
+  replayedCopies(client: HubClient, ids: ReadonlySet<string>): void;
+  /** Whether a copy of the multi-copy message `id` reached this client here already. */
+  gotCopy(client: HubClient, id: string): boolean;
 }
 
 /**
@@ -167,11 +174,15 @@ export class Resumer {
       },
     };
     this.delivery.text(client, this.welcomer.frame(client, extra, id));
+    const copies = new Set<string>();
     const replay = missedMessages(
       reads.filter((h) => complete.has(h.stream)),
       asked,
       client,
+      copies,
+      (mid) => this.host.gotCopy(client, mid),
     );
+    if (copies.size > 0) this.host.replayedCopies(client, copies);
     // The replay is bounded (maxReplayBytes); what is held meanwhile waits until the client has
     // read it down to its buffer limit. A client that does not is closed (1013): its positions
     // stop where it stopped reading, and the next resume continues from there.

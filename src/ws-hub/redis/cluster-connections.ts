@@ -1,5 +1,5 @@
 import type { Cluster, ClusterOptions } from 'ioredis';
-import { loadOptionalPeer } from '../optional-peer.js';
+import { loadOptionalPeer } from '../util/optional-peer.js';
 import type { ConnectionEvents } from './connections.js';
 import type { ResolvedRedisOptions } from './options.js';
 import { ReadyWaiters } from './ready-waiters.js';

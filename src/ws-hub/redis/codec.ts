@@ -1,5 +1,5 @@
 import type { HubAdapterMessage } from '../interfaces/cluster-adapter.interface.js';
-import type { Positions } from '../protocol/streams.js';
+import { MID_MARK, POS_MARK, type Positions } from '../protocol/streams.js';
 
 /**
  * Wire format of a message on a Redis channel:
@@ -24,7 +24,7 @@ import type { Positions } from '../protocol/streams.js';
  * the publish script puts `,"pos":{...}}` in place of the plain frame's last `}`, and `p` is
  * the plain frame's length minus one (the index of `,"pos"`), so a receiver gets the plain
  * frame back as `text.slice(0, p) + '}'` and the positions from the rest, without parsing the
- * frame.
+ * frame. A Redis Cluster copy of a multi-room broadcast has `,"mid":"<id>"` before `,"pos"`.
  */
 interface WireHeader {
   o: string;
@@ -52,9 +52,6 @@ export interface DecodedMessage {
 export function originPrefix(origin: string): string {
   return `{"o":${JSON.stringify(origin)},`;
 }
-
-/** Marks where the positions start in a positioned frame. */
-export const POS_MARK = ',"pos":';
 
 /** Encodes a message once; the same string is published to every channel that needs it. */
 export function encodeMessage(origin: string, seq: number, message: HubAdapterMessage): string {
@@ -116,19 +113,37 @@ export function encodeHeader(
 }
 
 /**
- * Splits a positioned frame at `p` (where `,"pos":` starts): the plain frame and the positions;
- * undefined when it is not one.
+ * Splits a positioned frame at `p` (where the plain frame's last `}` was: `,"pos":` starts
+ * there, or `,"mid":"<id>"` before it for a Redis Cluster copy): the plain frame, the positions
+ * and the copy's id; undefined when it is not one.
  */
 export function splitPositioned(
   text: string,
   p: number,
-): { plain: string; positions: Positions } | undefined {
-  if (!Number.isSafeInteger(p) || p < 1 || !text.startsWith(POS_MARK, p)) return undefined;
+): { plain: string; positions: Positions; mid?: string } | undefined {
+  if (!Number.isSafeInteger(p) || p < 1) return undefined;
+  let mid: string | undefined;
+  let at = p;
+  if (text.startsWith(MID_MARK, p)) {
+    at = text.indexOf(POS_MARK, p + MID_MARK.length);
+    if (at < 0) return undefined;
+    try {
+      mid = JSON.parse(text.slice(p + MID_MARK.length, at)) as string;
+    } catch {
+      return undefined;
+    }
+    if (typeof mid !== 'string') return undefined;
+  } else if (!text.startsWith(POS_MARK, p)) return undefined;
   try {
-    const positions = JSON.parse(text.slice(p + POS_MARK.length, -1)) as unknown;
+    const positions = JSON.parse(text.slice(at + POS_MARK.length, -1)) as unknown;
     if (typeof positions !== 'object' || positions === null || Array.isArray(positions))
       return undefined;
-    return { plain: text.slice(0, p) + '}', positions: positions as Positions };
+    const out: { plain: string; positions: Positions; mid?: string } = {
+      plain: text.slice(0, p) + '}',
+      positions: positions as Positions,
+    };
+    if (mid !== undefined) out.mid = mid;
+    return out;
   } catch {
     return undefined;
   }
@@ -149,11 +164,12 @@ export function decodeMessage(payload: string): DecodedMessage | undefined {
   if (typeof h !== 'object' || h === null || !isString(h.o) || typeof h.s !== 'number')
     return undefined;
   let frame = nl < 0 ? undefined : payload.slice(nl + 1);
-  let positioned: { text: string; positions: Positions } | undefined;
+  let positioned: { text: string; positions: Positions; mid?: string } | undefined;
   if (h.p !== undefined && frame !== undefined) {
     const split = splitPositioned(frame, h.p);
     if (!split) return undefined;
     positioned = { text: frame, positions: split.positions };
+    if (split.mid !== undefined) positioned.mid = split.mid;
     frame = split.plain;
   }
   let message: HubAdapterMessage;

@@ -1,5 +1,5 @@
 import type { Redis, RedisOptions } from 'ioredis';
-import { assertOptionalPeer, loadOptionalPeer } from '../optional-peer.js';
+import { assertOptionalPeer, loadOptionalPeer } from '../util/optional-peer.js';
 import type { ResolvedRedisOptions } from './options.js';
 import { ReadyWaiters } from './ready-waiters.js';
 

@@ -1,6 +1,5 @@
 import type { HubAdapterMessage, Recorded } from '../interfaces/cluster-adapter.interface.js';
-import { ChannelMerge } from '../cluster/channel-merge.js';
-import { decodeMessage, originPrefix, type DecodedMessage } from './codec.js';
+import { decodeMessage, originPrefix } from './codec.js';
 import type { Recorder } from './recorder.js';
 import type { MessageFilter } from './sequence-filter.js';
 import type { AdapterCounters } from './stats.js';
@@ -14,10 +13,13 @@ import type { AdapterCounters } from './stats.js';
  * them already). With recovery its own recorded messages come back positioned, in the order
  * Redis assigned their offsets: they go to its recovering clients (`own: true`), unless the
  * recorder handed them over already (Redis too slow, or the subscriber was away).
+ *
+ * In Redis Cluster mode a multi-room broadcast comes once per room's channel, each copy with
+ * its own room's position (and the same `mid`): the first goes to everyone, the others
+ * (`again`) only to recovering clients, who need every position (`PositionedMessage`).
  */
 export class Inbox {
   private readonly selfPrefix: string;
-  private readonly merge: ChannelMerge<DecodedMessage> | undefined;
 
   constructor(
     selfId: string,
@@ -25,27 +27,11 @@ export class Inbox {
     private readonly recorder: Recorder | undefined,
     private readonly counters: Pick<AdapterCounters, 'received' | 'duplicates' | 'malformed'>,
     private readonly apply: (message: HubAdapterMessage, origin: string) => void,
-    /**
-     * Cluster mode with recovery: a positioned message in several streams comes once per
-     * stream's channel, each from its own node; it is applied once it is next on every one of
-     * them that this instance hears (see `ChannelMerge`).
-     */
-    private readonly channels?: {
-      of(stream: string): string;
-      subscribed(channel: string): boolean;
-      maxWaitMs: number;
-    },
   ) {
     this.selfPrefix = originPrefix(selfId);
-    if (channels) this.merge = new ChannelMerge((d) => this.deliver(d), channels.maxWaitMs);
   }
 
-  /** Drops what waits for the copies of a message (shutdown). */
-  clear(): void {
-    this.merge?.clear();
-  }
-
-  receive(payload: string, channel = ''): void {
+  receive(payload: string): void {
     const own = payload.startsWith(this.selfPrefix);
     if (own && this.recorder === undefined) return;
     const decoded = decodeMessage(payload);
@@ -53,41 +39,25 @@ export class Inbox {
       this.counters.malformed++;
       return;
     }
-    const message = decoded.message;
+    const message = decoded.message as HubAdapterMessage & Recorded;
+    const positioned = message.positioned;
     if (own) {
       // Only positioned copies concern this instance: it delivered the plain frame itself.
-      if (!('positioned' in message) || message.positioned === undefined) return;
+      if (positioned === undefined) return;
       if (!this.recorder!.acceptOwn(decoded.seq)) return;
       message.own = true;
     }
-    const merge = this.merge;
-    if (merge === undefined) {
-      this.deliver(decoded);
-      return;
-    }
-    if (this.filter.seen(decoded.origin, decoded.seq)) {
-      this.counters.duplicates++;
-      return;
-    }
-    const positions = 'positioned' in message ? message.positioned?.positions : undefined;
-    const expected: string[] = [];
-    if (positions) {
-      for (const stream in positions) {
-        const c = this.channels!.of(stream);
-        if (this.channels!.subscribed(c)) expected.push(c);
-      }
-    }
-    merge.arrive(channel, decoded.origin + ':' + decoded.seq, expected, decoded);
-  }
-
-  private deliver(decoded: DecodedMessage): void {
-    const positioned = (decoded.message as Recorded).positioned;
     if (positioned) this.recorder?.floors.saw(positioned.positions);
     if (!this.filter.accept(decoded.origin, decoded.seq)) {
-      this.counters.duplicates++;
-      return;
+      // Copies of one message appended per stream (Redis Cluster): each carries its own
+      // stream's position, and recovering clients need every one of them.
+      if (positioned?.mid === undefined || !this.filter.seen(decoded.origin, decoded.seq)) {
+        this.counters.duplicates++;
+        return;
+      }
+      message.again = true;
     }
-    if (!(decoded.message as Recorded).own) this.counters.received++;
-    this.apply(decoded.message, decoded.origin);
+    if (!message.own && !message.again) this.counters.received++;
+    this.apply(message, decoded.origin);
   }
 }

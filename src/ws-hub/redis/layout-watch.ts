@@ -1,4 +1,4 @@
-import { hubLogger } from '../logger.js';
+import { hubLogger } from '../util/logger.js';
 import type { PresenceEntry } from './presence.js';
 
 /**

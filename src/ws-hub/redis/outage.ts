@@ -1,5 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
-import { hubLogger } from '../logger.js';
+import { hubLogger } from '../util/logger.js';
 import { errorText } from '../util/error-text.js';
 import type { ResolvedRedisOptions } from './options.js';
 

@@ -1,4 +1,4 @@
-import { hubLogger } from '../logger.js';
+import { hubLogger } from '../util/logger.js';
 import { errorText } from '../util/error-text.js';
 import { EVAL_REFUSED, MULTI_PUBLISH } from './scripts.js';
 

@@ -1,5 +1,5 @@
 import type { HubAdapterHost, HubInstanceInfo } from '../interfaces/cluster-adapter.interface.js';
-import { hubLogger } from '../logger.js';
+import { hubLogger } from '../util/logger.js';
 import { errorText } from '../util/error-text.js';
 import { TIMEOUT, withTimeout } from './connections.js';
 import { HEARTBEAT, LEAVE, QUERY } from './scripts.js';

@@ -18,8 +18,6 @@ export type RecordedMessage = Extract<HubAdapterMessage, { frame: string }>;
 export interface RecorderConnection {
   readonly status: string;
   eval(script: string, numKeys: number | string, ...args: string[]): Promise<unknown>;
-  /** Cluster mode: a message over several slot groups is published after its appends. */
-  spublish?(channel: string, payload: string): Promise<unknown>;
 }
 
 export interface RecorderDeps {
@@ -39,10 +37,11 @@ export interface RecorderDeps {
   /** A publish failed or timed out (`what` names it for the outage log). */
   onFailed(what: string, err: unknown): void;
   /**
-   * Cluster mode: one script per stream (each its own slot group, sent concurrently: ioredis
-   * pipelines those to one node), publishing with SPUBLISH; the copies of a message on several
-   * streams share the id `<idPrefix><seq>` in their history entries, and may come back in any
-   * order.
+   * Cluster mode: one script per stream (each its own slot group, sent concurrently), each
+   * appending and publishing its copy with SPUBLISH, so that every channel carries its stream in
+   * offset order. The copies of a message on several streams share the id `<idPrefix><seq>`
+   * (`mid` in their frames, `i` in their entries), each with its own stream's position only, and
+   * come back in any order relative to each other.
    */
   cluster?: { idPrefix: string };
 }
@@ -85,9 +84,6 @@ export class Recorder {
   private readonly lost = new Map<string, number>();
   private flushing = false;
   private timer: NodeJS.Timeout | undefined;
-  /** Cluster mode: the message over several slots being appended; later ones wait for it. */
-  private blocking: number | undefined;
-  private readonly queued: Parameters<Recorder['record']>[] = [];
   readonly counters = { historyWrites: 0, historyFailures: 0, gapsMarked: 0 };
   /** The newest position this instance knows of each stream (a publish checks it). */
   readonly floors = new Floors();
@@ -105,8 +101,6 @@ export class Recorder {
     this.timer = undefined;
     this.pending.clear();
     this.appliedHere.clear();
-    this.queued.length = 0;
-    this.blocking = undefined;
   }
 
   stats(): RecorderStats {
@@ -115,10 +109,6 @@ export class Recorder {
 
   /** Appends `message` (own sequence number `seq`, wire header `header`) and publishes it. */
   record(seq: number, header: string, message: RecordedMessage, streams: string[]): void {
-    if (this.blocking !== undefined) {
-      this.queued.push([seq, header, message, streams]);
-      return;
-    }
     const d = this.deps;
     const conn = d.conn();
     if (!conn || conn.status !== 'ready') {
@@ -128,20 +118,7 @@ export class Recorder {
     }
     const except = message.type === 'broadcast' ? message.except : undefined;
     const groups = d.cluster ? streams.map((s) => [s]) : [streams];
-    const split = groups.length > 1;
-    const cluster = d.cluster && { id: split ? d.cluster.idPrefix + seq : '', publish: !split };
-    const argsOf = (group: string[]): string[] =>
-      appendArgs(
-        d.keys,
-        d.epochs,
-        d.limits,
-        header,
-        message.frame,
-        group,
-        except,
-        cluster,
-        this.floors.of(group),
-      );
+    const cluster = d.cluster && { id: groups.length > 1 ? d.cluster.idPrefix + seq : '' };
     this.pending.set(seq, {
       message,
       streams,
@@ -150,62 +127,29 @@ export class Recorder {
       received: false,
     });
     try {
-      const evals = groups.map((g) => conn.eval(APPEND_PUBLISH, ...(argsOf(g) as [string])));
-      if (split) {
-        this.blocking = seq;
-        const channels = groups.map((g) => d.keys.channel(g[0]));
-        Promise.all(evals).then(
-          (replies) => this.publishSplit(seq, header, mergePositions(replies), channels, conn),
-          (err: unknown) => {
-            this.unblock(seq);
-            this.failed(seq, err);
-          },
-        );
-      } else {
-        evals[0].then(
-          (pos) => this.written(seq, pos),
-          (err: unknown) => this.failed(seq, err),
-        );
-      }
-    } catch (err) {
-      this.unblock(seq);
-      this.failed(seq, err);
-    }
-  }
-
-  /**
-   * Cluster mode, a message over several slot groups: appended in each (no publish), then
-   * published once per channel with every group's positions, so live clients advance in all
-   * their streams. Later messages waited meanwhile: each channel keeps its offsets' order.
-   */
-  private publishSplit(
-    seq: number,
-    header: string,
-    pos: string,
-    channels: string[],
-    conn: RecorderConnection,
-  ): void {
-    const p = this.pending.get(seq);
-    if (p) {
-      const payload = header + '\n' + positionedText(p.message.frame, pos);
-      Promise.all(channels.map((c) => conn.spublish!(c, payload))).then(
-        () => this.written(seq, pos),
-        (err: unknown) => {
-          // In the history, but its copies may not go out: the clients here get it now.
-          this.written(seq, pos, true);
-          this.deps.onFailed('publish', err);
-        },
+      const evals = groups.map((group) =>
+        conn.eval(
+          APPEND_PUBLISH,
+          ...(appendArgs(
+            d.keys,
+            d.epochs,
+            d.limits,
+            header,
+            message.frame,
+            group,
+            except,
+            cluster,
+            this.floors.of(group),
+          ) as [string]),
+        ),
       );
-    }
-    this.unblock(seq);
-  }
-
-  /** Sends the messages that waited for `seq` (cluster mode), in order. */
-  private unblock(seq: number): void {
-    if (this.blocking !== seq) return;
-    this.blocking = undefined;
-    while (this.blocking === undefined && this.queued.length > 0) {
-      this.record(...this.queued.shift()!);
+      const all = evals.length === 1 ? evals[0] : Promise.all(evals).then(mergePositions);
+      all.then(
+        (pos) => this.written(seq, pos),
+        (err: unknown) => this.failed(seq, err),
+      );
+    } catch (err) {
+      this.failed(seq, err);
     }
   }
 
@@ -257,7 +201,7 @@ export class Recorder {
     });
   }
 
-  private written(seq: number, posJson: unknown, applyHere = false): void {
+  private written(seq: number, posJson: unknown): void {
     const p = this.pending.get(seq);
     if (!p) return; // timed out: delivered here already, the copy will be dropped
     this.pending.delete(seq);
@@ -269,7 +213,7 @@ export class Recorder {
       // an unreadable reply: no floor learned
     }
     const away = p.generation < 0 || d.subscriberGeneration() !== p.generation;
-    if (!p.received && (away || applyHere)) {
+    if (!p.received && away) {
       // The subscriber was away (or resubscribing) around the publish: its copy may never
       // come, so the clients here get it now, and a late copy is dropped.
       const pos = String(posJson);
@@ -302,7 +246,6 @@ export class Recorder {
       if (p.sentAtMs > oldest) break;
       this.pending.delete(seq);
       this.lose(p.message, p.streams);
-      this.unblock(seq);
       late++;
     }
     if (late > 0) this.deps.onFailed('publish', `no answer within ${this.deps.timeoutMs} ms`);

@@ -9,7 +9,7 @@ import type {
 } from '../interfaces/cluster-adapter.interface.js';
 import type { RecoveryStore } from '../interfaces/recovery.interface.js';
 import type { HubRedisOptions } from '../interfaces/options.interface.js';
-import { hubLogger } from '../logger.js';
+import { hubLogger } from '../util/logger.js';
 import { errorText } from '../util/error-text.js';
 import { newInstanceId } from '../util/random.js';
 import { ChannelNames, Subscriptions } from './channels.js';
@@ -96,7 +96,7 @@ export class RedisHubAdapter implements HubAdapter {
       message: (channel, payload) => {
         // A given Cluster client may carry the app's own shard channels too.
         if (this.closed || (this.cluster && !this.subscriptions.has(channel))) return;
-        this.inbox?.receive(payload, channel);
+        this.inbox?.receive(payload);
       },
     });
   }
@@ -109,20 +109,7 @@ export class RedisHubAdapter implements HubAdapter {
     this.host = host;
     this.selfId = host.instanceId;
     this.presenceAtMs = Date.now();
-    this.inbox = new Inbox(
-      this.selfId,
-      this.filter,
-      this.recorder,
-      this.counters,
-      this.apply,
-      this.cluster && this.recorder
-        ? {
-            of: (stream) => this.names.stream(stream),
-            subscribed: (channel) => this.subscriptions.has(channel),
-            maxWaitMs: o.commandTimeoutMs,
-          }
-        : undefined,
-    );
+    this.inbox = new Inbox(this.selfId, this.filter, this.recorder, this.counters, this.apply);
     this.subscriptions.want(this.names.all);
     this.subscriptions.want(this.names.instance(this.selfId));
     // ioredis, an optional peer, is loaded on first use (a given client brings its own).
@@ -253,7 +240,6 @@ export class RedisHubAdapter implements HubAdapter {
     await this.presence?.leave();
     await this.connections.close(this.subscriptions.list());
     this.subscriptions.clear();
-    this.inbox?.clear();
     this.filter.clear();
   }
 

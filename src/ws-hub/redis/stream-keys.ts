@@ -1,8 +1,13 @@
 import type { HistoryEntry, StreamHistory } from '../interfaces/recovery.interface.js';
-import { readFromTop, type Positions, type StreamPosition } from '../protocol/streams.js';
+import {
+  POS_MARK,
+  positionsOf,
+  readFromTop,
+  type Positions,
+  type StreamPosition,
+} from '../protocol/streams.js';
 import { newEpoch } from '../util/random.js';
 import type { ChannelNames } from './channels.js';
-import { POS_MARK } from './codec.js';
 
 /**
  * Recovery's keys and the pure side of its scripts (`stream-scripts.ts`): key names, script
@@ -63,8 +68,11 @@ export function appendArgs(
   plain: string,
   streams: readonly string[],
   except: readonly string[] | undefined,
-  /** Cluster mode: the message id shared by its copies in other slot groups, and SPUBLISH. */
-  cluster?: { id: string; publish: boolean },
+  /**
+   * Cluster mode: SPUBLISH, and for a message appended as several copies (one per stream) the
+   * id they share (`mid` in their frames).
+   */
+  cluster?: { id: string },
   /** The newest position the publisher saw of some streams (a rollback check). */
   floors?: Positions,
 ): string[] {
@@ -92,7 +100,7 @@ export function appendArgs(
     except && except.length ? JSON.stringify(except) : '',
     String(plain.length - 1),
     ...perStream,
-    ...(cluster ? [cluster.id, cluster.publish ? 'S' : 'N'] : []),
+    ...(cluster ? [cluster.id, 'S'] : []),
   ];
 }
 
@@ -146,13 +154,8 @@ export function parseEntry(raw: RawEntry): ParsedEntry | undefined {
   if (!Number.isSafeInteger(offset) || !Number.isFinite(atUs)) return undefined;
   if (f.g !== undefined || f.d === undefined) return { offset, atUs, entry: undefined };
   const text = f.d;
-  const p = Number(f.p);
-  let positions: Positions;
-  try {
-    positions = JSON.parse(text.slice(p + POS_MARK.length, -1)) as Positions;
-  } catch {
-    return { offset, atUs, entry: undefined };
-  }
+  const positions = positionsOf(text);
+  if (positions === undefined) return { offset, atUs, entry: undefined };
   const entry: HistoryEntry = { text, positions, at: atUs / 1000 };
   if (f.i !== undefined) entry.id = f.i;
   if (f.x !== undefined) {

@@ -74,10 +74,11 @@ end
  *
  * KEYS: per stream, its meta hash and its history (2 per stream).
  * ARGV: header, plain frame, history size, history TTL ms, meta TTL ms, except ('' for none),
- * p (index of `,"pos"`), then per stream (5 each): its name as JSON, an epoch candidate, its
- * channel, the floor offset and the floor's epoch ('0', '' for none); then, optional (cluster
- * mode): the message id for the entries (`i`, '' for none) and `S` to publish with SPUBLISH,
- * or `N` not to publish (the caller publishes, with every slot's positions).
+ * p (index of the plain frame's last `}`), then per stream (5 each): its name as JSON, an epoch
+ * candidate, its channel, the floor offset and the floor's epoch ('0', '' for none); then,
+ * optional (cluster mode): the id of a message appended as several copies ('' for none: stored
+ * as `i`, and `,"mid":"<id>"` goes before `,"pos"` in the frame; base64url, so JSON as it is)
+ * and `S` to publish with SPUBLISH (`N`: not at all).
  * Returns the positions as JSON (`{"<stream>":[offset,"epoch"],...}`).
  */
 export const APPEND_PUBLISH = compact(
@@ -94,14 +95,16 @@ for i = 1, n do
   parts[i] = ARGV[a + 1] .. ':[' .. top .. ',"' .. epoch .. '"]'
 end
 local pos = '{' .. table.concat(parts, ',') .. '}'
-local text = string.sub(ARGV[2], 1, -2) .. ',"pos":' .. pos .. '}'
+local id = ARGV[8 + 5 * n]
+local mid = ''
+if id and id ~= '' then mid = ',"mid":"' .. id .. '"' end
+local text = string.sub(ARGV[2], 1, -2) .. mid .. ',"pos":' .. pos .. '}'
 local fields = { 'd', text, 'p', ARGV[7], 'a', at }
 if ARGV[6] ~= '' then
   fields[#fields + 1] = 'x'
   fields[#fields + 1] = ARGV[6]
 end
-local id = ARGV[8 + 5 * n]
-if id and id ~= '' then
+if mid ~= '' then
   fields[#fields + 1] = 'i'
   fields[#fields + 1] = id
 end

@@ -1,4 +1,4 @@
-import { hubLogger } from '../logger.js';
+import { hubLogger } from '../util/logger.js';
 import { errorText } from '../util/error-text.js';
 
 /** Where a socket on the hub's endpoint keeps its gate. */

@@ -7,7 +7,7 @@ import type { Observable } from 'rxjs';
 import type { WebSocketServer } from 'ws';
 import type { HubFrameHandler } from '../core/frame-dispatcher.js';
 import { kHubClient, type HubClient, type HubSocket as CoreSocket } from '../core/hub-client.js';
-import { hubLogger } from '../logger.js';
+import { hubLogger } from '../util/logger.js';
 import { errorText } from '../util/error-text.js';
 import { CloseCode, DisconnectReason } from '../protocol/constants.js';
 import { ConnectionGate, kConnectionGate } from './connection-gate.js';

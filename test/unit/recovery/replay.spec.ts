@@ -27,10 +27,11 @@ function client(rooms: string[] = []): HubClient {
   c.rooms = new Set(rooms);
   return c;
 }
+/** `[data, pos]` per frame; a `skip` frame is `['(skip)', pos]`. */
 const frames = (texts: string[]) =>
   texts.map((t) => {
-    const f = JSON.parse(t) as { data: string; pos: Positions };
-    return [f.data, f.pos];
+    const f = JSON.parse(t) as { event: string; data: string; pos: Positions };
+    return [f.event === 'skip' ? '(skip)' : f.data, f.pos];
   });
 
 describe('missedMessages', () => {
@@ -44,13 +45,16 @@ describe('missedMessages', () => {
     expect(frames(out).map(([d]) => d)).toEqual(['a1', 'r1', 'r2', 'a2']);
   });
 
-  it('sends a multi-room message once, and not at all when the client had it in another stream', () => {
+  it('sends a multi-room message once; a skip when the client had it in another stream', () => {
     const both: Positions = { 'room:a': [5, 'E'], 'room:b': [9, 'E'] };
     const a = hist('room:a', [entry('m', both, 1)]);
     const b = hist('room:b', [entry('m', both, 1)]);
-    expect(missedMessages([a, b], new Map(), client(['a', 'b']))).toHaveLength(1);
+    expect(frames(missedMessages([a, b], new Map(), client(['a', 'b'])))).toEqual([['m', both]]);
+    // Had in a (offset 5), b's read starts before it: b must still step over offset 9.
     const hadInA = new Map([['room:a', { epoch: 'E', offset: 5 }]]);
-    expect(missedMessages([a, b], hadInA, client(['a', 'b']))).toEqual([]);
+    expect(frames(missedMessages([b], hadInA, client(['a', 'b'])))).toEqual([
+      ['(skip)', { 'room:b': [9, 'E'] }],
+    ]);
   });
 
   it("shows only the positions of the client's own streams (no room names leak)", () => {
@@ -70,12 +74,15 @@ describe('missedMessages', () => {
     expect(frames(out)).toEqual([['m', { 'room:a': [1, 'E'], 'room:b': [1, 'F'] }]]);
   });
 
-  it('skips what excluded the client', () => {
+  it('steps over what excluded the client with a skip frame, so its offsets stay contiguous', () => {
     const all = hist('all', [
       entry('x', { all: [1, 'E'] }, 1, { except: ['i.c'] }),
       entry('y', { all: [2, 'E'] }, 2),
     ]);
-    expect(frames(missedMessages([all], new Map(), client())).map(([d]) => d)).toEqual(['y']);
+    expect(frames(missedMessages([all], new Map(), client()))).toEqual([
+      ['(skip)', { all: [1, 'E'] }],
+      ['y', { all: [2, 'E'] }],
+    ]);
   });
 
   it('plainOf takes the positions back off a positioned frame (a "pos" key inside data stays)', () => {
@@ -93,10 +100,54 @@ describe('missedMessages across Redis Cluster nodes', () => {
       entry('solo3', { 'room:attic': [5, 'A'] }, 12),
       entry('x4', { 'room:attic': [6, 'A'] }, 13, { id: 'c:4' }),
     ]);
-    const out = frames(missedMessages([lobby, attic], new Map(), client(['lobby', 'attic'])));
+    const sent = new Set<string>();
+    const out = frames(missedMessages([lobby, attic], new Map(), client(['lobby', 'attic']), sent));
     expect(out).toEqual([
       ['solo3', { 'room:attic': [5, 'A'] }],
       ['x4', { 'room:lobby': [5, 'L'], 'room:attic': [6, 'A'] }],
+    ]);
+    expect([...sent]).toEqual(['c:4']);
+  });
+
+  it('copies in opposite orders in two streams (two publishers crossed): each stream stays contiguous, each message once', () => {
+    // m then n in a; n then m in b: no single order keeps both, so the first goes out with a's
+    // position only and its b copy becomes a skip when its turn comes.
+    const a = hist('room:a', [
+      entry('m', { 'room:a': [1, 'A'] }, 1, { id: 'x:1' }),
+      entry('n', { 'room:a': [2, 'A'] }, 3, { id: 'y:1' }),
+    ]);
+    const b = hist('room:b', [
+      entry('n', { 'room:b': [1, 'B'] }, 2, { id: 'y:1' }),
+      entry('m', { 'room:b': [2, 'B'] }, 4, { id: 'x:1' }),
+    ]);
+    const out = frames(missedMessages([a, b], new Map(), client(['a', 'b'])));
+    const events = out.filter(([d]) => d !== '(skip)').map(([d]) => d);
+    expect(events.sort()).toEqual(['m', 'n']);
+    // Every offset of each stream exactly once, in order.
+    for (const [stream, pre] of [
+      ['room:a', 'A'],
+      ['room:b', 'B'],
+    ] as const) {
+      const offsets = out.flatMap(([, pos]) =>
+        (pos as Positions)[stream] ? [(pos as Positions)[stream]] : [],
+      );
+      expect(offsets).toEqual([
+        [1, pre],
+        [2, pre],
+      ]);
+    }
+  });
+
+  it('a copy the client had through another stream (its position there) is a skip', () => {
+    const b = hist('room:b', [entry('m', { 'room:b': [2, 'B'] }, 4, { id: 'x:1' })]);
+    const a = hist('room:a', [entry('m', { 'room:a': [1, 'A'] }, 1, { id: 'x:1' })]);
+    const asked = new Map([
+      ['room:a', { epoch: 'A', offset: 0 }],
+      ['room:b', { epoch: 'B', offset: 1 }],
+    ]);
+    // Both copies read: the client gets m once, with both positions.
+    expect(frames(missedMessages([a, b], asked, client(['a', 'b'])))).toEqual([
+      ['m', { 'room:a': [1, 'A'], 'room:b': [2, 'B'] }],
     ]);
   });
 });

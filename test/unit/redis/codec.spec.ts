@@ -128,5 +128,24 @@ describe('redis codec', () => {
       expect(splitPositioned(text.slice(0, -2) + '}', frame.length - 1)).toBeUndefined();
       expect(splitPositioned('{"a":1,"pos":[1]}', 6)).toBeUndefined();
     });
+
+    it('a Redis Cluster copy carries "mid" before "pos": plain clients never see it', () => {
+      const header = encodeHeader('i1', 9, { type: 'broadcast', frame, rooms: ['a', 'b'] }, true);
+      // What the publish script builds for a copy: the mid, then this copy's position only.
+      const text = frame.slice(0, -1) + ',"mid":"Ab-_9:9","pos":{"room:a":[7,"E"]}}';
+      const decoded = decodeMessage(header + '\n' + text)!;
+      expect(decoded.message).toEqual({
+        type: 'broadcast',
+        frame,
+        rooms: ['a', 'b'],
+        except: undefined,
+        positioned: { text, positions: { 'room:a': [7, 'E'] }, mid: 'Ab-_9:9' },
+      });
+      expect(JSON.parse(text)).toMatchObject({ mid: 'Ab-_9:9', pos: { 'room:a': [7, 'E'] } });
+      expect(
+        splitPositioned(frame.slice(0, -1) + ',"mid":1,"pos":{}}', frame.length - 1),
+      ).toBeUndefined();
+      expect(splitPositioned(frame.slice(0, -1) + ',"mid":"x"}', frame.length - 1)).toBeUndefined();
+    });
   });
 });

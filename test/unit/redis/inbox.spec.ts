@@ -2,11 +2,17 @@ import { describe, expect, it } from 'vitest';
 import type { HubAdapterMessage } from '../../../src/ws-hub/interfaces/cluster-adapter.interface.js';
 import { encodeHeader, encodeMessage } from '../../../src/ws-hub/redis/codec.js';
 import { Inbox } from '../../../src/ws-hub/redis/inbox.js';
-import type { Recorder } from '../../../src/ws-hub/redis/recorder.js';
+import { Floors, type Recorder } from '../../../src/ws-hub/redis/recorder.js';
 import { SequenceFilter } from '../../../src/ws-hub/redis/sequence-filter.js';
 import { positionedText } from '../../../src/ws-hub/redis/stream-keys.js';
 
 const frame = '{"event":"m","data":1}';
+/** A Redis Cluster copy of a broadcast to rooms a and b: `mid` and one room's position. */
+const copy = (origin: string, seq: number, room: 'a' | 'b', offset: number) =>
+  encodeHeader(origin, seq, { type: 'broadcast', frame, rooms: ['a', 'b'] }, true) +
+  '\n' +
+  frame.slice(0, -1) +
+  `,"mid":"${origin}:${seq}","pos":{"room:${room}":[${offset},"E"]}}`;
 const positioned = (origin: string, seq: number) =>
   encodeHeader(origin, seq, { type: 'broadcast', frame }, true) +
   '\n' +
@@ -15,7 +21,9 @@ const positioned = (origin: string, seq: number) =>
 function setup(recovery: boolean, acceptOwn: (seq: number) => boolean = () => true) {
   const applied: HubAdapterMessage[] = [];
   const counters = { received: 0, duplicates: 0, malformed: 0 };
-  const recorder = recovery ? ({ acceptOwn } as unknown as Recorder) : undefined;
+  const recorder = recovery
+    ? ({ acceptOwn, floors: new Floors() } as unknown as Recorder)
+    : undefined;
   const inbox = new Inbox('me', new SequenceFilter(), recorder, counters, (m) => applied.push(m));
   return { applied, counters, inbox };
 }
@@ -55,6 +63,23 @@ describe('Inbox', () => {
     ]);
     expect((applied[1] as { own?: boolean }).own).toBeUndefined();
     expect(counters).toEqual({ received: 1, duplicates: 1, malformed: 0 });
+  });
+
+  it('applies every copy of a Redis Cluster message once: the later ones marked again', () => {
+    const { applied, counters, inbox } = setup(true);
+    inbox.receive(copy('other', 5, 'b', 3));
+    inbox.receive(copy('other', 5, 'a', 8));
+    inbox.receive(copy('other', 5, 'a', 8)); // still applied: the ledger makes it a skip
+    const got = applied as (HubAdapterMessage & { again?: boolean; positioned?: object })[];
+    expect(got.map((m) => [m.again ?? false, m.positioned])).toEqual([
+      [false, expect.objectContaining({ positions: { 'room:b': [3, 'E'] }, mid: 'other:5' })],
+      [true, expect.objectContaining({ positions: { 'room:a': [8, 'E'] }, mid: 'other:5' })],
+      [true, expect.objectContaining({ positions: { 'room:a': [8, 'E'] } })],
+    ]);
+    expect(counters).toEqual({ received: 1, duplicates: 0, malformed: 0 });
+    // A plain duplicate (no mid) is still dropped.
+    inbox.receive(positioned('other', 5));
+    expect(counters.duplicates).toBe(1);
   });
 
   it('drops an own copy the recorder delivered already', () => {

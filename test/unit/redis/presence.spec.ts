@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { HubAdapterHost } from '../../../src/ws-hub/interfaces/cluster-adapter.interface.js';
-import { hubLogger } from '../../../src/ws-hub/logger.js';
+import { hubLogger } from '../../../src/ws-hub/util/logger.js';
 import {
   goneInstances,
   layoutConflicts,

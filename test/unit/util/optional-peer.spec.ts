@@ -4,7 +4,7 @@ import {
   isMissingModule,
   loadOptionalPeer,
   MissingPeerDependencyError,
-} from '../../../src/ws-hub/optional-peer.js';
+} from '../../../src/ws-hub/util/optional-peer.js';
 
 /** The errors Node throws for a package that is not installed. */
 const esmMissing = (name: string, from = '/app/node_modules/ws-hub/dist/ws-hub/x.js') =>
