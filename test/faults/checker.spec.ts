@@ -193,6 +193,17 @@ describe('checker', () => {
     expect(kinds(history([client(0, [c1, c2])]))).toEqual(['epoch-change']);
   });
 
+  it('a skip frame steps over offsets like any frame', () => {
+    const c = steady(2);
+    c.frames.push({ t: 1_300, event: 'skip', pos: { all: [3, 'A'] } });
+    c.frames.push(push(1_400, 'm4', { all: [4, 'A'] }));
+    const result = check(history([client(0, [c])]));
+    expect(result.violations).toEqual([]);
+    expect(result.figures.skipFrames).toBe(1);
+    c.frames.push({ t: 1_500, event: 'skip', pos: { all: [6, 'A'] } });
+    expect(kinds(history([client(0, [c])]))).toEqual(['gap']);
+  });
+
   it('a frame at or below where a join started the room is not a duplicate', () => {
     const c = conn(1_000, { all: [0, 'A'] });
     c.requests.push({ t: 1_100, op: 'join', room: 'r1', id: 'j1' });

@@ -64,6 +64,8 @@ export interface Figures {
   positionedFrames: number;
   /** Pushes without a position on a recovery connection (the store was away). */
   unpositionedFrames: number;
+  /** `skip` frames: offsets stepped over without a message. */
+  skipFrames: number;
   /** Messages the app saw through ws-hub/client. */
   appDeliveries: number;
   closes: Record<string, number>;
@@ -225,6 +227,7 @@ export function check(history: History, options: Partial<CheckOptions> = {}): Ch
     pushFrames: 0,
     positionedFrames: 0,
     unpositionedFrames: 0,
+    skipFrames: 0,
     appDeliveries: 0,
     closes: {},
     continuityBreaks: 0,
@@ -771,9 +774,13 @@ function scanConnection(
       settle(room, f.t);
       continue;
     }
-    if (f.m === undefined) continue;
-    figures.pushFrames++;
-    const p = pubs.get(f.m);
+    if (f.m === undefined) {
+      // A `skip` frame: offsets the client steps over without a message (a broadcast that
+      // excluded it, one it had). Positioned like any frame, checked like any frame.
+      if (!f.pos) continue;
+      figures.skipFrames++;
+    } else figures.pushFrames++;
+    const p = f.m === undefined ? undefined : pubs.get(f.m);
     // Who the message was for, and whether this client was among them.
     if (p) {
       const ok =
@@ -796,10 +803,10 @@ function scanConnection(
     }
     if (!f.pos) {
       figures.unpositionedFrames++;
-      scan.accepted.push({ m: f.m, t: f.t });
+      scan.accepted.push({ m: f.m!, t: f.t });
       continue;
     }
-    figures.positionedFrames++;
+    if (f.m !== undefined) figures.positionedFrames++;
     const targets = p ? new Set(streamsOf(p)) : undefined;
     const verdicts: string[] = [];
     for (const [s, pos] of Object.entries(f.pos)) {

@@ -67,7 +67,7 @@ export function formatFigures(f: Figures): string {
     .join(' ');
   return [
     `messages published ${f.published} (answered ${f.acked})`,
-    `frames checked ${f.pushFrames} (positioned ${f.positionedFrames}, unpositioned ${f.unpositionedFrames}), app deliveries ${f.appDeliveries}`,
+    `frames checked ${f.pushFrames} (positioned ${f.positionedFrames}, unpositioned ${f.unpositionedFrames}) and ${f.skipFrames} skip frames, app deliveries ${f.appDeliveries}`,
     `connections ${f.connections}, welcomes ${f.welcomes} (recovered ${f.welcomesRecovered}, not ${f.welcomesNotRecovered}), continuity breaks ${f.continuityBreaks}`,
     `closes ${closes}`,
     `faults ${faults || 'none'}${f.faultsSkipped ? ` (${f.faultsSkipped} skipped)` : ''}`,
@@ -95,6 +95,7 @@ export function addFigures(total: Figures, f: Figures): Figures {
     pushFrames: total.pushFrames + f.pushFrames,
     positionedFrames: total.positionedFrames + f.positionedFrames,
     unpositionedFrames: total.unpositionedFrames + f.unpositionedFrames,
+    skipFrames: total.skipFrames + (f.skipFrames ?? 0),
     appDeliveries: total.appDeliveries + f.appDeliveries,
     closes: sum({ ...total.closes }, f.closes),
     continuityBreaks: total.continuityBreaks + f.continuityBreaks,
@@ -115,6 +116,7 @@ export const EMPTY_FIGURES: Figures = {
   pushFrames: 0,
   positionedFrames: 0,
   unpositionedFrames: 0,
+  skipFrames: 0,
   appDeliveries: 0,
   closes: {},
   continuityBreaks: 0,
