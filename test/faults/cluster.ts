@@ -253,8 +253,11 @@ export class Cluster {
     return cluster;
   }
 
+  private closed = false;
+
   /** Runs a Redis command on the admin connection; undefined when Redis did not answer. */
   async command(...args: (string | number)[]): Promise<unknown> {
+    if (this.closed) return undefined;
     try {
       return await this.admin.call(String(args[0]), ...args.slice(1).map(String));
     } catch {
@@ -264,6 +267,7 @@ export class Cluster {
 
   /** A command on a connection of its own that never reconnects nor retries. */
   private async once(...args: string[]): Promise<void> {
+    if (this.closed) return;
     const c = new Redis(this.redis.port, '127.0.0.1', {
       maxRetriesPerRequest: 0,
       retryStrategy: () => null,
@@ -348,10 +352,12 @@ export class Cluster {
       await this.once('SHUTDOWN', mode === 'kept' ? 'SAVE' : 'NOSAVE');
     }
     await sleep(downMs);
-    await this.redis.restart();
+    // A fault still running when the schedule ended must not start a server nobody stops.
+    if (!this.closed) await this.redis.restart();
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     for (const i of this.instances) i.closed = true;
     await Promise.all(this.instances.map((i) => i.stop('SIGKILL')));
     await Promise.all(this.instances.map((i) => i.proxy.close()));

@@ -286,6 +286,8 @@ export async function runSchedule(options: ScheduleOptions): Promise<History> {
     for (const c of raw) c.dispose();
     for (const c of real) c.dispose();
     await cluster.close();
+    // Faults still running (they only find closed things now) end before the next schedule.
+    await Promise.race([Promise.all(state.running), sleep(10_000)]);
     log(`  ${(now() / 1000).toFixed(1)}s closed`);
   }
   return history;
