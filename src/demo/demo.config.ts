@@ -118,7 +118,11 @@ export class DemoConfig {
     set('maxBufferedBytes', 'HUB_MAX_BUFFERED_BYTES', int(env, 'HUB_MAX_BUFFERED_BYTES'));
     set('allowedOrigins', 'HUB_ALLOWED_ORIGINS', list(env, 'HUB_ALLOWED_ORIGINS'));
     set('slowConsumer', 'HUB_SLOW_CONSUMER', choice(env, 'HUB_SLOW_CONSUMER', ['drop', 'close']));
-    set('authFailure', 'HUB_AUTH_FAILURE', choice(env, 'HUB_AUTH_FAILURE', ['http', 'close']));
+    set(
+      'authFailure',
+      'HUB_AUTH_FAILURE',
+      choice(env, 'HUB_AUTH_FAILURE', ['auto', 'http', 'close']),
+    );
     const rateLimit = env.HUB_RATE_LIMIT?.trim();
     if (rateLimit === 'off') {
       set('rateLimit', 'HUB_RATE_LIMIT', false);

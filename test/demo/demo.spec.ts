@@ -91,7 +91,7 @@ describe('demo app HTTP endpoints', () => {
     const html = await res.text();
     expect(html).toContain('data-hub-path="/live"');
     expect(html).toContain('data-hub-auth="none"');
-    expect(html).toContain('data-hub-auth-failure="http"');
+    expect(html).toContain('data-hub-auth-failure="auto"');
     expect(html).toContain('ws-hub demo');
     const c = await TestClient.welcomed(`${demo.ws}/live`);
     clients.push(c);
@@ -233,7 +233,7 @@ describe('demo app HTTP endpoints', () => {
     await expect(startDemo({ HUB_SLOW_CONSUMER: 'ignore' })).rejects.toThrow(/HUB_SLOW_CONSUMER/);
     await expect(startDemo({ HUB_AUTH_TOKENS: 'no-colon' })).rejects.toThrow(/HUB_AUTH_TOKENS/);
     await expect(startDemo({ HUB_AUTH_FAILURE: '401' })).rejects.toThrow(
-      'demo: environment variable HUB_AUTH_FAILURE must be "http" or "close", got "401"',
+      'demo: environment variable HUB_AUTH_FAILURE must be "auto", "http" or "close", got "401"',
     );
   });
 });

@@ -330,8 +330,8 @@ describe.skipIf(!hasChromium)('demo web page in headless Chromium', () => {
     },
   );
 
-  it('shows a wrong token as refused (HUB_AUTH_FAILURE=close) and stops retrying', async () => {
-    const d = await demo({ HUB_AUTH_TOKENS: 'tok-a:alice', HUB_AUTH_FAILURE: 'close' });
+  it('shows a wrong token as refused (the default authFailure, auto) and stops retrying', async () => {
+    const d = await demo({ HUB_AUTH_TOKENS: 'tok-a:alice' });
     const page = await open(`${d.base}/`);
     await connectWith(page, 'wrong');
     await state(page, 'closed');
@@ -351,7 +351,7 @@ describe.skipIf(!hasChromium)('demo web page in headless Chromium', () => {
   }, 60_000);
 
   it('with HUB_AUTH_FAILURE=http a wrong token looks unreachable, and the page says why', async () => {
-    const d = await demo({ HUB_AUTH_TOKENS: 'tok-a:alice' });
+    const d = await demo({ HUB_AUTH_TOKENS: 'tok-a:alice', HUB_AUTH_FAILURE: 'http' });
     const page = await open(`${d.base}/`);
     await connectWith(page, 'wrong');
     await page.waitForFunction(
@@ -359,7 +359,7 @@ describe.skipIf(!hasChromium)('demo web page in headless Chromium', () => {
       null,
       { timeout: 15_000 },
     );
-    expect(await page.textContent('#state-detail')).toContain('HUB_AUTH_FAILURE=close');
+    expect(await page.textContent('#state-detail')).toContain('HUB_AUTH_FAILURE=http');
     await page.click('#disconnect');
     await state(page, 'closed');
     expect(await page.textContent('#state')).toBe('Closed by you');

@@ -3,7 +3,7 @@ import { closeAfterEach, startHub, type HubApp } from '../helpers/app.js';
 import { sleep, TestClient } from '../helpers/client.js';
 
 /**
- * `authFailure: 'close'`: a handshake refused for authentication (401) or origin (403) is
+ * `authFailure` (`'auto'` by default, `'http'`, `'close'`). `'close'`: a handshake refused for authentication (401) or origin (403) is
  * completed and closed at once with 4401 / 4403 before any other frame; load limits stay HTTP.
  */
 
@@ -82,18 +82,45 @@ describe('authFailure', () => {
     expect(h.hub.stats().rejectedHandshakes).toEqual({ '429': 2 });
   });
 
-  it('"http" (the default) answers 401 and 403 without an upgrade', async () => {
-    h = await startHub({ authenticate, allowedOrigins: ['https://ok.example'] });
-    expect(h.hub.options.authFailure).toBe('http');
-    expect(await status(open(`${h.url}?token=bad`))).toBe(401);
-    expect(await status(open(`${h.url}?token=good`, { origin: 'https://evil.example' }))).toBe(403);
+  it('"http" answers 401 and 403 without an upgrade, whatever the client offers', async () => {
+    h = await startHub({
+      authFailure: 'http',
+      authenticate,
+      allowedOrigins: ['https://ok.example'],
+    });
+    const v1 = { protocols: ['ws-hub.v1'] };
+    expect(await status(open(`${h.url}?token=bad`, v1))).toBe(401);
+    expect(
+      await status(open(`${h.url}?token=good`, { ...v1, origin: 'https://evil.example' })),
+    ).toBe(403);
     await sleep(20);
     expect(h.hub.stats().rejectedHandshakes).toEqual({ '401': 1, '403': 1 });
   });
 
+  it('"auto" (the default): 4401 / 4403 for a client offering ws-hub.v1 (or ws-hub.recovery), HTTP 401 / 403 for others', async () => {
+    h = await startHub({ authenticate, allowedOrigins: ['https://ok.example'] });
+    expect(h.hub.options.authFailure).toBe('auto');
+    const evil = { origin: 'https://evil.example' };
+    for (const protocols of [['ws-hub.v1'], ['bearer.x', 'ws-hub.v1'], ['ws-hub.recovery']]) {
+      const c = open(`${h.url}?token=bad`, { protocols });
+      expect(await status(c)).toBe(101);
+      expect(await c.closed()).toBe(4401);
+      expect(c.raw).toEqual([]);
+    }
+    const o = open(`${h.url}?token=good`, { protocols: ['ws-hub.v1'], ...evil });
+    expect(await status(o)).toBe(101);
+    expect(await o.closed()).toBe(4403);
+    // No subprotocol, or another one: a bare HTTP status, no upgrade.
+    expect(await status(open(`${h.url}?token=bad`))).toBe(401);
+    expect(await status(open(`${h.url}?token=bad`, { protocols: ['chat'] }))).toBe(401);
+    expect(await status(open(`${h.url}?token=good`, evil))).toBe(403);
+    await sleep(20);
+    expect(h.hub.stats().rejectedHandshakes).toEqual({ '401': 5, '403': 2 });
+  });
+
   it('refuses a bad authFailure value at startup, naming the option', async () => {
     await expect(startHub({ authFailure: 'ws' as never })).rejects.toThrow(
-      'WsHubModule: option "authFailure" must be "http" or "close", got "ws"',
+      'WsHubModule: option "authFailure" must be "auto", "http" or "close", got "ws"',
     );
   });
 });

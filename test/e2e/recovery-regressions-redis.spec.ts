@@ -428,6 +428,31 @@ describe('issue 17 on Redis: bounds', () => {
   });
 });
 
+describe('issue 17 on Redis: except', () => {
+  it('a broadcast from another instance that excludes a recovering client: a skip frame, offsets contiguous, no resume, live and replayed', async () => {
+    const p = prefix();
+    const [a, b] = [await hub(p), await hub(p)];
+    const r = await client(a.url, 'bob', ['chat']);
+    const other = await client(b.url, 'ann', ['chat']);
+    for (let i = 1; i <= 3; i++) {
+      b.hub.broadcast('m', i, { rooms: 'chat', except: i === 2 ? [r.clientId] : [] });
+    }
+    await waitFor(() => r.got('m').length === 2 && other.got('m').length === 3);
+    expect(r.got('m')).toEqual([1, 3]);
+    expect(r.outcomes('skipped')).toHaveLength(1);
+    await drop(r, a);
+    b.hub.broadcast('m', 4, { rooms: 'chat', except: [r.clientId] });
+    b.hub.broadcast('m', 5, { rooms: 'chat' });
+    await sleep(100);
+    const welcome = await r.connect(b.url);
+    expect(welcome.data.recovery.recovered).toBe(true);
+    await waitFor(() => r.got('m').length === 3);
+    expect(r.got('m')).toEqual([1, 3, 5]);
+    expect(r.losses()).toEqual([]);
+    expect(r.welcomes()).toHaveLength(2);
+  });
+});
+
 describe('issue 17 on Redis: configuration and counts', () => {
   it('13. instances that disagree on recovery: an error naming the difference and the instances, health degraded (or one refuses to start)', async () => {
     const logs = captureLogs(/recovery/i);

@@ -403,6 +403,33 @@ describe('issue 17, one instance', () => {
   });
 });
 
+describe('issue 17, one instance: except', () => {
+  it('a broadcast that excludes a recovering client gives it a skip frame: its offsets stay contiguous, no resume, live and replayed', async () => {
+    const h = await hub();
+    const r = await client(h.url, 'bob', ['chat']);
+    const other = await client(h.url, 'ann', ['chat']);
+    for (let i = 1; i <= 3; i++) {
+      h.hub.broadcast('m', i, { rooms: 'chat', except: i === 2 ? [r.clientId] : [] });
+    }
+    await waitFor(() => r.got('m').length === 2 && other.got('m').length === 3);
+    expect(r.got('m')).toEqual([1, 3]);
+    expect(r.outcomes('skipped').map((f) => f.pos)).toEqual([
+      { 'room:chat': [2, expect.any(String)] },
+    ]);
+    expect(r.losses()).toEqual([]);
+    // Across a resume: the excluded message is stepped over in the replay too.
+    await drop(r, h);
+    h.hub.broadcast('m', 4, { rooms: 'chat', except: [r.clientId] });
+    h.hub.broadcast('m', 5, { rooms: 'chat' });
+    const welcome = await r.connect(h.url);
+    expect(welcome.data.recovery.recovered).toBe(true);
+    await waitFor(() => r.got('m').length === 3);
+    expect(r.got('m')).toEqual([1, 3, 5]);
+    expect(r.losses()).toEqual([]);
+    expect(r.welcomes()).toHaveLength(2); // no resume forced by a gap
+  });
+});
+
 describe('issue 17, one instance: memory', () => {
   beforeAll(() => ensureLibraryBuilt(), 120_000);
 

@@ -48,7 +48,6 @@ export const BLOCKS = [
     section: 'Scaling out with Redis',
     match: 'new RedisHubAdapter(',
     wrap: 'redis-options',
-    broken: 'process.env.REDIS_URL is string | undefined, which no ioredis constructor takes',
   },
   { section: 'Redis Cluster', match: 'new Cluster(nodes', wrap: 'redis-cluster-options' },
   { section: 'Metrics and health', match: 'class HealthController', file: 'health.controller.ts' },

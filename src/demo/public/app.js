@@ -409,9 +409,9 @@ function onReconnecting(change) {
     [[title], [` in ${seconds(change.delayMs)}`, true], [` (attempt ${attempts})`]],
     unreachable
       ? `Nothing answers at ${endpoint}.` +
-          (hubAuth === 'token' && hubAuthFailure !== 'close'
+          (hubAuth === 'token' && hubAuthFailure === 'http'
             ? ' A wrong token looks the same: a browser cannot see the HTTP 401 of a refused' +
-              ' handshake (start the demo with HUB_AUTH_FAILURE=close to tell them apart).'
+              ' handshake (start the demo without HUB_AUTH_FAILURE=http to tell them apart).'
             : '') +
           ' Messages and joins are queued meanwhile.'
       : `${dropped} Messages and joins are queued and sent on reconnect.`,

@@ -46,7 +46,7 @@ const REFUSALS: Readonly<Record<number, HandshakeRefusal>> = {
 const REFUSED_CLOSE_TIMEOUT_MS = 1_000;
 
 /**
- * With `authFailure: 'close'` a refused handshake is completed and the socket closed at once
+ * With `authFailure: 'close'` (or `'auto'` for a client offering `ws-hub.v1`) a refused handshake is completed and the socket closed at once
  * with an application close code (4401, 4403), so that browsers (which cannot read an HTTP
  * status) can tell a refusal from an outage. Called before registration, so nothing else is
  * ever written to that socket. Returns true when it closed the socket (it must not be
@@ -210,7 +210,7 @@ export class HubHandshake {
      * completed upgrade that `closeIfRefused` closes at once with 4401 / 4403.
      */
     const refuse = (status: 401 | 403, message: string, headers?: Record<string, string>) => {
-      if (this.options.authFailure !== 'close') return reject(status, message, headers);
+      if (!closes) return reject(status, message, headers);
       this.hub.countRejected(status);
       hubLogger.debug(
         `handshake refused with ${REFUSALS[status].code} (${message}) from ${request.socket?.remoteAddress}`,
@@ -226,6 +226,9 @@ export class HubHandshake {
         ? clientIpOf(request, this.options.clientIp)
         : undefined;
     const pendingHere = ip === undefined ? 0 : (this.pendingByIp.get(ip) ?? 0);
+    // Whether a refusal for the client completes the upgrade to close it (4401 / 4403).
+    const mode = this.options.authFailure;
+    const closes = mode === 'close' || (mode === 'auto' && offersHubProtocol(request));
     // Load limits first when a refusal costs an upgrade: a flood of refused handshakes is
     // answered 503/429 like any other once past the limits.
     const overLimit = (): boolean => {
@@ -245,7 +248,7 @@ export class HubHandshake {
     if (this.origins) {
       const origin = request.headers.origin;
       if (origin === undefined ? !this.options.allowMissingOrigin : !this.origins.has(origin)) {
-        if (this.options.authFailure === 'close' && overLimit()) return;
+        if (closes && overLimit()) return;
         return refuse(403, 'Forbidden');
       }
     }
@@ -323,4 +326,18 @@ export class HubHandshake {
         hubLogger.warn(`handshake failed: ${errorText(err)}`);
       });
   }
+}
+
+/**
+ * Whether the client offered the hub's subprotocol (`ws-hub.v1`, or `ws-hub.recovery`): it then
+ * speaks the protocol and understands a 4401 / 4403 close (`authFailure: 'auto'`).
+ */
+export function offersHubProtocol(request: IncomingMessage): boolean {
+  const offered = request.headers['sec-websocket-protocol'];
+  if (typeof offered !== 'string') return false;
+  for (const p of offered.split(',')) {
+    const name = p.trim();
+    if (name === HUB_SUBPROTOCOL || name === RECOVERY_SUBPROTOCOL) return true;
+  }
+  return false;
 }

@@ -119,9 +119,12 @@ export interface WsHubModuleOptions {
    * 403 with no upgrade; `'close'` completes the upgrade and closes at once with 4401
    * `unauthorized` / 4403 `forbidden origin`, so that browsers (which see a refused handshake
    * only as 1006) can tell a refusal from an outage, at the cost of an upgrade per refused
-   * attempt. Load limits (429, 503) always answer HTTP. Default `'http'`.
+   * attempt; `'auto'` closes for clients that offer the `ws-hub.v1` subprotocol (`ws-hub/client`
+   * always does: it then stops instead of retrying a token that will be refused again) and
+   * answers HTTP to the others (plain `ws` clients, curl, scanners). Load limits (429, 503)
+   * always answer HTTP. Default `'auto'`.
    */
-  authFailure?: 'http' | 'close';
+  authFailure?: 'auto' | 'http' | 'close';
   /** Most open connections on this instance; past it the handshake gets HTTP 503. Default: unlimited. */
   maxConnections?: number;
   /** Most open connections per remote IP; past it the handshake gets HTTP 429. Default: unlimited. */

@@ -6,7 +6,8 @@ import {
   OnApplicationShutdown,
   OnModuleInit,
 } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
+import { HttpAdapterHost, ModuleRef } from '@nestjs/core';
+import type { Server } from 'node:net';
 import { resolveHook } from '../core/hooks.js';
 import type { HubCore } from '../core/hub-core.js';
 import { startupSummary } from '../core/summary.js';
@@ -22,6 +23,9 @@ import { WS_HUB_ADAPTER, WS_HUB_CORE, WS_HUB_RESOLVED_OPTIONS } from '../core/to
  * cut them with 1006, the cluster left, timers stopped). A provider of its own, so that an app
  * replacing `HubService` in a test still has a working hub.
  */
+/** How long Nest's close of the HTTP server may wait for its connections before a warning. */
+export const HTTP_CLOSE_WARN_MS = 1_000;
+
 @Injectable()
 export class HubLifecycle
   implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
@@ -31,7 +35,13 @@ export class HubLifecycle
     @Inject(WS_HUB_RESOLVED_OPTIONS) private readonly options: ResolvedHubOptions,
     @Inject(WS_HUB_ADAPTER) private readonly adapter: HubAdapter,
     @Inject(ModuleRef) private readonly moduleRef: ModuleRef,
+    @Inject(HttpAdapterHost) private readonly http: HttpAdapterHost,
   ) {}
+
+  /** Removes the wait for the HTTP server's `listening` (shutdown before it came). */
+  private stopWaiting: (() => void) | undefined;
+  /** Warns when Nest's close of the HTTP server waits for connections (`watchHttpClose`). */
+  private httpWatch: NodeJS.Timeout | undefined;
 
   async onModuleInit(): Promise<void> {
     this.hub.authenticator = await resolveHook<HubAuthenticateFn>(
@@ -48,9 +58,18 @@ export class HubLifecycle
     this.hub.strategy.start();
   }
 
-  /** One log line with the effective options, once the app is up. */
+  /**
+   * One log line with the effective options, once the app is up: when its HTTP server is
+   * listening (`app.listen()` bootstraps the app before it listens; a port already in use then
+   * never logs "ready"), or at once for an app without one (`app.init()` alone, a test).
+   */
   onApplicationBootstrap(): void {
-    hubLogger.log(startupSummary(this.options, this.adapter.constructor?.name ?? 'custom'));
+    const line = () =>
+      hubLogger.log(startupSummary(this.options, this.adapter.constructor?.name ?? 'custom'));
+    const server = this.http.httpAdapter?.getHttpServer?.() as Server | undefined;
+    if (!server || typeof server.once !== 'function' || server.listening) return line();
+    server.once('listening', line);
+    this.stopWaiting = () => server.off('listening', line);
   }
 
   /**
@@ -58,6 +77,7 @@ export class HubLifecycle
    * it runs, gives every client a 1001 close frame it can act on (reconnect elsewhere).
    */
   async beforeApplicationShutdown(): Promise<void> {
+    this.stopWaiting?.();
     const hub = this.hub;
     if (hub.isShuttingDown) return;
     hub.isShuttingDown = true;
@@ -70,11 +90,36 @@ export class HubLifecycle
       `hub stopped: ${clients} clients closed with 1001, ${answered} answered, ` +
         `${clients - answered} cut; ${Math.round(performance.now() - startMs)} ms`,
     );
+    this.watchHttpClose();
   }
 
   onApplicationShutdown(): void {
+    clearTimeout(this.httpWatch);
     this.hub.heartbeat.stop();
     this.hub.closer.dispose();
     this.hub.streams.complete();
+  }
+
+  /**
+   * After the hub's shutdown Nest closes the HTTP server, and waits for its connections to end.
+   * A keep-alive connection busy at that moment (a page polling an endpoint) keeps it open: the
+   * process goes on answering requests on it, as if nothing had stopped. Nest's
+   * `forceCloseConnections` (and `return503OnClosing`) prevent that; without them, a shutdown
+   * still waiting after `HTTP_CLOSE_WARN_MS` says so once.
+   */
+  private watchHttpClose(): void {
+    const server = this.http.httpAdapter?.getHttpServer?.() as Server | undefined;
+    if (!server || typeof server.getConnections !== 'function') return;
+    this.httpWatch = setTimeout(() => {
+      server.getConnections((err, open) => {
+        if (err || open === 0) return;
+        hubLogger.warn(
+          `shutdown waits for ${open} HTTP connection(s) still open: keep-alive clients keep ` +
+            'this process answering; create the app with { forceCloseConnections: true, ' +
+            'return503OnClosing: true } (see the README)',
+        );
+      });
+    }, HTTP_CLOSE_WARN_MS);
+    this.httpWatch.unref();
   }
 }

@@ -162,10 +162,15 @@ export function resolveHubOptions(options: WsHubModuleOptions | undefined): Reso
       `must be "drop" or "close", got ${show(o.slowConsumer)}`,
     );
   }
-  if (o.authFailure !== undefined && o.authFailure !== 'http' && o.authFailure !== 'close') {
+  if (
+    o.authFailure !== undefined &&
+    o.authFailure !== 'auto' &&
+    o.authFailure !== 'http' &&
+    o.authFailure !== 'close'
+  ) {
     throw new WsHubOptionsError(
       'authFailure',
-      `must be "http" or "close", got ${show(o.authFailure)}`,
+      `must be "auto", "http" or "close", got ${show(o.authFailure)}`,
     );
   }
   if (o.allowedOrigins !== undefined) {
@@ -232,7 +237,7 @@ export function resolveHubOptions(options: WsHubModuleOptions | undefined): Reso
     ),
     allowedOrigins: o.allowedOrigins,
     allowMissingOrigin: bool('allowMissingOrigin', o.allowMissingOrigin, true),
-    authFailure: o.authFailure ?? 'http',
+    authFailure: o.authFailure ?? 'auto',
     maxConnections: optionalLimit('maxConnections', o.maxConnections),
     maxConnectionsPerIp: optionalLimit('maxConnectionsPerIp', o.maxConnectionsPerIp),
     clientIp: o.clientIp,

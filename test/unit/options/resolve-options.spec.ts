@@ -35,7 +35,7 @@ const DEFAULTS = {
   perMessageDeflate: false,
   authenticate: undefined,
   authenticateTimeoutMs: 10_000,
-  authFailure: 'http',
+  authFailure: 'auto',
   allowedOrigins: undefined,
   allowMissingOrigin: true,
   maxConnections: Infinity,
@@ -151,7 +151,7 @@ describe('resolveHubOptions: accepted values', () => {
     expect(resolveHubOptions({ slowConsumer }).slowConsumer).toBe(slowConsumer);
   });
 
-  it.each(['http', 'close'] as const)('keeps authFailure %j', (authFailure) => {
+  it.each(['auto', 'http', 'close'] as const)('keeps authFailure %j', (authFailure) => {
     expect(resolveHubOptions({ authFailure }).authFailure).toBe(authFailure);
   });
 
@@ -331,7 +331,7 @@ describe('resolveHubOptions: validation errors name the option', () => {
     [401, '401'],
     [true, 'true'],
   ])('refuses authFailure %j', (authFailure, shown) => {
-    expectRejected({ authFailure }, 'authFailure', `must be "http" or "close", got ${shown}`);
+    expectRejected({ authFailure }, 'authFailure', `must be "auto", "http" or "close", got ${shown}`);
   });
 
   it.each(['https://a.example', ['https://a.example', 5], [null], {}])(

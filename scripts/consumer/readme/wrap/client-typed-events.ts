@@ -8,7 +8,7 @@ import { createHubClient } from 'ws-hub/client';
 declare const url: string;
 declare function render(from: string, text: string): void;
 
-// @readme 1-18
+// @readme 1-23
 
 declare const user: { id: string };
 declare const text: string;
@@ -16,8 +16,8 @@ declare const room: string;
 
 @Injectable()
 export class ChatNotifier {
-  // @readme 19-21
+  // @readme 24-25
   notify(): void {
-    // @readme 22-23
+    // @readme 26-27
   }
 }
