@@ -399,6 +399,11 @@ describe('checker', () => {
       faults: [{ kind: 'redis-restart-empty', t: 2_500, tEnd: 2_600 }],
     });
     expect(kinds(wiped)).toEqual([]);
+    // A stale restart that began before the credential was issued and ended after it.
+    const stale = history([client(0, [c1, c2])], [], {
+      faults: [{ kind: 'redis-restart-stale', t: 500, tEnd: 2_600 }],
+    });
+    expect(kinds(stale)).toEqual([]);
   });
 
   it('a publish that returns 0 while a stable local client receives it', () => {

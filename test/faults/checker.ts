@@ -944,7 +944,11 @@ function checkClientChain(
       const consumed = between.some((x) => x.presented?.session && !x.welcome);
       const gone = prev.conn.tClose ?? c.tOpen;
       const idle = c.tOpen - Math.min(gone, c.tOpen);
-      const lossBetween = dataLoss.some((f) => f.t >= prev.conn.welcome!.t - 1_000 && f.t <= w.t);
+      // (A stale restart loses what was written after its SAVE, at the fault's start: any
+      // data-loss fault not over before the credential was issued may have taken it.)
+      const lossBetween = dataLoss.some(
+        (f) => (f.tEnd ?? f.t) >= prev.conn.welcome!.t - 1_000 && f.t <= w.t,
+      );
       if (
         !consumed &&
         !lossBetween &&
