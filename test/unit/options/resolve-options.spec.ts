@@ -331,7 +331,11 @@ describe('resolveHubOptions: validation errors name the option', () => {
     [401, '401'],
     [true, 'true'],
   ])('refuses authFailure %j', (authFailure, shown) => {
-    expectRejected({ authFailure }, 'authFailure', `must be "auto", "http" or "close", got ${shown}`);
+    expectRejected(
+      { authFailure },
+      'authFailure',
+      `must be "auto", "http" or "close", got ${shown}`,
+    );
   });
 
   it.each(['https://a.example', ['https://a.example', 5], [null], {}])(
