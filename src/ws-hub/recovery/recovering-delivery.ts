@@ -102,8 +102,6 @@ export abstract class RecoveringDelivery
   /** Only a cluster appends messages as several copies. */
   replayedCopies(_client: HubClient, _ids: ReadonlySet<string>): void {}
 
-  async rolledBack(_streams: readonly { stream: string }[]): Promise<void> {}
-
   gotCopy(_client: HubClient, _id: string): boolean {
     return false;
   }
