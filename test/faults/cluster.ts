@@ -97,6 +97,18 @@ export class Instance {
         if (line.trim()) this.history.logs.push({ t: this.now(), instance: this.index, line });
       }
     });
+    // Warnings too (Nest logs them on stdout): why a resume failed, a stream broke, ...
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      let nl: number;
+      while ((nl = out.indexOf('\n')) >= 0) {
+        const line = out.slice(0, nl);
+        out = out.slice(nl + 1);
+        if (/\bWARN\b/.test(line))
+          this.history.logs.push({ t: this.now(), instance: this.index, line });
+      }
+    });
     child.on('message', (m: { seq: number; ret?: unknown; error?: string }) => {
       const done = this.pending.get(m.seq);
       this.pending.delete(m.seq);
