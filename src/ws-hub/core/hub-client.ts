@@ -60,8 +60,8 @@ export interface ClientReceiver {
    * settles once that is recorded (the `joined` reply waits for it); it never rejects.
    */
   roomJoined(client: HubClient, room: string, byClient: boolean): Promise<void> | void;
-  /** `client` left `room`. */
-  roomLeft(client: HubClient, room: string): void;
+  /** `client` left `room` (`byServer`: `HubService.leave`, else its own `leave` or an undo). */
+  roomLeft(client: HubClient, room: string, byServer?: boolean): void;
   /** `client` was unregistered (closed, evicted, or replaced by a resume of its session). */
   removed(client: HubClient): void;
 }

@@ -44,7 +44,7 @@ export class HistoryReader {
       // Up to the top read above: what is newer comes live (it is held until the replay ends).
       const h = await this.store.read(top.stream, since, top.top);
       if (!h.complete || h.epoch !== top.epoch) continue;
-      for (const e of h.entries) bytes += e.text.length;
+      for (const e of h.entries) bytes += Buffer.byteLength(e.text);
       if (bytes > this.budget.maxReplayBytes) return { reads, tops, complete: new Set() };
       reads.push(h);
       complete.add(h.stream);

@@ -18,7 +18,9 @@ import {
   DisconnectReason,
   ErrorCode,
   RECOVERY_SUBPROTOCOL,
+  ServerEvent,
 } from '../protocol/constants.js';
+import { encodeFrame } from '../protocol/envelope.js';
 import { HubError } from '../protocol/hub.error.js';
 import { roomStream, type Position } from '../protocol/streams.js';
 import { ClientStreams, type ClientStreamsOwner } from './client-streams.js';
@@ -175,6 +177,32 @@ export abstract class RecoveringDelivery
 
   forgetRoom(client: HubClient, room: string): void {
     this.deps.store.removeRoom(client.id, room);
+  }
+
+  /**
+   * `{"event":"joined","data":{"room","pos"}}` without an id: the room's position once every
+   * message appended before it has reached this instance (and the client, as frames of a
+   * stream it did not know yet); later ones continue it. If that cannot be read, the client
+   * resumes (1012) and learns its rooms from the welcome.
+   */
+  async announceJoin(client: HubClient, room: string): Promise<void> {
+    try {
+      await this.deps.link.ready(roomStream(room));
+      const [top] = await this.deps.store.tops([roomStream(room)]);
+      await this.barrier();
+      if (client.removed || !client.rooms?.has(room)) return;
+      this.observed([top]);
+      this.deps.delivery.text(
+        client,
+        encodeFrame(ServerEvent.JOINED, { room, pos: [top.top, top.epoch] }),
+      );
+    } catch {
+      if (!client.removed) this.discontinued(client);
+    }
+  }
+
+  announceLeave(client: HubClient, room: string): void {
+    this.deps.delivery.text(client, encodeFrame(ServerEvent.LEFT, { room }));
   }
 
   removed(client: HubClient, streams: ClientStreams): void {

@@ -214,14 +214,16 @@ export class Resumer {
       streams.restoring = true;
       try {
         for (const [room, byClient] of sessionRooms) {
-          if (!byClient) {
-            this.rooms.add(client, room, false);
-            continue;
-          }
-          // A room the client joined itself and no longer presents, it left: the leave may not
-          // have reached the session (Redis was away when it was answered).
+          // A room the client no longer presents, it left (or the server took it out): the
+          // leave may not have reached the session (Redis was away then). A client learns the
+          // rooms the server puts it in from an unsolicited `joined` (with the position it
+          // presents), so what it does not present it cannot resume either.
           if (!request.streams.has(roomStream(room))) {
             this.store.removeRoom(client.id, room);
+            continue;
+          }
+          if (!byClient) {
+            this.rooms.add(client, room, false);
             continue;
           }
           try {
