@@ -16,6 +16,8 @@ const endpoint = (() => {
 let client;
 /** Whether the current client has been open before (an open after that is a reconnect). */
 let hadOpen = false;
+/** The client id of the current client's last open: a reconnect with the same one resumed its session. */
+let lastClientId;
 /** Opens of the current client after its first one. */
 let reconnects = 0;
 /** When the current connection opened (performance.now()), while it is or was last open. */
@@ -368,8 +370,12 @@ function onOpen(change) {
   );
   log('connect', `${reconnect ? 'reconnected' : 'connected'} as ${welcome.clientId}`);
   renderRecovery(change.recovered, reconnect);
-  // Rooms come back with a resumed session; otherwise the client rejoins them.
-  const streams = welcome.recovery?.streams ?? {};
+  // Rooms come back with a resumed session (same client id); otherwise they are joined again:
+  // by the client, or by the server for the rooms the client presented to a session it no
+  // longer has (those are in the welcome's streams too, as fresh joins).
+  const resumed = reconnect && welcome.clientId === lastClientId;
+  lastClientId = welcome.clientId;
+  const streams = (resumed && welcome.recovery?.streams) || {};
   const rejoined = [];
   const restored = [];
   for (const room of client.rooms) {
