@@ -41,6 +41,7 @@ export const CLOSE_POLICY: Readonly<Record<number, HubClosePolicy>> = {
   1013: LOST, // TRY_AGAIN_LATER
   4401: REFUSED, // UNAUTHORIZED
   4403: REFUSED, // FORBIDDEN_ORIGIN
+  4409: makePolicy('stop', 'replaced'), // SESSION_RESUMED: a newer connection took the session
   4440: makePolicy('renew', 'expired'), // TOKEN_EXPIRED
   4441: makePolicy('stop', 'revoked'), // REVOKED
 };

@@ -2,6 +2,7 @@ import { HUB_SUBPROTOCOL, RECOVERY_SUBPROTOCOL } from '../protocol/constants.js'
 import { RECONNECT_DEFAULTS, retryDelay } from './backoff.js';
 import {
   CLIENT_TIMEOUT_CODE,
+  CLOSE_POLICY,
   closePolicy,
   INVALID,
   REFUSED,
@@ -140,9 +141,7 @@ export function createHubClient<
         // On a recovery connection the server waits for the session and positions to resume.
         (s) => {
           if (s.protocol === RECOVERY_SUBPROTOCOL)
-            s.send(
-              JSON.stringify({ event: 'recover', data: positions.request(welcome, rooms.all) }),
-            );
+            s.send(JSON.stringify({ event: 'recover', data: positions.request(rooms.all) }));
         },
       );
     } catch (error) {
@@ -197,10 +196,19 @@ export function createHubClient<
     return s;
   }
 
-  /** Gives up on a socket that does not answer (half-open after a network change). */
-  function kill(reason: string): void {
-    down(CLIENT_TIMEOUT_CODE, reason, TIMEOUT)?.close(CLIENT_TIMEOUT_CODE, reason);
+  /**
+   * Gives up on a socket that does not answer (half-open after a network change), or (`policy`
+   * of 1012: resume now, uncounted) on one that broke the continuity rule.
+   */
+  function kill(reason: string, policy = TIMEOUT): void {
+    down(CLIENT_TIMEOUT_CODE, reason, policy)?.close(CLIENT_TIMEOUT_CODE, reason);
   }
+
+  /** Leaves a room the server has and the app left meanwhile (nothing to report). */
+  const leaveAgain = (room: string) => put('leave', { room }, requestTimeoutMs).catch(() => {});
+
+  /** A frame broke the continuity rule: resume now, as the server asks with 1012. */
+  const lost = () => kill('continuity lost', CLOSE_POLICY[1012]);
 
   /** Pings now; without any frame within `deadlineMs` the connection is dead. */
   function ping(deadlineMs: number): void {
@@ -226,9 +234,19 @@ export function createHubClient<
       if (event === 'welcome') opened(data);
       return;
     }
-    // A positioned push (recovery connections only): `replayed` tells a missed message.
-    if (frame.pos) return push(event, data, positions.frame(frame.pos));
-    if (event === 'joined' && data?.pos) positions.room(data.room, data.pos);
+    // A positioned frame (recovery connections only), by the continuity rule: `replayed` tells
+    // a missed message; a `skip` carries none.
+    if (frame.pos) {
+      const next = positions.frame(frame.pos, frame.mid);
+      if (!next) return lost();
+      if (next > 1 && event !== 'skip') push(event, data, next > 2);
+      return;
+    }
+    if (event === 'joined' && data?.pos) {
+      // Left while the join was on its way: the server is in the room again, leave it again.
+      if (!rooms.all.has(data.room)) leaveAgain(data.room);
+      else if (!positions.room(data.room, data.pos)) return lost();
+    }
     if (event === 'expiring' && id === undefined) return tokens.expiring(data);
     if (!tracker.settle(frame) && (event === 'error' || id === undefined)) push(event, data);
   }
@@ -257,7 +275,7 @@ export function createHubClient<
       });
     }
     for (const room of plan.refused) rooms.set(room, false);
-    for (const room of plan.leave) put('leave', { room }, requestTimeoutMs).catch(() => {}); // left meanwhile
+    for (const room of plan.leave) leaveAgain(room); // left meanwhile
     outbox.flush();
     change({ state: 'open', welcome: data, recovered });
     for (const room of plan.refused)

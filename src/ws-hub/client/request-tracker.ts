@@ -8,6 +8,8 @@ export interface HubFrame {
   data?: any;
   /** A push's positions in its streams (recovery connections). */
   pos?: Record<string, HubPosition>;
+  /** Redis Cluster: the message's id, the same on each of its copies (one per room). */
+  mid?: unknown;
 }
 
 /** A text frame parsed as an envelope (`event` a string); `undefined` for anything else. */
