@@ -16,7 +16,7 @@ import { PROBE_TIMEOUT_MS, watchNetwork } from './network.js';
 import { createOutbox } from './outbox.js';
 import { createPositions } from './positions.js';
 import { whenOpen } from './ready.js';
-import { parseFrame } from './request-tracker.js';
+import { parseFrame } from './frame.js';
 import { createRooms } from './rooms.js';
 import { openSocket } from './socket.js';
 import { createTokens } from './tokens.js';
@@ -91,7 +91,7 @@ export function createHubClient<
 
   const set = (fn: () => void, ms: number) => timers.setTimeout(fn, ms);
   const clear = (...handles: unknown[]) => {
-    for (const handle of handles) if (handle !== undefined) timers.clearTimeout(handle);
+    for (const handle of handles) timers.clearTimeout(handle);
   };
   const change = (next: HubStateChange) => {
     state = next.state;
@@ -107,7 +107,7 @@ export function createHubClient<
     maxPayloadBytes: () => welcome?.maxPayloadBytes,
     queueFull: (event, data) => emit(QUEUE_FULL, { event, data }),
   });
-  const { put, tracker } = outbox;
+  const { put } = outbox;
   const tokens = createTokens({
     ...options,
     emitter,
@@ -141,7 +141,7 @@ export function createHubClient<
         // On a recovery connection the server waits for the session and positions to resume.
         (s) => {
           if (s.protocol === RECOVERY_SUBPROTOCOL)
-            s.send(JSON.stringify({ event: 'recover', data: positions.request(rooms.all) }));
+            s.send(JSON.stringify({ event: 'recover', data: positions.request() }));
         },
       );
     } catch (error) {
@@ -173,7 +173,10 @@ export function createHubClient<
     generation++;
     clear(retryTimer, connectTimer, stableTimer, pingTimer, pongTimer);
     retryTimer = pongTimer = undefined;
-    tracker.rejectAll(() => new HubDisconnectedError(`connection closed (${code} ${reason})`));
+    outbox.drop(
+      () => new HubDisconnectedError(`connection closed (${code} ${reason})`),
+      (item) => item.sent,
+    );
     let { action, cause } = policy;
     if (
       state !== 'open' &&
@@ -248,7 +251,7 @@ export function createHubClient<
       else if (!positions.room(data.room, data.pos)) return lost();
     }
     if (event === 'expiring' && id === undefined) return tokens.expiring(data);
-    if (!tracker.settle(frame) && (event === 'error' || id === undefined)) push(event, data);
+    if (!outbox.settle(frame) && (event === 'error' || id === undefined)) push(event, data);
   }
 
   function opened(data: HubWelcome): void {
@@ -321,7 +324,7 @@ export function createHubClient<
       positions.room(room);
       outbox.drop(
         () => new HubDisconnectedError(`left ${room}`),
-        (item) => item.room === room,
+        (item) => !item.sent && item.room === room,
       );
       // A new connection has no membership to drop: nothing to tell the server.
       return state === 'open' ? put('leave', { room }, requestTimeoutMs) : { room };

@@ -8,16 +8,15 @@ const MIDS = 256;
 
 /**
  * What the client keeps to resume a session (see the README's "Wire protocol extension"): the
- * last resume credential and its position in each stream, `[offset, epoch]`, kept by the
- * continuity rule (`frame`). A room stream whose join is in flight gets a provisional position
- * from the frames that arrive before the `joined` reply, `[offset, epoch, first offset]`: the
- * reply's position must be continued by them.
+ * last resume credential and its position in each stream, kept by the continuity rule
+ * (`frame`): `[offset, epoch, first, replayEnd]`. `first`: a room stream whose join is in flight
+ * gets a provisional position from the frames that arrive before the `joined` reply, which
+ * must continue the reply's position (their first offset at most one past it). `replayEnd`:
+ * after a resume, the offset the replay of a recovered stream ends at.
  */
 export function createPositions() {
   let session: string | undefined;
-  let positions = new Map<string, [number, string, number?]>();
-  /** Recovered streams whose missed messages are coming: the offset the replay ends at. */
-  let replayUntil = new Map<string, number>();
+  let positions = new Map<string, [number, string, number?, number?]>();
   /** Room streams with a join in flight: a frame may arrive before the `joined` reply. */
   const joining = new Set<string>();
   /** The `mid`s of the last messages handed to the app (a ring of `MIDS`). */
@@ -27,13 +26,12 @@ export function createPositions() {
   return {
     /**
      * The `recover` frame's data: the credential and the positions of exactly the streams the
-     * client is in: those of the last welcome (`all`, its own, its user's) and of its `rooms`.
+     * client is in (those of the last welcome, `all`, its own, its user's and its rooms', and
+     * the rooms it joined since; a room left is dropped at once).
      */
-    request(rooms: Set<string>) {
+    request() {
       const streams: Record<string, { epoch: string; offset: number }> = {};
-      for (const [stream, [offset, epoch]] of positions)
-        if (!stream.startsWith('room:') || rooms.has(stream.slice(5)))
-          streams[stream] = { epoch, offset };
+      for (const [stream, [offset, epoch]] of positions) streams[stream] = { epoch, offset };
       return { session, streams };
     },
 
@@ -64,20 +62,21 @@ export function createPositions() {
       const leave: string[] = [];
       const mine = positions;
       positions = new Map();
-      replayUntil = new Map();
       session = recovery?.session;
       delete recovery?.session;
       for (const stream in restored) {
-        const s = restored[stream];
+        const { epoch, offset, recovered } = restored[stream];
         const room = stream.slice(5);
         if (stream.startsWith('room:') && !rooms.has(room)) leave.push(room);
         // A recovered stream continues from the client's offset, the replay follows. (Its epoch
         // is the client's, or the stream had none yet when the client was at offset 0.)
-        else if (s.recovered && mine.has(stream)) {
-          const offset = mine.get(stream)![0];
-          positions.set(stream, [offset, s.epoch]);
-          if (offset < s.offset) replayUntil.set(stream, s.offset);
-        } else positions.set(stream, [s.offset, s.epoch]);
+        else
+          positions.set(
+            stream,
+            recovered && mine.has(stream)
+              ? [mine.get(stream)![0], epoch, 0, offset]
+              : [offset, epoch],
+          );
       }
       for (const room of rooms)
         if (!('room:' + room in restored))
@@ -97,25 +96,25 @@ export function createPositions() {
      * message replayed after a resume.
      */
     frame(pos: Record<string, HubPosition>, mid?: unknown): number {
-      const next: [string, [number, string, number?]][] = [];
-      let dup = 0;
+      const next: [unknown[], HubPosition][] = [];
+      let tracked = 0;
       let replayed = 2;
       for (const stream in pos) {
-        if (!Array.isArray(pos[stream])) continue;
-        const [offset, epoch] = pos[stream];
+        const p = pos[stream] || [];
+        const [offset, epoch] = p;
         let mine = positions.get(stream);
         // A joining room's first frame: the `joined` reply checks where it starts.
         if (!mine && joining.has(stream))
           positions.set(stream, (mine = [offset - 1, epoch, offset]));
-        if (!mine) continue;
-        if (offset === mine[0] + 1 && (epoch === mine[1] || !mine[0]))
-          next.push([stream, [offset, epoch, mine[2]]]);
-        else if (epoch === mine[1] && offset <= mine[0]) dup = 1;
-        else return 0;
-        if (offset <= (replayUntil.get(stream) ?? -1)) replayed = 3;
+        if (mine) {
+          tracked = 1;
+          if (offset === mine[0] + 1 && (epoch === mine[1] || !mine[0])) next.push([mine, p]);
+          else if (epoch !== mine[1] || offset > mine[0]) return 0;
+          if (offset <= mine[3]!) replayed = 3;
+        }
       }
-      for (const [stream, p] of next) positions.set(stream, p);
-      if (dup && !next.length) return 1;
+      for (const [mine, p] of next) Object.assign(mine, p);
+      if (tracked && !next.length) return 1;
       if (mid) {
         if (mids.includes(mid)) return 1;
         mids[midCount++ % MIDS] = mid;
@@ -144,9 +143,14 @@ export function createPositions() {
       const stream = 'room:' + room;
       const mine = positions.get(stream);
       const first = mine?.[2];
+      if (!pos) joining.delete(stream);
       if (!pos || first! > pos[0] + 1 || (first && pos[0] && mine![1] !== pos[1]))
         return !positions.delete(stream);
-      if (!mine || first) positions.set(stream, mine ? [Math.max(mine[0], pos[0]), mine[1]] : pos);
+      if (!mine) positions.set(stream, [pos[0], pos[1]]);
+      else if (first) {
+        mine[0] = Math.max(mine[0], pos[0]);
+        mine[2] = 0;
+      }
       return true;
     },
   };
