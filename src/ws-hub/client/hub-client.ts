@@ -54,7 +54,7 @@ export function createHubClient<
 ): WsHubClient<ServerEvents, ClientEvents, Replies> {
   const Socket = (options.WebSocket ??
     (globalThis as { WebSocket?: HubWebSocketConstructor }).WebSocket) as HubWebSocketConstructor;
-  if (!Socket) throw new TypeError('ws-hub/client: no global WebSocket: pass options.WebSocket');
+  if (!Socket) throw new TypeError('no global WebSocket: pass options.WebSocket');
   const {
     // The global functions, looked up at each call: fake timers installed later still apply.
     timers = globalThis as unknown as HubTimers,
@@ -256,7 +256,7 @@ export function createHubClient<
 
   function opened(data: HubWelcome): void {
     clear(connectTimer);
-    const plan = positions.welcome(data, socket!.protocol, rooms.all, rooms.pending);
+    const plan = positions.welcome(data, rooms.all, rooms.pending);
     recovered = plan.recovered;
     welcome = data;
     failures = 0;

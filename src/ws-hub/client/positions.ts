@@ -1,4 +1,3 @@
-import { RECOVERY_SUBPROTOCOL } from '../protocol/constants.js';
 import type { HubPosition, HubWelcome, HubWelcomeRecovery } from './types.js';
 
 export type Positions = ReturnType<typeof createPositions>;
@@ -36,26 +35,17 @@ export function createPositions() {
     },
 
     /**
-     * A welcome on a connection whose subprotocol is `protocol`, for a client in `rooms`. With
-     * recovery the positions become the welcome's streams (minus rooms left meanwhile); on plain
-     * v1 nothing is kept. The credential is taken out of the welcome (apps log welcomes and
-     * state changes). Returns what to do with the rooms: those to rejoin (not restored with the
-     * session, or all of them on plain v1), those refused on resume, those restored but left
-     * meanwhile, and whether recovery was complete (`undefined` on plain v1). Joining a room in
-     * `pending` (never joined yet) misses nothing: it leaves recovery complete.
+     * A welcome, for a client in `rooms`. With recovery (its `recovery`, which only a server
+     * that picked `ws-hub.recovery` sends) the positions become the welcome's streams (minus
+     * rooms left meanwhile); on plain v1 nothing is kept. The credential is taken out of the
+     * welcome (apps log welcomes and state changes). Returns what to do with the rooms: those to
+     * rejoin (not restored with the session, or all of them on plain v1), those refused on
+     * resume, those restored but left meanwhile, and whether recovery was complete (`undefined`
+     * on plain v1). Joining a room in `pending` (never joined yet) misses nothing: it leaves
+     * recovery complete.
      */
-    welcome(
-      data: HubWelcome,
-      protocol: string | undefined,
-      rooms: Set<string>,
-      pending?: Set<string>,
-    ) {
-      const recovery =
-        protocol === RECOVERY_SUBPROTOCOL
-          ? ((data.recovery ??= { streams: {}, recovered: false }) as HubWelcomeRecovery & {
-              session?: string;
-            })
-          : undefined;
+    welcome(data: HubWelcome, rooms: Set<string>, pending?: Set<string>) {
+      const recovery = data.recovery as (HubWelcomeRecovery & { session?: string }) | undefined;
       const restored = recovery?.streams ?? {};
       const rejoin: string[] = [];
       const refused: string[] = [];
@@ -100,8 +90,10 @@ export function createPositions() {
       let tracked = 0;
       let replayed = 2;
       for (const stream in pos) {
-        const p = pos[stream] || [];
-        const [offset, epoch] = p;
+        // (Indexed, not destructured: a malformed position must not throw.)
+        const p = Object(pos[stream]);
+        const offset = p[0];
+        const epoch = p[1];
         let mine = positions.get(stream);
         // A joining room's first frame: the `joined` reply checks where it starts.
         if (!mine && joining.has(stream))
