@@ -2,10 +2,10 @@ import { HUB_SUBPROTOCOL, RECOVERY_SUBPROTOCOL } from '../protocol/constants.js'
 import { RECONNECT_DEFAULTS, retryDelay } from './backoff.js';
 import {
   CLIENT_TIMEOUT_CODE,
-  CLOSE_POLICY,
   closePolicy,
   INVALID,
   REFUSED,
+  RESTART,
   retryAfterMs,
   TIMEOUT,
   USER,
@@ -211,7 +211,7 @@ export function createHubClient<
   const leaveAgain = (room: string) => put('leave', { room }, requestTimeoutMs).catch(() => {});
 
   /** A frame broke the continuity rule: resume now, as the server asks with 1012. */
-  const lost = () => kill('continuity lost', CLOSE_POLICY[1012]);
+  const lost = () => kill('continuity lost', RESTART);
 
   /** Pings now; without any frame within `deadlineMs` the connection is dead. */
   function ping(deadlineMs: number): void {
