@@ -83,27 +83,27 @@ async function startRelay(target: string): Promise<Relay> {
   return relay;
 }
 
-let hub: HubApp | undefined;
-let relay: Relay | undefined;
+let app: HubApp | undefined;
+let proxy: Relay | undefined;
 const clients: WsHubClient[] = [];
 const raws: WebSocket[] = [];
 afterEach(async () => {
   for (const c of clients.splice(0)) c.close();
   for (const r of raws.splice(0)) r.terminate();
-  await relay?.close();
-  await hub?.close();
-  hub = relay = undefined;
+  await proxy?.close();
+  await app?.close();
+  app = proxy = undefined;
 });
 
 /** A hub with recovery (tokens are user ids), a relay in front, a client through the relay. */
 async function setup(options: WsHubModuleOptions = {}) {
-  hub = await startHub({
+  const hub = (app = await startHub({
     recovery: true,
     rateLimit: false,
     authenticate: (_r, { token }) => (token ? { userId: token } : null),
     ...options,
-  });
-  relay = await startRelay(hub.url);
+  }));
+  const relay = (proxy = await startRelay(hub.url));
   const client = createHubClient(relay.url, {
     WebSocket,
     token: 'ann',
