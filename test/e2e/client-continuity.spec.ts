@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { WebSocket, WebSocketServer } from 'ws';
+import { WebSocket } from 'ws';
 import {
   createHubClient,
   type HubStateChange,
@@ -8,80 +8,17 @@ import {
 import type { WsHubModuleOptions } from '../../src/ws-hub/index.js';
 import { startHub, type HubApp } from '../helpers/app.js';
 import { sleep, waitFor } from '../helpers/client.js';
+import { startRelay, type Relay } from '../helpers/ws-relay.js';
 
 /**
  * The continuity rule in `ws-hub/client` against a real hub with recovery, over real sockets:
- * between the client and the hub a WebSocket relay the test controls, which records every frame
- * and can repeat or lose one (what a buggy proxy, or a broken server, would do). A `skip` frame
+ * between the client and the hub a WebSocket relay the test controls (`ws-relay.ts`), which
+ * records every frame and can repeat or lose one (what a buggy proxy, or a broken server, would
+ * do). A `skip` frame
  * (a broadcast whose `except` names the client) and a repeated frame never reach the app; a lost
  * frame is a gap: the client closes with 4000, resumes, and the replay fills the gap; a takeover
  * (4409) stops it; a leave while the join is in flight leaves the server out of the room.
  */
-
-interface Relay {
-  url: string;
-  /** Frames from the hub, per connection (in arrival order). */
-  fromHub: string[][];
-  /** Close codes the client sent, per connection that closed. */
-  clientCloses: number[];
-  /** Decides what reaches the client for each frame from the hub (default: the frame). */
-  tamper: (text: string) => string[];
-  close(): Promise<void>;
-}
-
-async function startRelay(target: string): Promise<Relay> {
-  const server = new WebSocketServer({
-    host: '127.0.0.1',
-    port: 0,
-    // The hub has recovery on: it picks ws-hub.recovery whenever it is offered.
-    handleProtocols: (offered) => (offered.has('ws-hub.recovery') ? 'ws-hub.recovery' : false),
-  });
-  await new Promise((resolve) => server.once('listening', resolve));
-  const sockets = new Set<WebSocket>();
-  const relay: Relay = {
-    url: `ws://127.0.0.1:${(server.address() as { port: number }).port}/ws`,
-    fromHub: [],
-    clientCloses: [],
-    tamper: (text) => [text],
-    close: async () => {
-      for (const s of sockets) s.terminate();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
-  server.on('connection', (client, request) => {
-    const protocols = String(request.headers['sec-websocket-protocol']).split(/,\s*/);
-    const upstream = new WebSocket(target, protocols);
-    sockets.add(client).add(upstream);
-    const frames: string[] = [];
-    relay.fromHub.push(frames);
-    const pending: string[] = [];
-    const end = (socket: WebSocket, code: number, reason: string) => {
-      if (socket.readyState !== WebSocket.OPEN) return socket.terminate();
-      if (code === 1005 || code === 1006) socket.terminate();
-      else socket.close(code, reason);
-    };
-    upstream.on('open', () => {
-      for (const text of pending.splice(0)) upstream.send(text);
-    });
-    upstream.on('message', (raw) => {
-      const text = raw.toString();
-      frames.push(text);
-      for (const out of relay.tamper(text)) client.send(out);
-    });
-    upstream.on('close', (code, reason) => end(client, code, reason.toString()));
-    upstream.on('error', () => undefined);
-    client.on('message', (raw) => {
-      if (upstream.readyState === WebSocket.OPEN) upstream.send(raw.toString());
-      else pending.push(raw.toString());
-    });
-    client.on('close', (code, reason) => {
-      relay.clientCloses.push(code);
-      end(upstream, code, reason.toString());
-    });
-    client.on('error', () => undefined);
-  });
-  return relay;
-}
 
 let app: HubApp | undefined;
 let proxy: Relay | undefined;
