@@ -92,6 +92,8 @@ function describeClose({ code, reason, cause }) {
       return `could not get a token (${reason})`;
     case 'invalid':
       return `cannot connect: ${reason}`;
+    case 'replaced':
+      return `taken over: a newer connection resumed this session (${detail})`;
     default:
       if (code === 1001) return 'the server went away (restart or shutdown, 1001)';
       if (code === 1006) return 'connection lost (1006)';
@@ -450,7 +452,9 @@ function onClosed(change) {
           : 'Refused: bad token'
         : cause === 'server'
           ? 'Closed by the server'
-          : 'Cannot connect';
+          : cause === 'replaced'
+            ? 'Taken over by a newer connection'
+            : 'Cannot connect';
   const detail =
     cause === 'user'
       ? 'You closed the connection. Press Connect to open a new one.'
