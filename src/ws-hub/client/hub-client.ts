@@ -200,8 +200,8 @@ export function createHubClient<
   }
 
   /**
-   * Gives up on a socket that does not answer (half-open after a network change), or (`policy`
-   * of 1012: resume now, uncounted) on one that broke the continuity rule.
+   * Gives up on a socket that does not answer (half-open after a network change), or (with the
+   * policy of 1012, `RESTART`: resume soon, not counted) on one that broke the continuity rule.
    */
   function kill(reason: string, policy = TIMEOUT): void {
     down(CLIENT_TIMEOUT_CODE, reason, policy)?.close(CLIENT_TIMEOUT_CODE, reason);
@@ -246,7 +246,7 @@ export function createHubClient<
       return;
     }
     if (event === 'joined' && data?.pos) {
-      // Left while the join was on its way: the server is in the room again, leave it again.
+      // Left while the join was on its way: the server has just joined it, leave it again.
       if (!rooms.all.has(data.room)) leaveAgain(data.room);
       else if (!positions.room(data.room, data.pos)) return lost();
     }
