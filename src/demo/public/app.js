@@ -16,6 +16,8 @@ const endpoint = (() => {
 let client;
 /** Whether the current client has been open before (an open after that is a reconnect). */
 let hadOpen = false;
+/** The client id of the current client's last open: a reconnect with the same one resumed its session. */
+let lastClientId;
 /** Opens of the current client after its first one. */
 let reconnects = 0;
 /** When the current connection opened (performance.now()), while it is or was last open. */
@@ -90,6 +92,8 @@ function describeClose({ code, reason, cause }) {
       return `could not get a token (${reason})`;
     case 'invalid':
       return `cannot connect: ${reason}`;
+    case 'replaced':
+      return `taken over: a newer connection resumed this session (${detail})`;
     default:
       if (code === 1001) return 'the server went away (restart or shutdown, 1001)';
       if (code === 1006) return 'connection lost (1006)';
@@ -368,8 +372,12 @@ function onOpen(change) {
   );
   log('connect', `${reconnect ? 'reconnected' : 'connected'} as ${welcome.clientId}`);
   renderRecovery(change.recovered, reconnect);
-  // Rooms come back with a resumed session; otherwise the client rejoins them.
-  const streams = welcome.recovery?.streams ?? {};
+  // Rooms come back with a resumed session (same client id); otherwise they are joined again:
+  // by the client, or by the server for the rooms the client presented to a session it no
+  // longer has (those are in the welcome's streams too, as fresh joins).
+  const resumed = reconnect && welcome.clientId === lastClientId;
+  lastClientId = welcome.clientId;
+  const streams = (resumed && welcome.recovery?.streams) || {};
   const rejoined = [];
   const restored = [];
   for (const room of client.rooms) {
@@ -444,7 +452,9 @@ function onClosed(change) {
           : 'Refused: bad token'
         : cause === 'server'
           ? 'Closed by the server'
-          : 'Cannot connect';
+          : cause === 'replaced'
+            ? 'Taken over by a newer connection'
+            : 'Cannot connect';
   const detail =
     cause === 'user'
       ? 'You closed the connection. Press Connect to open a new one.'
