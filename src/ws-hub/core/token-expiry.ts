@@ -54,13 +54,20 @@ export class TokenExpiry {
 
   /** A `refresh` was accepted: the client's principal is the new one; the `refreshed` data. */
   renewed(client: HubClient, principal: HubPrincipal): TokenExpiryData | Record<string, never> {
+    const before = client.expiresAt;
     client.principal = principal;
-    client.expiresAt = expiryOf(principal);
-    if (client.expiresAt === undefined) {
+    const at = (client.expiresAt = expiryOf(principal));
+    if (at === undefined) {
       this.deadlines.delete(client);
       return {};
     }
-    if (!client.removed) this.schedule(client, client.expiresAt);
+    if (!client.removed) {
+      // The same token again (or one expiring no later) is not asked for again: asking at half
+      // of an ever shorter remaining lifetime would be a refresh loop until expiry.
+      if (before !== undefined && at <= before && client.refreshAsked) {
+        this.deadlines.set(client, at);
+      } else this.schedule(client, at);
+    }
     return this.data(client)!;
   }
 

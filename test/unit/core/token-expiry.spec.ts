@@ -62,4 +62,20 @@ describe('TokenExpiry', () => {
     expect(expiry.size).toBe(0);
     expect(vi.getTimerCount()).toBe(0);
   });
+
+  it('a refresh with the same token (no later expiry) is not asked for again', () => {
+    vi.useFakeTimers({ now: 0 });
+    const log: string[] = [];
+    const expiry = new TokenExpiry(
+      10_000,
+      () => log.push(`${Date.now()} expiring`),
+      () => log.push(`${Date.now()} expired`),
+    );
+    const c = clientOf('a', 60_000);
+    expiry.track(c);
+    vi.advanceTimersByTime(51_000);
+    expiry.renewed(c, { userId: 'a', expiresAt: 60_000 });
+    vi.advanceTimersByTime(10_000);
+    expect(log).toEqual(['50000 expiring', '60000 expired']);
+  });
 });
