@@ -4,6 +4,9 @@ import { encodeFrame } from '../protocol/envelope.js';
 import { Deadlines } from './deadlines.js';
 import type { HubClient } from './hub-client.js';
 
+/** How much earlier than its lead an `expiring` may go, at random (a fraction of the lead). */
+export const ASK_SPREAD = 0.25;
+
 /** When a connection's token expires, as the welcome, `expiring` and `refreshed` carry it. */
 export interface TokenExpiryData {
   /** Server epoch milliseconds. */
@@ -21,7 +24,8 @@ export function expiryOf(principal: HubPrincipal | undefined): number | undefine
 /**
  * Connection expiry: one `Deadlines` structure (one timer) for every connection whose token
  * expires. A connection's deadline is first the time to ask for a refresh (`expiring`,
- * `refreshBeforeMs` before expiry but not before half the remaining lifetime), then its
+ * `refreshBeforeMs` before expiry or at half the remaining lifetime if that is later, up to a
+ * quarter of that lead earlier at random), then its
  * expiry, where it is closed (4440) unless a refresh moved it. Nothing runs per connection
  * in between.
  */
@@ -36,6 +40,7 @@ export class TokenExpiry {
     private readonly expire: (client: HubClient) => void,
     private readonly now: () => number = Date.now,
     resolutionMs = 250,
+    private readonly random: () => number = Math.random,
   ) {
     this.deadlines = new Deadlines((client) => this.due(client), resolutionMs, now);
   }
@@ -92,7 +97,10 @@ export class TokenExpiry {
   private schedule(client: HubClient, at: number): void {
     const now = this.now();
     client.refreshAsked = false;
-    const askAt = Math.max(at - this.refreshBeforeMs, now + (at - now) / 2);
+    const base = Math.max(at - this.refreshBeforeMs, now + (at - now) / 2);
+    // Up to a quarter of the lead earlier, at random: connections opened together (after a
+    // deploy) do not all refresh together, minute after minute.
+    const askAt = base - ASK_SPREAD * this.random() * (at - base);
     this.deadlines.set(client, Math.min(askAt, at));
   }
 

@@ -10,6 +10,7 @@ export interface HubPrincipal {
    * When the connection's token expires, in epoch milliseconds (a JWT's `exp` times 1000).
    * Before it the hub sends `expiring` and the client answers with `refresh`; past it without
    * a valid refresh the connection is closed with 4440 `token expired`. Absent: never expires.
+   * Anything but a number in the future refuses the handshake (or the refresh) like a bad token.
    */
   expiresAt?: number;
   /** Any further claims (roles, tenant, ...), kept on the client as given. */
@@ -121,9 +122,10 @@ export interface WsHubModuleOptions {
   authenticateTimeoutMs?: number;
   /**
    * How long before a connection's token expires (`expiresAt` of the principal) the hub sends
-   * it `expiring`, asking for a `refresh`, in milliseconds; never before half of the token's
-   * remaining lifetime has passed (a token shorter than this is not refreshed in a loop).
-   * Default 60000.
+   * it `expiring`, asking for a `refresh`, in milliseconds; or at half of the token's remaining
+   * lifetime if that is later (a token shorter than this is not refreshed in a loop); up to a
+   * quarter of that lead earlier at random (connections opened together do not refresh
+   * together). Default 60000.
    */
   tokenRefreshBeforeMs?: number;
   /** Origins (e.g. `https://app.example.com`) allowed to connect; others get HTTP 403. Default: all. */

@@ -17,6 +17,9 @@ describe('TokenExpiry', () => {
       10_000,
       (c, text) => log.push(`${Date.now()} ${c.id} ${JSON.parse(text).event}`),
       (c) => log.push(`${Date.now()} ${c.id} expired`),
+      Date.now,
+      250,
+      () => 0,
     );
     const clients = Array.from({ length: 1000 }, (_, i) => clientOf(`c${i}`, 60_000 + i));
     for (const c of clients) expiry.track(c);
@@ -52,6 +55,9 @@ describe('TokenExpiry', () => {
       60_000,
       () => asked.push(Date.now()),
       () => {},
+      Date.now,
+      250,
+      () => 0,
     );
     const c = clientOf('a', 4_000);
     expiry.track(c);
@@ -70,6 +76,9 @@ describe('TokenExpiry', () => {
       10_000,
       () => log.push(`${Date.now()} expiring`),
       () => log.push(`${Date.now()} expired`),
+      Date.now,
+      250,
+      () => 0,
     );
     const c = clientOf('a', 60_000);
     expiry.track(c);
@@ -77,5 +86,25 @@ describe('TokenExpiry', () => {
     expiry.renewed(c, { userId: 'a', expiresAt: 60_000 });
     vi.advanceTimersByTime(10_000);
     expect(log).toEqual(['50000 expiring', '60000 expired']);
+  });
+
+  it('spreads the asks of connections opened together over a quarter of refreshBeforeMs', () => {
+    vi.useFakeTimers({ now: 0 });
+    const asked: number[] = [];
+    const expiry = new TokenExpiry(
+      60_000,
+      () => asked.push(Date.now()),
+      () => {},
+    );
+    for (let i = 0; i < 1000; i++) expiry.track(clientOf(`c${i}`, 120_000));
+    vi.advanceTimersByTime(61_000);
+    expect(asked).toHaveLength(1000);
+    expect(Math.min(...asked)).toBeGreaterThanOrEqual(45_000);
+    expect(Math.max(...asked)).toBeLessThanOrEqual(60_250);
+    // spread: no 250 ms bucket holds more than a few percent of them
+    const perBucket = new Map<number, number>();
+    for (const t of asked) perBucket.set(t, (perBucket.get(t) ?? 0) + 1);
+    expect(Math.max(...perBucket.values())).toBeLessThan(50);
+    expiry.clear();
   });
 });
