@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { createHubClient, type WsHubClient } from '../../src/ws-hub/client/index.js';
 import type { WsHubModuleOptions } from '../../src/ws-hub/index.js';
 import { startHub, type HubApp } from '../helpers/app.js';
 import { sleep, TestClient, waitFor } from '../helpers/client.js';
@@ -10,7 +12,8 @@ import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
  * Issue 21 with recovery, over real sockets: a connection closed for expiry (4440) resumes its
  * session without loss once it has a fresh token (the token and the credential are both
  * checked again), and revoked connections (4441) cannot resume; on one instance (history in
- * memory) and on two instances sharing a Redis (`revokeUser` reaches both).
+ * memory) and on two instances sharing a Redis (`revokeUser` reaches both; `ws-hub/client`
+ * refreshing in-band on one instance gets every message published on the other).
  *
  * Tokens are `<user>.<expiresAt epoch ms>`; `bad` is refused.
  */
@@ -23,7 +26,9 @@ const mint = (user: string, ms: number) => `${user}.${Date.now() + ms}`;
 
 const apps: HubApp[] = [];
 const recovering: Recovering[] = [];
+const hubClients: WsHubClient[] = [];
 afterEach(async () => {
+  for (const c of hubClients.splice(0)) c.close();
   for (const r of recovering.splice(0)) r.stop();
   await Promise.all(apps.splice(0).map((a) => a.close()));
 });
@@ -158,6 +163,33 @@ describe('token expiry and revocation on two instances with Redis', () => {
       onB.drop();
       onB.session = undefined;
     }
+  });
+
+  it('ws-hub/client on one instance refreshes in-band, keeps its one connection and every message from the other', async () => {
+    const [a, b] = await pair({ tokenRefreshBeforeMs: 600 });
+    let calls = 0;
+    const c = createHubClient(b.url, {
+      WebSocket,
+      getToken: () => (calls++, mint('ann', 1200)),
+    });
+    hubClients.push(c);
+    const opens: string[] = [];
+    c.onState((s) => s.state === 'open' && opens.push(s.welcome.clientId));
+    const refreshed: boolean[] = [];
+    c.onTokenRefresh((r) => refreshed.push(r.ok));
+    const ticks: number[] = [];
+    c.on('tick', (n: number) => ticks.push(n));
+    await c.ready();
+    await c.join('r');
+    const stop = ticking(a, 'r');
+    await sleep(3000);
+    const sent = stop();
+    await waitFor(() => ticks.length === sent, 2000);
+    expect(ticks).toEqual([...Array(sent).keys()]);
+    expect(opens).toHaveLength(1);
+    expect(refreshed.length).toBeGreaterThanOrEqual(3);
+    expect(refreshed.every(Boolean)).toBe(true);
+    expect(calls).toBe(1 + refreshed.length);
   });
 
   it('a connection closed for expiry on one instance resumes on the other without loss', async () => {
