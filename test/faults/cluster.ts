@@ -326,7 +326,7 @@ export class Cluster {
       for _, e in ipairs(newest) do
         if tonumber(string.match(e[1], '^(%d+)')) > to then redis.call('XDEL', KEYS[2], e[1]) end
       end
-      redis.call('HSET', KEYS[1], 's', to)
+      redis.call('HSET', KEYS[1], 's', to, 'r', 'promoted-replica')
       return {s, to}`;
     const r = (await this.command('EVAL', script, 2, meta, history, n)) as
       [number, number] | undefined | null;

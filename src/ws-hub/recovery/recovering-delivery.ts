@@ -151,6 +151,15 @@ export abstract class RecoveringDelivery
     );
   }
 
+  discontinued(client: HubClient): void {
+    this.deps.closer.close(
+      client,
+      CloseCode.SERVICE_RESTART,
+      'resume required',
+      DisconnectReason.CONTINUITY_LOST,
+    );
+  }
+
   tooEarly(client: HubClient): void {
     this.deps.closer.close(
       client,
