@@ -107,6 +107,10 @@ export class HubClient {
   receiver: ClientReceiver | undefined;
   /** The client's first id: unique per connection, kept when a resume changes `id`. */
   readonly connectionId: string;
+  /** When the connection's token expires (the principal's `expiresAt`), if it does. */
+  expiresAt: number | undefined;
+  /** Whether `expiring` was sent for the current token. */
+  refreshAsked = false;
 
   constructor(
     /** Mutable only once: a resumed session takes back its previous id before the welcome. */
@@ -115,9 +119,12 @@ export class HubClient {
     readonly connectedAt: number,
     /** The IP the handshake read, or undefined (see `ConnectionInfo.ip`). */
     readonly ip: string | undefined,
-    readonly principal: HubPrincipal | undefined,
+    /** Replaced by an accepted `refresh` (same user, new claims and expiry). */
+    public principal: HubPrincipal | undefined,
   ) {
     this.connectionId = id;
+    const at = principal?.expiresAt;
+    this.expiresAt = typeof at === 'number' && Number.isFinite(at) ? at : undefined;
   }
 
   /** Peer IP address: the handshake's, else the socket's (read once, on first use). */

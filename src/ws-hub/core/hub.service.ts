@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import type { HubInstanceInfo } from '../interfaces/cluster-adapter.interface.js';
+import type { HubPrincipal } from '../interfaces/options.interface.js';
 import type {
   BroadcastOptions,
   HubClientInfo,
@@ -147,6 +148,37 @@ export class HubService<Events extends Record<string, any> = Record<string, any>
     const n = this.hub.closer.closeUser(userId, code, reason);
     this.hub.link.publish({ type: 'disconnect-user', userId, code, reason });
     return n;
+  }
+
+  /**
+   * Revokes a user's access: every connection of the user, on every instance, closes with 4441
+   * (`reason`, default `revoked`; `ws-hub/client` stops, cause `revoked`), and resumable
+   * sessions end (no resume). Call it on logout or when an account is blocked, and make
+   * `authenticate` refuse the user's old tokens. Returns how many connections were here.
+   */
+  revokeUser(userId: string, reason = 'revoked'): number {
+    const n = this.hub.closer.closeUser(
+      userId,
+      CloseCode.REVOKED,
+      reason,
+      DisconnectReason.REVOKED,
+    );
+    this.hub.link.publish({ type: 'revoke-user', userId, reason });
+    return n;
+  }
+
+  /**
+   * Like `revokeUser`, for the connections of this instance whose principal `match` picks (a
+   * role withdrawn, a tenant blocked, a token id blacklisted): closed with 4441, sessions ended.
+   * Connections without a principal are not offered. Returns how many were closed.
+   */
+  revoke(match: (principal: HubPrincipal) => boolean, reason = 'revoked'): number {
+    return this.hub.closer.closeWhere(
+      (c) => c.principal !== undefined && match(c.principal),
+      CloseCode.REVOKED,
+      reason,
+      DisconnectReason.REVOKED,
+    );
   }
 
   /** Adds a client of this instance to a room; false when the client is not here. */

@@ -96,6 +96,7 @@ export class HubLifecycle
   onApplicationShutdown(): void {
     clearTimeout(this.httpWatch);
     this.hub.heartbeat.stop();
+    this.hub.expiry.clear();
     this.hub.closer.dispose();
     this.hub.streams.complete();
   }

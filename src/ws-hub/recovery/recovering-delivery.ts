@@ -207,6 +207,11 @@ export abstract class RecoveringDelivery
 
   removed(client: HubClient, streams: ClientStreams): void {
     if (!streams.hasSession) return;
+    // Revoked (`revokeUser`, `revoke`): the session ends with the connection.
+    if (client.closeReason === DisconnectReason.REVOKED) {
+      void this.deps.store.deleteSession(client.id);
+      return;
+    }
     this.deps.store.release(client.id, client.connectionId);
     // Its streams' epochs and offsets must outlive its session (it may resume).
     this.deps.store.touch([], streamsOf(client));

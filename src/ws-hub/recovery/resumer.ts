@@ -126,7 +126,11 @@ export class Resumer {
       streams,
       request,
     );
-    if (client.removed) return;
+    if (client.removed) {
+      // Revoked while its session was being opened: the removal found no session to end yet.
+      if (client.closeReason === DisconnectReason.REVOKED) void this.store.deleteSession(client.id);
+      return;
+    }
     const refused = await this.restoreRooms(client, streams, request, sessionRooms);
     if (client.removed) return;
     // Read only once this instance hears every stream of the client: a message published
