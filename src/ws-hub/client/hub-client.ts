@@ -245,9 +245,13 @@ export function createHubClient<
       if (next > 1 && event !== 'skip') push(event, data, next > 2);
       return;
     }
+    // Unsolicited `joined` / `left`: the server put the client in a room or took it out (its
+    // position is followed, and presented on a resume).
+    if (event === 'left' && id === undefined) positions.room(data?.room);
     if (event === 'joined' && data?.pos) {
+      if (id === undefined) positions.room(data.room, data.pos);
       // Left while the join was on its way: the server has just joined it, leave it again.
-      if (!rooms.all.has(data.room)) leaveAgain(data.room);
+      else if (!rooms.all.has(data.room)) leaveAgain(data.room);
       else if (!positions.room(data.room, data.pos)) return lost();
     }
     if (event === 'expiring' && id === undefined) return tokens.expiring(data);

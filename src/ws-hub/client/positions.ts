@@ -57,7 +57,8 @@ export function createPositions() {
       for (const stream in restored) {
         const { epoch, offset, recovered } = restored[stream];
         const room = stream.slice(5);
-        if (stream.startsWith('room:') && !rooms.has(room)) leave.push(room);
+        // (A room the server put the client in is not the app's, but the client followed it.)
+        if (stream.startsWith('room:') && !rooms.has(room) && !mine.has(stream)) leave.push(room);
         // A recovered stream continues from the client's offset, the replay follows. (Its epoch
         // is the client's, or the stream had none yet when the client was at offset 0.)
         else
