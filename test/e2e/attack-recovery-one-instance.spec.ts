@@ -254,3 +254,28 @@ describe('attack: join, leave, join of one room while authorizeJoin is slow', ()
     await waitFor(() => r.got('s').includes(4));
   });
 });
+
+describe('attack: a member presenting offset 0 for a room it joined late', () => {
+  it('is not given the messages the room had before it joined', async () => {
+    const app = await hub();
+    const early = await client(app.url, 'early', ['secret']);
+    for (const i of range(1, 5)) app.hub.broadcast('s', `before-${i}`, { rooms: 'secret' });
+    await waitFor(() => early.got('s').length === 5);
+    const late = await client(app.url, 'late', ['secret']);
+    const joinedAt = late.positions.get('room:secret')!;
+    expect(joinedAt.offset).toBe(5);
+    app.hub.broadcast('s', 'after-1', { rooms: 'secret' });
+    await waitFor(() => late.got('s').length === 1);
+    await drop(late, app);
+    // "Offset 0 is nothing yet in any epoch": the client claims it never had anything.
+    late.positions.set('room:secret', { epoch: 'anything', offset: 0 });
+    const w = await late.connect(app.url);
+    await sleep(200);
+    const conn = late.conn;
+    const replayed = late.delivered.filter((d) => d.conn === conn).map((d) => d.data);
+    expect(
+      replayed.filter((d) => String(d).startsWith('before-')),
+      `welcome recovered=${w.data.recovery.recovered}; replayed ${JSON.stringify(replayed)}`,
+    ).toEqual([]);
+  });
+});
