@@ -225,3 +225,66 @@ describe('attack: historySize, the exact edge', () => {
     });
   }
 });
+
+describe('attack: resumes during a broadcast storm from another instance', () => {
+  it('each resume is exact: every message once, in order, or told', async () => {
+    captureLogs(FAULT_LINES);
+    const p = prefix();
+    const a = await hub(p);
+    const b = await hub(p);
+    const cs: Recovering[] = [];
+    for (const i of range(1, 6))
+      cs.push((await client(a.url, `s${i}`, ['storm'])).autoResume(a.url));
+    const since = performance.now();
+    let n = 0;
+    let running = true;
+    const storm = (async () => {
+      while (running) {
+        for (let k = 0; k < 20; k++) {
+          n++;
+          b.hub.broadcast('t', n, { rooms: 'storm' });
+          b.hub.broadcast('g', n);
+        }
+        await sleep(2);
+      }
+    })();
+    // Each client drops and resumes three times while the storm goes on, on either instance.
+    for (let round = 0; round < 3; round++) {
+      await sleep(60);
+      await Promise.all(
+        cs.map(async (c, i) => {
+          await drop(c, (round + i) % 2 === 0 ? a : b).catch(() => undefined);
+          await sleep(10 + 7 * i);
+          await c.connect(i % 2 === 0 ? b.url : a.url);
+        }),
+      );
+    }
+    await sleep(100);
+    running = false;
+    await storm;
+    const total = n;
+    await settle(
+      () => cs.every((c) => c.got('t').length >= total && c.got('g').length >= total),
+      5_000,
+    );
+    for (const [i, c] of cs.entries()) {
+      const problems = [
+        ...invariantProblems(c, {
+          stream: 'room:storm',
+          event: 't',
+          expected: range(1, total),
+          since,
+        }),
+        ...invariantProblems(c, { stream: 'all', event: 'g', expected: range(1, total), since }),
+      ];
+      expect(problems, `client s${i + 1} (${total} messages per stream)`).toEqual([]);
+    }
+    if (process.env.SHOW_FIGURES) {
+      const told = cs.filter((c) => c.toldLoss(since)).length;
+      console.log(
+        `[figures] storm: ${total} messages per stream, ${told}/6 clients told of a loss`,
+      );
+      for (const c of cs) console.log(`[figures] ${c.describe(2)}`);
+    }
+  }, 30_000);
+});
