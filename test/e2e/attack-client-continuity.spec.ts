@@ -88,6 +88,7 @@ async function fakeServer(): Promise<{ url: string; conns: FakeConnection[] }> {
                 all: recovered
                   ? { epoch: 'E1', offset: presented.offset, recovered: true }
                   : { epoch: 'E1', offset: 5 },
+                'user:u1': { epoch: 'U1', offset: 0 },
               },
             },
           },
@@ -159,6 +160,19 @@ describe('attack: ws-hub/client continuity rule', () => {
     await waitFor(() => fake.conns.length >= 2, 2_000).catch(() => undefined);
     expect(fake.conns.length).toBeGreaterThanOrEqual(2);
     expect(fake.conns[1].recover.streams?.all).toEqual({ epoch: 'E1', offset: 6 });
+  });
+});
+
+describe('attack: ws-hub/client and Redis Cluster copies (mid)', () => {
+  it('a second copy of a message whose mid it processed is a skip, not a second event', async () => {
+    const fake = await fakeServer();
+    const { c, any } = hubClient(fake.url);
+    await c.ready();
+    const ws = fake.conns[0].ws;
+    ws.send(JSON.stringify({ event: 'news', data: 7, mid: 'm1', pos: { all: [6, 'E1'] } }));
+    ws.send(JSON.stringify({ event: 'news', data: 7, mid: 'm1', pos: { 'user:u1': [1, 'U1'] } }));
+    await sleep(300);
+    expect(any.filter(([e]) => e === 'news').map(([, d]) => d)).toEqual([7]);
   });
 });
 
