@@ -104,13 +104,14 @@ describe('attack: hostile recover frames', () => {
     const answers: Record<string, string> = {};
     for (const [name, text] of hostile) {
       const c = await rawRecover(app, text);
-      const reply = await c
-        .next((f) => f.event === 'welcome' || f.event === 'error', 3_000)
-        .catch(() => undefined);
+      const reply = await Promise.race([
+        c.next((f) => f.event === 'welcome' || f.event === 'error', 3_000),
+        c.closed(3_000).then(() => undefined),
+      ]).catch(() => undefined);
       const closed = c.closeCode;
       if (reply?.event === 'welcome') {
-        const rec = reply.data.recovery as { recovered: boolean };
-        expect(rec.recovered, name).toBe(false);
+        const recovery = reply.data.recovery as { recovered: boolean };
+        expect(recovery.recovered, name).toBe(false);
         expect(reply.data.clientId, name).not.toBe(id);
         answers[name] = 'welcome recovered:false';
       } else if (reply) {

@@ -101,7 +101,10 @@ describe('attack: Redis restarted from its AOF between a publish and a resume', 
     const sessions = await admin.keys(`{${p}:client:*}:s`);
     admin.disconnect();
     expect(sessions.length, 'the sessions came back from the AOF').toBeGreaterThan(0);
-    await waitFor(() => a.hub.stats().adapter?.connected === true, 5_000).catch(() => undefined);
+    await waitFor(
+      () => (a.hub.stats().adapter as { connected?: boolean } | undefined)?.connected === true,
+      5_000,
+    ).catch(() => undefined);
     await sleep(500);
     for (const i of range(6, 8)) b.hub.broadcast('n', i, { rooms: 'r' });
     await settle(() => live.got('n').length >= 8 || live.toldLoss(since, 'room:r'), 3_000);
@@ -237,9 +240,9 @@ describe('attack: resumes during a broadcast storm from another instance', () =>
       cs.push((await client(a.url, `s${i}`, ['storm'])).autoResume(a.url));
     const since = performance.now();
     let n = 0;
-    let running = true;
+    const state = { running: true };
     const storm = (async () => {
-      while (running) {
+      while (state.running) {
         for (let k = 0; k < 20; k++) {
           n++;
           b.hub.broadcast('t', n, { rooms: 'storm' });
@@ -260,7 +263,7 @@ describe('attack: resumes during a broadcast storm from another instance', () =>
       );
     }
     await sleep(100);
-    running = false;
+    state.running = false;
     await storm;
     const total = n;
     await settle(
