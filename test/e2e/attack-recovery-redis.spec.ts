@@ -8,6 +8,7 @@ import { sleep, waitFor } from '../helpers/client.js';
 import { captureLogs } from '../helpers/logs.js';
 import { invariantProblems, Recovering, settle } from '../helpers/recovering-client.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { startTcpGate, type TcpGate } from '../helpers/tcp-gate.js';
 
 /**
  * Adversarial probes (issue 17 review) of recovery on Redis: a Redis restart from its AOF
@@ -25,6 +26,7 @@ let probe: Redis;
 const apps: HubApp[] = [];
 const raws: Recovering[] = [];
 const servers: RedisServer[] = [];
+const gates: TcpGate[] = [];
 
 beforeAll(async () => {
   redis = await startRedisServer();
@@ -40,6 +42,7 @@ afterEach(async () => {
   for (const r of raws.splice(0)) r.stop();
   await Promise.all(apps.splice(0).map((a) => a.close()));
   await Promise.all(servers.splice(0).map((s) => s.stop()));
+  await Promise.all(gates.splice(0).map((g) => g.close()));
 });
 
 const prefix = () => `atr-${randomBytes(4).toString('hex')}`;
@@ -290,4 +293,48 @@ describe('attack: resumes during a broadcast storm from another instance', () =>
       for (const c of cs) console.log(`[figures] ${c.describe(2)}`);
     }
   }, 30_000);
+});
+
+describe('attack: HubService.leave while Redis is away', () => {
+  it('the room the server took the client out of does not come back on its next resume', async () => {
+    captureLogs(OUTAGE, FAULT_LINES);
+    const gate = await startTcpGate(redis.port);
+    gates.push(gate);
+    const p = prefix();
+    // Clients may not join 'vip' themselves: only the server puts them there.
+    const a = await hub(p, { authorizeJoin: ({ room }) => room !== 'vip' }, gate.url);
+    const connected = () =>
+      (a.hub.stats().adapter as { connected?: boolean } | undefined)?.connected === true;
+    const c = await client(a.url, 'kicked');
+    const id = c.clientId;
+    expect(a.hub.join(id, 'vip')).toBe(true);
+    const roomsKey = `{${p}:client:${id}}:r`;
+    await waitFor(async () => (await probe.hget(roomsKey, 'vip')) === '0');
+    a.hub.broadcast('v', 1, { rooms: 'vip' });
+    // (The client is never told of a server-side join: its frames name a stream it does not
+    // know, so a client following the protocol sets them aside; they reach the socket.)
+    await waitFor(() => c.pushes.some((f) => f.event === 'v'));
+    gate.shut();
+    await waitFor(() => !connected(), 5_000);
+    expect(a.hub.leave(id, 'vip')).toBe(true); // kicked out while Redis is away
+    expect(a.hub.roomsOf(id)).toEqual([]);
+    gate.open();
+    await waitFor(connected, 5_000);
+    await sleep(300);
+    const recorded = await probe.hget(roomsKey, 'vip');
+
+    // The client follows the protocol: it was never told of the server-side leave.
+    await drop(c, a);
+    a.hub.broadcast('v', 2, { rooms: 'vip' });
+    const w = await c.connect(a.url);
+    expect(w.data.clientId).toBe(id);
+    a.hub.broadcast('v', 3, { rooms: 'vip' });
+    await sleep(300);
+    const reached = c.pushes.filter((f) => f.event === 'v').map((f) => f.data);
+    expect(
+      a.hub.roomsOf(id),
+      `session still records vip: ${String(recorded)}; vip frames that reached the socket ${JSON.stringify(reached)}`,
+    ).toEqual([]);
+    expect(reached).toEqual([1]);
+  });
 });
