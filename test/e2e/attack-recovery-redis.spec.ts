@@ -338,3 +338,43 @@ describe('attack: HubService.leave while Redis is away', () => {
     expect(reached).toEqual([1]);
   });
 });
+
+describe('attack: a client leave while Redis is away', () => {
+  it('the room does not come back on the next resume, on this instance or another', async () => {
+    captureLogs(OUTAGE, FAULT_LINES);
+    const gate = await startTcpGate(redis.port);
+    gates.push(gate);
+    const p = prefix();
+    const a = await hub(p, {}, gate.url);
+    const b = await hub(p);
+    const connected = () =>
+      (a.hub.stats().adapter as { connected?: boolean } | undefined)?.connected === true;
+    const c = await client(a.url, 'leaver', ['r', 'keep']);
+    const id = c.clientId;
+    b.hub.broadcast('m', 1, { rooms: 'r' });
+    await waitFor(() => c.got('m').length === 1);
+
+    gate.shut();
+    await waitFor(() => !connected(), 5_000);
+    const reply = await c.leave('r');
+    expect(reply.event).toBe('left');
+    expect(a.hub.roomsOf(id)).toEqual(['keep']);
+    gate.open();
+    await waitFor(connected, 5_000);
+    await sleep(200);
+
+    let k = 0;
+    for (const target of [a, b]) {
+      await drop(c, a); // connected to a both times (the first resume is on a)
+      const w = await c.connect(target.url);
+      expect(w.data.clientId).toBe(id);
+      expect(Object.keys(w.data.recovery.streams)).not.toContain('room:r');
+      expect(target.hub.roomsOf(id)).toEqual(['keep']);
+      b.hub.broadcast('m', 2, { rooms: 'r' });
+      b.hub.broadcast('k', ++k, { rooms: 'keep' });
+      await waitFor(() => c.got('k').includes(k));
+      await sleep(100);
+      expect(c.pushes.filter((f) => f.event === 'm').map((f) => f.data)).toEqual([1]);
+    }
+  });
+});
