@@ -280,3 +280,26 @@ describe('attack: a member presenting offset 0 for a room it joined late', () =>
     ).toEqual([]);
   });
 });
+
+describe('attack: historySize, the exact edge (one instance)', () => {
+  for (const [missed, recovered] of [
+    [5, true],
+    [6, false],
+  ] as const) {
+    it(`historySize 5, ${missed} missed: recovered ${recovered}`, async () => {
+      const app = await hub({ recovery: { historySize: 5 } });
+      const r = await client(app.url, 'h', ['r']);
+      app.hub.broadcast('n', 0, { rooms: 'r' });
+      await waitFor(() => r.got('n').length === 1);
+      await drop(r, app);
+      for (const i of range(1, missed)) app.hub.broadcast('n', i, { rooms: 'r' });
+      const w = await r.connect(app.url);
+      expect(w.data.recovery.streams['room:r'].recovered).toBe(recovered);
+      expect(w.data.recovery.recovered).toBe(recovered);
+      if (recovered) {
+        await waitFor(() => r.got('n').length === 1 + missed);
+        expect(r.got('n')).toEqual(range(0, missed));
+      }
+    });
+  }
+});
