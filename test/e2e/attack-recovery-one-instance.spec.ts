@@ -303,3 +303,54 @@ describe('attack: historySize, the exact edge (one instance)', () => {
     });
   }
 });
+
+describe('attack: a huge stream map (the app raised maxPayloadBytes)', () => {
+  it('100 000 streams in one recover frame: a fresh session, others unaffected, no dearer than any frame that size', async () => {
+    const app = await hub({ maxPayloadBytes: 8 * 1024 * 1024 });
+    const bystander = await client(app.url, 'bob');
+    const streams: Record<string, { epoch: string; offset: number }> = {};
+    for (let i = 0; i < 100_000; i++) streams[`room:r${i}`] = { epoch: 'e', offset: 1 };
+    const data = { streams };
+    // The longest event-loop stall while the frame is handled.
+    const stall = async (run: () => Promise<unknown>): Promise<number> => {
+      let last = performance.now();
+      let worst = 0;
+      const timer = setInterval(() => {
+        const now = performance.now();
+        worst = Math.max(worst, now - last);
+        last = now;
+      }, 5);
+      try {
+        await run();
+      } finally {
+        clearInterval(timer);
+      }
+      return worst;
+    };
+    // Baseline: the same bytes under an event nobody handles (parse, then UNKNOWN_EVENT).
+    const base = await stall(async () => {
+      const c = await rawRecover(app, JSON.stringify({ event: 'recover', id: 'r', data: {} }));
+      await c.next((f) => f.event === 'welcome');
+      c.send(JSON.stringify({ event: 'nobody', id: 'n', data }));
+      await c.next((f) => f.id === 'n', 10_000);
+    });
+    let w: Frame | undefined;
+    const worst = await stall(async () => {
+      const c = await rawRecover(app, JSON.stringify({ event: 'recover', id: 'r', data }));
+      w = await c.next((f) => f.event === 'welcome', 10_000);
+    });
+    expect(w!.data.recovery.recovered).toBe(false);
+    expect(app.hub.roomsOf(w!.data.clientId)).toEqual([]);
+    app.hub.broadcast('n', 1);
+    await waitFor(() => bystander.got('n').length === 1);
+    expect(
+      worst,
+      `worst stall ${Math.round(worst)} ms (the same frame unhandled: ${Math.round(base)} ms)`,
+    ).toBeLessThan(base * 3 + 200);
+    if (process.env.SHOW_FIGURES) {
+      console.log(
+        `[figures] 100k-stream recover: stall ${Math.round(worst)} ms, base ${Math.round(base)} ms`,
+      );
+    }
+  });
+});
