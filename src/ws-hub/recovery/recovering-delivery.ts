@@ -104,7 +104,7 @@ export abstract class RecoveringDelivery
   /** Only a cluster appends messages as several copies. */
   replayedCopies(_client: HubClient, _ids: ReadonlySet<string>): void {}
 
-  gotCopy(_client: HubClient, _id: string): boolean {
+  gotCopy(_client: HubClient, _id: string, _asked: ReadonlyMap<string, unknown>): boolean {
     return false;
   }
 

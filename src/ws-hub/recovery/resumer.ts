@@ -50,7 +50,7 @@ export interface ResumeHost {
    */
   replayedCopies(client: HubClient, ids: ReadonlySet<string>): void;
   /** Whether a copy of the multi-copy message `id` reached this client here already. */
-  gotCopy(client: HubClient, id: string): boolean;
+  gotCopy(client: HubClient, id: string, asked: ReadonlyMap<string, StreamPosition>): boolean;
 }
 
 /**
@@ -196,7 +196,7 @@ export class Resumer {
       asked,
       client,
       copies,
-      (mid) => this.host.gotCopy(client, mid),
+      (mid) => this.host.gotCopy(client, mid, asked),
     );
     if (copies.size > 0) this.host.replayedCopies(client, copies);
     // The replay is bounded (maxReplayBytes); what is held meanwhile waits until the client has
