@@ -13,7 +13,7 @@ import {
   type WsHubClient,
 } from '../../src/ws-hub/client/index.js';
 import type { WsHubModuleOptions } from '../../src/ws-hub/index.js';
-import { startHub, type HubApp } from '../helpers/app.js';
+import { sendProtocolFrame, startHub, type HubApp } from '../helpers/app.js';
 import { sleep, waitFor } from '../helpers/client.js';
 
 /**
@@ -144,7 +144,10 @@ describe('ws-hub/client and tokens that expire', () => {
     await w.client.ready();
     await w.client.join('r');
     const id = w.client.welcome!.clientId;
-    hub!.hub.send(id, 'expiring', { expiresAt: Date.now() + 5000, expiresInMs: 5000 });
+    sendProtocolFrame(hub!.hub, id, 'expiring', {
+      expiresAt: Date.now() + 5000,
+      expiresInMs: 5000,
+    });
     await waitFor(() => release !== undefined, 2000);
     hub!.hub.disconnect(id, 4000, 'dropped'); // the connection goes while getToken runs
     await waitFor(() => w.client.state === 'reconnecting', 2000);
@@ -170,8 +173,8 @@ describe('ws-hub/client and tokens that expire', () => {
     await w.client.ready();
     const id = w.client.welcome!.clientId;
     const ask = { expiresAt: Date.now() + 5000, expiresInMs: 5000 };
-    hub!.hub.send(id, 'expiring', ask);
-    hub!.hub.send(id, 'expiring', ask);
+    sendProtocolFrame(hub!.hub, id, 'expiring', ask);
+    sendProtocolFrame(hub!.hub, id, 'expiring', ask);
     await waitFor(() => w.refreshed.length === 1, 2000);
     await sleep(200);
     expect(w.refreshed).toMatchObject([{ ok: true }]);
@@ -186,7 +189,7 @@ describe('ws-hub/client and tokens that expire', () => {
       let calls = 0;
       const w = watch(() => (++calls === 1 ? mint('ann', 60_000) : next));
       await w.client.ready();
-      hub!.hub.send(w.client.welcome!.clientId, 'expiring', { expiresInMs: 5000 });
+      sendProtocolFrame(hub!.hub, w.client.welcome!.clientId, 'expiring', { expiresInMs: 5000 });
       await waitFor(() => w.client.state === 'closed', 2000);
       expect(w.states.at(-1)).toMatchObject({ state: 'closed', cause: 'refused', code: 4401 });
       expect(w.refreshed[0].ok).toBe(false);

@@ -63,3 +63,21 @@ export function closeAfterEach(getApp: () => HubApp | undefined, reset: () => vo
   });
   return clients;
 }
+
+/**
+ * Writes `{event, data}` to a client's socket as the server would, bypassing `HubService`,
+ * which refuses the protocol's own event names (`expiring`, `joined`, ...): for tests that play
+ * the server's part of the protocol at a moment they choose.
+ */
+export function sendProtocolFrame(
+  hub: HubService,
+  clientId: string,
+  event: string,
+  data?: unknown,
+): boolean {
+  const core = (hub as unknown as { hub: { registry: { get(id: string): unknown } } }).hub;
+  const client = core.registry.get(clientId) as
+    { socket: { send(text: string): void } } | undefined;
+  client?.socket.send(JSON.stringify({ event, data }));
+  return client !== undefined;
+}
