@@ -270,11 +270,13 @@ describe('Redis recovery: sessions', () => {
     expect(await s.resumeSession('i1.c1', 'ann', 'H1', 'H2', 'k3')).toEqual({
       outcome: 'ok',
       rooms: new Map(),
+      floors: new Map(),
       previousHolder: 'k1',
     });
     expect(await outcome('i1.c1', 'ann', 'H1', 'H3', 'k4')).toBe('mismatch'); // used once
     s.release('i1.c1', 'k1'); // the old holder letting go changes nothing: k3 holds it
     await s.addRoom('i1.c1', 'lobby', true);
+    await s.addRoom('i1.c1', 'lobby', true, { offset: 7, epoch: 'E' }); // where it started
     await s.addRoom('i1.c1', 'news', false);
     s.removeRoom('i1.c1', 'news');
     s.release('i1.c1', 'k3');
@@ -282,6 +284,7 @@ describe('Redis recovery: sessions', () => {
     expect(await s.resumeSession('i1.c1', 'ann', 'H2', 'H3', 'k4')).toEqual({
       outcome: 'ok',
       rooms: new Map([['lobby', true]]),
+      floors: new Map([['lobby', { offset: 7, epoch: 'E' }]]),
       previousHolder: undefined,
     });
     expect(await outcome('i1.c2', '', 'A1', 'A2', 'k5')).toBe('wrong-user');
