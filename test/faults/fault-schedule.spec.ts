@@ -53,6 +53,11 @@ describe('fault schedule (short)', () => {
       saved = join(dir, `short-seed-${SEED}.json`);
       writeFileSync(saved, JSON.stringify({ history, violations: result.violations }));
     }
+    // No instance logged an error, no request was answered INTERNAL (a failure the hub did not
+    // expect): what the faults cause is answered with codes a client can act on.
+    const errors = history.logs.filter((l) => /\bERROR\b/.test(l.line)).map((l) => l.line);
+    expect(errors.slice(0, 5), figures).toEqual([]);
+    expect(result.figures.errorReplies.INTERNAL ?? 0, figures).toBe(0);
     expect(
       result.violations.length,
       `seed ${SEED} (history: ${saved}):\n${formatViolations(history, result)}\n${figures}`,

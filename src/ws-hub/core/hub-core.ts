@@ -4,7 +4,8 @@ import type { HubConnectedEvent } from '../interfaces/events.interface.js';
 import type { HubAdapterStats } from '../interfaces/cluster-adapter.interface.js';
 import type { HubAuthenticateFn, HubAuthorizeJoinFn } from '../interfaces/options.interface.js';
 import type { ResolvedHubOptions } from '../options/resolve-options.js';
-import { ClientEvent, CloseCode, ServerEvent } from '../protocol/constants.js';
+import { ClientEvent, CloseCode, ErrorCode, ServerEvent } from '../protocol/constants.js';
+import { HubError } from '../protocol/hub.error.js';
 import { encodeFrame } from '../protocol/envelope.js';
 import type { Position } from '../protocol/streams.js';
 import type { AdapterHost } from './adapter-host.js';
@@ -20,6 +21,7 @@ import type { HubCounters } from './hub-counters.js';
 import type { HubStreams } from './hub-streams.js';
 import type { Registrar } from './registrar.js';
 import type { Rooms } from './rooms.js';
+import { errorText } from '../util/error-text.js';
 
 /** Everything a hub is made of; built once, by the composition root (`module/compose-hub.ts`). */
 export interface HubParts {
@@ -279,11 +281,25 @@ export class HubCore implements GatewayRole, MonitorRole, HealthRole {
     }
   }
 
-  /** A client's `join`: the room, and where a recovering client starts in its stream. */
-  async join(client: HubClient, room: unknown): Promise<{ room: string; pos?: Position }> {
-    const joined = await this.rooms.requestJoin(client, room);
-    const pos = await this.strategy.joinedPosition(client, joined);
-    return pos === undefined ? { room: joined } : { room: joined, pos };
+  /**
+   * A client's `join`: the room, and where a recovering client starts in its stream. Without
+   * that position (the history store is unreachable) a recovering client cannot tell what it
+   * missed: the join is undone and answered `UNAVAILABLE` (the client may try again).
+   */
+  join(client: HubClient, room: unknown): Promise<{ room: string; pos?: Position }> {
+    return this.rooms.requestJoin(client, room, async (joined, added) => {
+      let pos: Position | undefined;
+      try {
+        pos = await this.strategy.joinedPosition(client, joined);
+      } catch (err) {
+        if (added) this.rooms.remove(client, joined);
+        throw new HubError(
+          ErrorCode.UNAVAILABLE,
+          `could not join "${joined}" now: ${errorText(err)}; try again`,
+        );
+      }
+      return pos === undefined ? { room: joined } : { room: joined, pos };
+    });
   }
 
   /** A client's `leave` (after its pending join of the room, if any). */

@@ -78,12 +78,22 @@ export class Rooms {
     if (client.rooms) for (const room of client.rooms) this.drop(client, room);
   }
 
-  /** A client's `join` request: the rules, then `authorizeJoin`, then the cluster subscription. */
-  requestJoin(client: HubClient, room: unknown): Promise<string> {
+  /**
+   * A client's `join` request: the rules, then `authorizeJoin`, then the cluster subscription,
+   * then `then` (what the reply needs, e.g. where a recovering client starts in the room's
+   * stream), all before the client's next join or leave of the room: replies keep the order of
+   * the requests. `added` tells `then` whether this request made the client a member (a room it
+   * was in already: false), so that a failing `then` can undo it.
+   */
+  requestJoin<T>(
+    client: HubClient,
+    room: unknown,
+    then: (room: string, added: boolean) => Promise<T> | T,
+  ): Promise<T> {
     if (!isValidRoom(room)) {
       return Promise.reject(new HubError(ErrorCode.BAD_ENVELOPE, `"data.room" ${ROOM_RULE}`));
     }
-    return this.inOrder(client, room, () => this.join(client, room));
+    return this.inOrder(client, room, async () => then(room, await this.join(client, room)));
   }
 
   /** A client's `leave` request, applied after the client's pending join of the room if any. */
@@ -99,8 +109,9 @@ export class Rooms {
     return this.inOrder(client, room, async () => leave());
   }
 
-  private async join(client: HubClient, room: string): Promise<string> {
-    if (client.rooms?.has(room)) return room;
+  /** Joins; true when this made the client a member. */
+  private async join(client: HubClient, room: string): Promise<boolean> {
+    if (client.rooms?.has(room)) return false;
     this.assertCapacity(client);
     if (this.authorizeJoin) {
       const allowed = await this.authorizeJoin({
@@ -112,14 +123,14 @@ export class Rooms {
       if (allowed !== true)
         throw new HubError(ErrorCode.FORBIDDEN, `not allowed to join "${room}"`);
     }
-    if (client.removed || client.rooms?.has(room)) return room;
+    if (client.removed || client.rooms?.has(room)) return false;
     // authorizeJoin may have let joins of other rooms run at once: count again.
     this.assertCapacity(client);
     await this.add(client, room, true);
     // Acknowledge only once the room's messages from other instances can reach this one
     // (every joiner waits, not only the one that made the room new here).
     await this.link.ready('room:' + room);
-    return room;
+    return true;
   }
 
   /** Runs `op` after the client's earlier joins and leaves of `room` have finished. */

@@ -89,6 +89,11 @@ export const ErrorCode = {
   UNAUTHORIZED: 'UNAUTHORIZED',
   /** A handler found nothing for the request (an `HttpException` 404). */
   NOT_FOUND: 'NOT_FOUND',
+  /**
+   * The hub's backend (the recovery store: Redis) did not answer: nothing was done; the
+   * request may be sent again.
+   */
+  UNAVAILABLE: 'UNAVAILABLE',
   /** A handler threw `WsException` without a code of its own. */
   APP_ERROR: 'APP_ERROR',
   /** A `refresh` frame's token was refused by `authenticate`. */

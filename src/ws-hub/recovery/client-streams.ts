@@ -1,7 +1,7 @@
 import type { ClientReceiver, HubClient, ReceiverMessage } from '../core/hub-client.js';
 import type { StreamTop } from '../interfaces/recovery.interface.js';
 import { ClientEvent } from '../protocol/constants.js';
-import type { Positions } from '../protocol/streams.js';
+import type { Position, Positions } from '../protocol/streams.js';
 import type { PositionedMessage } from './positioned-message.js';
 
 /** Messages held at most for one client while its session is resumed; past it, 1013. */
@@ -17,6 +17,8 @@ export interface ClientStreamsOwner {
   overflow(client: HubClient): void;
   /** Too many frames sent before the welcome: the client is closed (1008). */
   tooEarly(client: HubClient): void;
+  /** A held message does not continue what the welcome said: the client resumes (1012). */
+  discontinued(client: HubClient): void;
   /** Records a room in the client's session (resolves once recorded; never rejects). */
   recordRoom(client: HubClient, room: string, byClient: boolean): Promise<void>;
   forgetRoom(client: HubClient, room: string): void;
@@ -105,27 +107,48 @@ export class ClientStreams implements ClientReceiver {
 
   /**
    * After the welcome and the replay: lets the held messages through, minus those the replay
-   * carried (`tops`: what the reads saw, per stream), and from then on delivers directly.
+   * carried, and from then on delivers directly. `tops`: where the welcome put the client in
+   * each stream (the replay ends there). Each held message must continue those positions; one
+   * that does not (published in an epoch the welcome replaced, or after a loss this instance
+   * saw) would be a gap on the client's connection: the client resumes instead (1012).
    * Returns false when the client could not take them (it is being closed).
    */
   release(client: HubClient, tops: readonly StreamTop[]): boolean {
     const held = this.held ?? [];
     this.held = undefined;
-    const seen = new Map(tops.map((t) => [t.stream, t]));
+    const at = new Map(tops.map((t): [string, Position] => [t.stream, [t.top, t.epoch]]));
     for (const message of held) {
-      if (replayed(message.positions, seen)) continue;
+      const verdict = continuing(message.positions, at);
+      if (verdict === 'old') continue;
+      if (verdict === 'break') {
+        this.owner.discontinued(client);
+        return false;
+      }
       if (!this.owner.write(client, message) && client.removed) return false;
     }
     return true;
   }
 }
 
-/** Whether the replay (the reads' tops) covered this message: at or below a top, same epoch. */
-function replayed(positions: Positions, tops: ReadonlyMap<string, StreamTop>): boolean {
+/**
+ * Whether a message continues the client's positions `at` (advanced when it does): `next` in
+ * some stream and broken in none; `old` when the replay or the welcome covered it in every
+ * stream (same epoch, at or below); `break` when it skips offsets or is in another epoch
+ * (offset 0 is "nothing yet", which any epoch continues).
+ */
+export function continuing(
+  positions: Positions,
+  at: Map<string, Position>,
+): 'next' | 'old' | 'break' {
+  const next: [string, Position][] = [];
   for (const stream in positions) {
-    const top = tops.get(stream);
+    const mine = at.get(stream);
+    if (mine === undefined) continue;
     const [offset, epoch] = positions[stream];
-    if (top !== undefined && top.epoch === epoch && offset <= top.top) return true;
+    if (epoch === mine[1] && offset <= mine[0]) continue;
+    if (offset !== mine[0] + 1 || (epoch !== mine[1] && mine[0] !== 0)) return 'break';
+    next.push([stream, [offset, epoch]]);
   }
-  return false;
+  for (const [stream, pos] of next) at.set(stream, pos);
+  return next.length > 0 ? 'next' : 'old';
 }

@@ -102,6 +102,8 @@ export abstract class RecoveringDelivery
   /** Only a cluster appends messages as several copies. */
   replayedCopies(_client: HubClient, _ids: ReadonlySet<string>): void {}
 
+  async rolledBack(_streams: readonly { stream: string }[]): Promise<void> {}
+
   gotCopy(_client: HubClient, _id: string): boolean {
     return false;
   }
@@ -148,6 +150,15 @@ export abstract class RecoveringDelivery
       CloseCode.TRY_AGAIN_LATER,
       'too much to hold while resuming',
       DisconnectReason.SLOW_CONSUMER,
+    );
+  }
+
+  discontinued(client: HubClient): void {
+    this.deps.closer.close(
+      client,
+      CloseCode.SERVICE_RESTART,
+      'resume required',
+      DisconnectReason.CONTINUITY_LOST,
     );
   }
 

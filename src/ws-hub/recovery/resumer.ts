@@ -50,6 +50,13 @@ export interface ResumeHost {
   replayedCopies(client: HubClient, ids: ReadonlySet<string>): void;
   /** Whether a copy of the multi-copy message `id` reached this client here already. */
   gotCopy(client: HubClient, id: string): boolean;
+  /**
+   * A resuming client had seen offsets past these streams' tops in the same epoch: they were
+   * rolled back (Redis restarted from an older snapshot, a failover lost the newest writes)
+   * and their next offsets would be taken for messages clients already had. Settles once they
+   * have new epochs (stores that cannot roll back: at once).
+   */
+  rolledBack(streams: readonly { stream: string; epoch: string; offset: number }[]): Promise<void>;
 }
 
 /**
@@ -200,7 +207,22 @@ export class Resumer {
     names: string[],
     asked: ReadonlyMap<string, StreamPosition>,
   ): Promise<{ reads: StreamHistory[]; tops: StreamTop[]; complete: Set<string> }> {
-    const tops = await this.store.tops(names);
+    let tops = await this.store.tops(names);
+    const ahead = tops.flatMap((t) => {
+      const since = asked.get(t.stream);
+      return since && since.epoch === t.epoch && since.offset > t.top
+        ? [{ stream: t.stream, epoch: t.epoch, offset: since.offset }]
+        : [];
+    });
+    if (ahead.length > 0) {
+      // Not recovered, and the streams get new epochs before the client is told where they
+      // are: it must not take new messages at offsets it has seen for ones it had.
+      await this.host.rolledBack(ahead);
+      const renewed = new Map(
+        (await this.store.tops(ahead.map((a) => a.stream))).map((t) => [t.stream, t]),
+      );
+      tops = tops.map((t) => renewed.get(t.stream) ?? t);
+    }
     const complete = new Set<string>();
     const toRead: { top: StreamTop; since: StreamPosition }[] = [];
     let missing = 0;
@@ -249,8 +271,14 @@ export class Resumer {
             this.rooms.add(client, room, false);
             continue;
           }
+          // A room the client joined itself and no longer presents, it left: the leave may not
+          // have reached the session (Redis was away when it was answered).
+          if (!request.streams.has(roomStream(room))) {
+            this.store.removeRoom(client.id, room);
+            continue;
+          }
           try {
-            await this.rooms.requestJoin(client, room);
+            await this.rooms.requestJoin(client, room, () => undefined);
           } catch {
             refused.push(room);
             this.store.removeRoom(client.id, room);
@@ -270,7 +298,7 @@ export class Resumer {
         continue;
       }
       try {
-        await this.rooms.requestJoin(client, room);
+        await this.rooms.requestJoin(client, room, () => undefined);
       } catch {
         refused.push(room); // refused, or authorizeJoin failed: not a member
       }

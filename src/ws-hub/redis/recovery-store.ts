@@ -62,11 +62,22 @@ export class RedisRecoveryStore implements RecoveryStore {
   async tops(streams: readonly string[]): Promise<StreamTop[]> {
     const conn = this.ready();
     if (!conn) throw new Error('Redis is not connected');
+    // A script rather than HMGET: a stream another Redis process wrote reads as none.
     return Promise.all(
       streams.map(async (stream) => {
-        const reply = await this.bounded(conn.hmget(this.keys.meta(stream), 'e', 's'));
-        const [epoch, top] = reply as (string | null)[];
-        return { stream, epoch: epoch ?? '', top: Number(top) || 0 };
+        const reply = await this.bounded(
+          conn.eval(
+            READ_STREAM,
+            2,
+            this.keys.meta(stream),
+            this.keys.history(stream),
+            '0',
+            '',
+            '0',
+          ),
+        );
+        const { epoch, top } = parseRead(stream, undefined, reply, this.options.historyTtlMs);
+        return { stream, epoch, top };
       }),
     );
   }

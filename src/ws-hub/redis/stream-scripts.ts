@@ -7,7 +7,12 @@
  * and `s` (newest offset), and `<channel>:h`, a Redis Stream whose entry ids are `<offset>-0`,
  * fields `d` (the positioned frame), `p` (where `,"pos":` starts in it), `a` (Redis time of the
  * append, microseconds), `x` (the broadcast's `except`, JSON, when any); a tombstone (a message
- * lost while Redis was away) has `g` instead of `d`/`p`.
+ * lost while Redis was away) has `g` instead of `d`/`p`. The meta hash also keeps `r`, the run id
+ * of the Redis process that last wrote it: a stream that another process wrote (Redis restarted
+ * from its snapshot or AOF, a replica was promoted) may lack its newest writes, which nothing
+ * can tell, and its next offsets would be taken for messages clients already had. Such a stream
+ * is read as having no history, and its next write starts a new epoch: a restart or a failover
+ * costs recovering clients one `recovered: false`, never a silent loss.
  */
 
 /** The script without indentation nor blank lines: it crosses the wire with every publish. */
@@ -19,6 +24,14 @@ function compact(lua: string): string {
     .join('\n');
 }
 
+/**
+ * The run id of this Redis process (`INFO server`: new at every start, and a promoted replica
+ * has its own), which streams are stamped with (`r`).
+ */
+const RUN_ID = `
+local run = string.match(redis.call('INFO', 'server'), 'run_id:(%w+)')
+`;
+
 /** Redis time in microseconds, as a 16-digit string (exact in a JS number). */
 const NOW = `
 local t = redis.call('TIME')
@@ -28,22 +41,24 @@ local at = t[1] .. string.format('%06d', tonumber(t[2]))
 /**
  * Makes sure the stream of KEYS[m], KEYS[h] has an epoch: a missing meta hash means the history
  * is lost (never existed, expired, Redis restarted empty), so a fresh epoch starts and whatever
- * is left of an old history key goes. So does a stream behind `floor` in the same epoch: a
+ * is left of an old history key goes. So does a stream another Redis process wrote (`r`, see
+ * above), and a stream behind `floor` in the same epoch: a
  * publisher saw a newer offset of it, so the stream was rolled back (a failover to a replica
  * that lacked the newest writes) and its next offsets would be taken for messages clients
  * already had. Then takes the next offset.
  */
 const NEXT_OFFSET = `
 local function next_offset(meta, hist, candidate, floor, floor_epoch)
-  local m = redis.call('HMGET', meta, 'e', 's')
+  local m = redis.call('HMGET', meta, 'e', 's', 'r')
   local epoch = m[1]
+  if epoch and m[3] ~= run then epoch = false end
   if epoch and floor_epoch ~= '' and epoch == floor_epoch and tonumber(m[2] or '0') < tonumber(floor) then
     epoch = false
   end
   if not epoch then
     epoch = candidate
     redis.call('DEL', hist, meta)
-    redis.call('HSET', meta, 'e', epoch)
+    redis.call('HSET', meta, 'e', epoch, 'r', run)
   end
   return redis.call('HINCRBY', meta, 's', 1), epoch
 end
@@ -82,7 +97,8 @@ end
  * Returns the positions as JSON (`{"<stream>":[offset,"epoch"],...}`).
  */
 export const APPEND_PUBLISH = compact(
-  NOW +
+  RUN_ID +
+    NOW +
     NEXT_OFFSET +
     APPEND_ENTRY +
     `
@@ -133,7 +149,8 @@ return pos
  * Returns the tombstone's offset.
  */
 export const MARK_GAP = compact(
-  NOW +
+  RUN_ID +
+    NOW +
     NEXT_OFFSET +
     APPEND_ENTRY +
     `
@@ -146,7 +163,8 @@ return top
 );
 
 /**
- * What a stream holds after an offset, with Redis's time to judge the entries' age.
+ * What a stream holds after an offset, with Redis's time to judge the entries' age. A stream
+ * another Redis process wrote reads as none (no epoch, offset 0).
  *
  * KEYS: meta hash, history. ARGV: first offset wanted (0: none), the reader's epoch ('' when
  * any will do), the last offset wanted (`+`: the top). Returns `{epoch ('' when none), top,
@@ -154,11 +172,16 @@ return top
  * is the reader's and `from <= top`.
  */
 export const READ_STREAM = compact(
-  NOW +
+  RUN_ID +
+    NOW +
     `
-local m = redis.call('HMGET', KEYS[1], 'e', 's')
+local m = redis.call('HMGET', KEYS[1], 'e', 's', 'r')
 local epoch = m[1] or ''
 local top = tonumber(m[2] or '0')
+if m[3] ~= run then
+  epoch = ''
+  top = 0
+end
 local from = tonumber(ARGV[1])
 local entries = {}
 if from > 0 and from <= top and (ARGV[2] == '' or ARGV[2] == epoch) then
@@ -175,17 +198,20 @@ return { epoch, tostring(top), at, entries }
  *
  * KEYS: meta hash, history. ARGV: the epoch, the offset seen, an epoch candidate.
  */
-export const RENEW_EPOCH = `
+export const RENEW_EPOCH = compact(
+  RUN_ID +
+    `
 local m = redis.call('HMGET', KEYS[1], 'e', 's')
 if m[1] == ARGV[1] and tonumber(m[2] or '0') <= tonumber(ARGV[2]) then
   local ttl = redis.call('PTTL', KEYS[1])
   redis.call('DEL', KEYS[1], KEYS[2])
-  redis.call('HSET', KEYS[1], 'e', ARGV[3], 's', 0)
+  redis.call('HSET', KEYS[1], 'e', ARGV[3], 's', 0, 'r', run)
   if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
   return 1
 end
 return 0
-`;
+`,
+);
 
 /**
  * A session is a hash (`h` hash of its secret, `u` its user, `c` the connection holding it, ''
