@@ -101,7 +101,10 @@ export interface WsHubModuleOptions {
   maxPayloadBytes?: number;
   /** Send the welcome frame on connect. Default true. */
   welcome?: boolean;
-  /** How long shutdown waits for clients to answer the 1001 close, in milliseconds. Default 3000. */
+  /**
+   * How long shutdown (and a drain) waits for clients to answer their close, in milliseconds.
+   * Default 3000.
+   */
   shutdownTimeoutMs?: number;
   /**
    * Drain (`HubService.drain()`, and the start of every shutdown): the health indicator reports
