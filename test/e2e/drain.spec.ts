@@ -111,6 +111,22 @@ describe('HubService.drain()', () => {
     ]);
   });
 
+  it('a client that never answers its close is cut after shutdownTimeoutMs, and not counted as answered', async () => {
+    const h = await hub({ drainMs: 0, shutdownTimeoutMs: 300 });
+    const [polite, deaf] = await Promise.all([
+      TestClient.welcomed(h.url),
+      TestClient.welcomed(h.url),
+    ]);
+    raw.push(polite, deaf);
+    (deaf.ws as unknown as { _socket: { pause(): void } })._socket.pause(); // reads nothing more
+    const startedAt = performance.now();
+    expect(await h.hub.drain()).toEqual({ clients: 2, answered: 1, spreadMs: expect.any(Number) });
+    const tookMs = performance.now() - startedAt;
+    expect(tookMs).toBeGreaterThan(250);
+    expect(tookMs).toBeLessThan(1500);
+    expect(polite.closeCode).toBe(1012);
+  });
+
   it('app.close() drains first: down and refusing while the clients leave in batches', async () => {
     const h = await hub({ drainMs: 600 });
     const clients = await Promise.all(Array.from({ length: 6 }, () => TestClient.welcomed(h.url)));

@@ -43,8 +43,9 @@ export class Drainer {
         if (client.removed) continue; // left meanwhile
         closed.push(
           new Promise<void>((resolve) =>
-            client.socket.once('close', () => {
-              answered++;
+            client.socket.once('close', (code: number) => {
+              // A peer that answered echoes a code; one cut by its grace timer closes with 1006.
+              if (code !== CloseCode.ABNORMAL) answered++;
               resolve();
             }),
           ),
