@@ -26,7 +26,7 @@ const PUBLISH_EVERY_MS = 40;
 /**
  * The bound the proof states: a drained client is open again this soon after its 1012. Measured
  * at most 1.7 s on a quiet 2-core machine (random(0, restartDelayMs) plus a handshake and a
- * resume), up to 5.9 s with the machine at a load of 12 (the last step sends all 300 clients to
+ * resume), up to 7.6 s with the machine at a load of 10-12 (the last step sends all 300 clients to
  * one instance: the next URL of every list); the margin is for a machine busy with other work.
  */
 const BACK_WITHIN_MS = 8000;
