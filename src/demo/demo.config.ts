@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Registry } from 'prom-client';
 import type { HubPrincipal, WsHubModuleOptions } from '../ws-hub/index.js';
+import { verifyHs256 } from './jwt.js';
 
 /** Thrown at startup for an environment variable that cannot be used; names the variable. */
 export class DemoConfigError extends Error {
@@ -149,14 +150,28 @@ export class DemoConfig {
     const coalesce = choice(env, 'HUB_COALESCE_WRITES', ['on', 'off']);
     set('coalesceWrites', 'HUB_COALESCE_WRITES', coalesce === 'off' ? false : undefined);
     const tokens = this.authTokens();
+    // HS256 JWTs signed with HUB_JWT_SECRET: `sub` is the user, `exp` the connection's expiry.
+    const secret = env.HUB_JWT_SECRET || undefined;
     set(
       'authenticate',
-      'HUB_AUTH_TOKENS',
-      tokens &&
-        ((_request, { token }): HubPrincipal | null => {
-          const userId = token === undefined ? undefined : tokens.get(token);
-          return userId ? { userId } : null;
-        }),
+      tokens ? 'HUB_AUTH_TOKENS' : 'HUB_JWT_SECRET',
+      tokens || secret
+        ? (_request, { token }): HubPrincipal | null => {
+            if (token === undefined) return null;
+            const userId = tokens?.get(token);
+            if (userId) return { userId };
+            const claims = secret ? verifyHs256(token, secret) : null;
+            if (!claims) return null;
+            return claims.exp === undefined
+              ? { userId: claims.sub }
+              : { userId: claims.sub, expiresAt: claims.exp * 1000 };
+          }
+        : undefined,
+    );
+    set(
+      'tokenRefreshBeforeMs',
+      'HUB_TOKEN_REFRESH_BEFORE_MS',
+      int(env, 'HUB_TOKEN_REFRESH_BEFORE_MS'),
     );
     set('redis', 'REDIS_URL', this.redisUrl ? { url: this.redisUrl } : undefined);
     return options;

@@ -281,6 +281,19 @@ export function describeHubAdapterConformance(name: string, target: ConformanceT
       expect(bob.closeCode).toBeUndefined();
     });
 
+    it('revokes every connection of a user across instances (4441)', async () => {
+      const alice = [await connect(0, 'alice'), await connect(n - 1, 'alice')];
+      const bob = await connect(1, 'bob');
+      await settle();
+      const closing = alice.map((c) => c.closed());
+      const here = alice.filter((c) => appOf(c) === apps[0]).length;
+      expect(apps[0].hub.revokeUser('alice', 'logged out')).toBe(here);
+      expect(await Promise.all(closing)).toEqual([4441, 4441]);
+      expect(alice.map((c) => c.closeReason)).toEqual(['logged out', 'logged out']);
+      await fence([bob]);
+      expect(bob.closeCode).toBeUndefined();
+    });
+
     it('keeps each instance’s publishing order for every client', async () => {
       const cs = await connectMany(2 * n);
       const total = 200;

@@ -1,6 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestClient } from '../helpers/client.js';
+import { signHs256, verifyHs256 } from '../../src/demo/jwt.js';
 import { startDemo } from '../helpers/demo.js';
 import { HubService } from '../../src/ws-hub/index.js';
 
@@ -145,6 +146,50 @@ describe('demo app HTTP endpoints', () => {
     });
     clients.push(alice);
     expect(alice.frames[0].data.userId).toBe('alice');
+  });
+
+  it('accepts HS256 JWTs with HUB_JWT_SECRET (exp: the expiry, refreshed in-band), besides HUB_AUTH_TOKENS', async () => {
+    const secret = 'demo-secret';
+    const demo = await startDemo({
+      HUB_JWT_SECRET: secret,
+      HUB_AUTH_TOKENS: 'tok-1:alice',
+      HUB_TOKEN_REFRESH_BEFORE_MS: '1500',
+    });
+    app = demo.app;
+    const now = Math.floor(Date.now() / 1000);
+    const jwt = (claims: Record<string, unknown>, key = secret) => signHs256(claims, key);
+    const connect = (token: string) =>
+      TestClient.connect(`${demo.ws}/ws`, { headers: { authorization: `Bearer ${token}` } });
+    const bob = await connect(jwt({ sub: 'bob', exp: now + 2 }));
+    clients.push(bob);
+    const welcome = (await bob.next((f) => f.event === 'welcome')).data;
+    expect(welcome).toMatchObject({ userId: 'bob', expiresAt: (now + 2) * 1000 });
+    // asked 1.5 s before the expiry; a newer JWT keeps the connection
+    await bob.next((f) => f.event === 'expiring', 3000);
+    const reply = await bob.request({
+      event: 'refresh',
+      id: 1,
+      data: { token: jwt({ sub: 'bob', exp: now + 600 }) },
+    });
+    expect(reply).toMatchObject({ event: 'refreshed', data: { expiresAt: (now + 600) * 1000 } });
+    const alice = await connect('tok-1');
+    clients.push(alice);
+    expect((await alice.next((f) => f.event === 'welcome')).data.userId).toBe('alice');
+    // refused: another secret, alg none, expired, no sub, not a JWT
+    const [header, payload] = jwt({ sub: 'eve' }).split('.');
+    const none = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${payload}.`;
+    for (const token of [
+      jwt({ sub: 'eve' }, 'other'),
+      none,
+      `${header}.${payload}.`,
+      jwt({ sub: 'eve', exp: now - 10 }),
+      jwt({ exp: now + 60 }),
+      'a.b',
+    ]) {
+      await expect(connect(token)).rejects.toMatchObject({ status: 401 });
+    }
+    expect(verifyHs256(jwt({ sub: 'eve', nbf: now + 60 }), secret)).toBeNull();
+    expect(verifyHs256(jwt({ sub: 'eve' }), secret)).toEqual({ sub: 'eve' });
   });
 
   it('reads hub options from the environment through forRootAsync', async () => {

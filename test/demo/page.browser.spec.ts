@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { signHs256 } from '../../src/demo/jwt.js';
+import { HubService } from '../../src/ws-hub/index.js';
 import { sleep, TestClient } from '../helpers/client.js';
 import { spawnDemo, startDemo, type DemoProcess } from '../helpers/demo.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
@@ -332,6 +334,42 @@ describe.skipIf(!hasChromium)('demo web page in headless Chromium', () => {
       }
     },
   );
+
+  it('with HUB_JWT_SECRET shows the token lifetime, refreshes in-band with the token in the field, shows 4440 and 4441', async () => {
+    const secret = 'page-secret';
+    const d = await demo({ HUB_JWT_SECRET: secret, HUB_TOKEN_REFRESH_BEFORE_MS: '2000' });
+    const jwt = (sub: string, seconds: number) =>
+      signHs256({ sub, exp: Math.floor(Date.now() / 1000) + seconds }, secret);
+    const page = await open(`${d.base}/`);
+    await connectWith(page, jwt('alice', 4));
+    await state(page, 'open');
+    expect(await page.textContent('#tokenLife')).toMatch(/^expires in [1-4] s$/);
+    // a newer token in the field (not submitted): the server's `expiring` takes it in-band
+    await page.fill('#token', jwt('alice', 300));
+    await logHas(page, 'token refreshed in-band: expires in', 6000);
+    await page.waitForFunction(
+      () => /refreshed 1 time$/.test(document.getElementById('tokenLife').textContent),
+      undefined,
+      { timeout: 3000 },
+    );
+    expect(await page.textContent('#tokenLife')).toMatch(/^expires in (29\d|300) s/);
+    expect(await page.textContent('#log')).not.toContain('reconnected');
+    await sleep(1500); // past the first token's expiry: still open
+    expect(await page.getAttribute('#status', 'data-state')).toBe('open');
+
+    // no newer token: closed at expiry with 4440, the reconnect with it is refused
+    await connectWith(page, jwt('bob', 3));
+    await logHas(page, 'token expired (4440 token expired)', 8000);
+    await state(page, 'closed');
+    expect(await page.textContent('#state')).toBe('Refused: bad token');
+
+    await connectWith(page, jwt('carol', 300));
+    await state(page, 'open');
+    d.app.get(HubService).revokeUser('carol', 'logged out');
+    await state(page, 'closed');
+    expect(await page.textContent('#state')).toBe('Access revoked');
+    await logHas(page, 'access revoked by the server (4441 logged out)');
+  }, 60_000);
 
   it('shows a wrong token as refused (the default authFailure, auto) and stops retrying', async () => {
     const d = await demo({ HUB_AUTH_TOKENS: 'tok-a:alice' });

@@ -87,10 +87,16 @@ describe('Redis Cluster: recovery', () => {
       await hub(keyPrefix, recovery),
       await hub(keyPrefix, recovery),
     ];
-    const rooms = ['lobby', 'hall', 'den', 'attic'];
-    const owners = await Promise.all(
-      rooms.map((r) => ownerOf(adapterOf(a).channels().stream(`room:${r}`))),
-    );
+    // Four rooms on at least two shards (the key prefix is random: pick names until they span).
+    const names = ['lobby', 'hall', 'den', 'attic', 'porch', 'cellar', 'loft', 'study'];
+    const ownerByRoom = new Map<string, number>();
+    for (const r of names)
+      ownerByRoom.set(r, await ownerOf(adapterOf(a).channels().stream(`room:${r}`)));
+    const first = ownerByRoom.get(names[0]);
+    const other = names.find((r) => ownerByRoom.get(r) !== first);
+    expect(other).toBeDefined(); // 8 names on one of 3 shards: (1/3)^7
+    const rooms = [...names.filter((r) => r !== other).slice(0, 3), other!];
+    const owners = rooms.map((r) => ownerByRoom.get(r));
     expect(new Set(owners).size).toBeGreaterThan(1); // the broadcast below spans shards
     const r = new Recovering();
     raws.push(r);

@@ -1019,8 +1019,14 @@ function checkChainDuplicates(
   for (let i = 0; i < scans.length; i++) {
     const scan = scans[i];
     if (scan.conn.welcome?.recovery?.recovered !== true) taken = new Map();
-    const next = scans[i + 1];
-    const cutAt = next?.conn.takeoverOf === scan.conn.id ? next.conn.tOpen : Infinity;
+    // A takeover's connection presents the positions of when it opened; should it fail, the
+    // client's next attempt presents them again (the successor's view, not the old one's).
+    const cutAt = Math.min(
+      ...client.connections
+        .filter((c) => c.takeoverOf === scan.conn.id && c.tOpen > scan.conn.tOpen)
+        .map((c) => c.tOpen),
+      Infinity,
+    );
     for (const a of scan.accepted) {
       if (a.t > cutAt) break;
       const before = taken.get(a.m);

@@ -97,6 +97,18 @@ export class Instance {
         if (line.trim()) this.history.logs.push({ t: this.now(), instance: this.index, line });
       }
     });
+    // Warnings too (Nest logs them on stdout): why a resume failed, a stream broke, ...
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      let nl: number;
+      while ((nl = out.indexOf('\n')) >= 0) {
+        const line = out.slice(0, nl);
+        out = out.slice(nl + 1);
+        if (/\bWARN\b/.test(line))
+          this.history.logs.push({ t: this.now(), instance: this.index, line });
+      }
+    });
     child.on('message', (m: { seq: number; ret?: unknown; error?: string }) => {
       const done = this.pending.get(m.seq);
       this.pending.delete(m.seq);
@@ -328,7 +340,7 @@ export class Cluster {
       for _, e in ipairs(newest) do
         if tonumber(string.match(e[1], '^(%d+)')) > to then redis.call('XDEL', KEYS[2], e[1]) end
       end
-      redis.call('HSET', KEYS[1], 's', to)
+      redis.call('HSET', KEYS[1], 's', to, 'r', 'promoted-replica')
       return {s, to}`;
     const r = (await this.command('EVAL', script, 2, meta, history, n)) as
       [number, number] | undefined | null;

@@ -51,4 +51,10 @@ export const BLOCKS = [
   },
   { section: 'Redis Cluster', match: 'new Cluster(nodes', wrap: 'redis-cluster-options' },
   { section: 'Metrics and health', match: 'class HealthController', file: 'health.controller.ts' },
+  {
+    section: 'Token expiry and refresh',
+    match: 'class TokensAppModule',
+    file: 'tokens.app.module.ts',
+  },
+  { section: 'Revocation', match: 'class AuthController', file: 'auth.controller.ts' },
 ];

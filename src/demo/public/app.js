@@ -14,8 +14,12 @@ const endpoint = (() => {
 
 /** The client of the current connection; replaced by Connect (old ones are ignored). */
 let client;
+/** In-band token refreshes of the current client. */
+let tokenRefreshes = 0;
 /** Whether the current client has been open before (an open after that is a reconnect). */
 let hadOpen = false;
+/** The client id of the current client's last open: a reconnect with the same one resumed its session. */
+let lastClientId;
 /** Opens of the current client after its first one. */
 let reconnects = 0;
 /** When the current connection opened (performance.now()), while it is or was last open. */
@@ -90,8 +94,14 @@ function describeClose({ code, reason, cause }) {
       return `no answer from the server (${reason})`;
     case 'token':
       return `could not get a token (${reason})`;
+    case 'expired':
+      return `token expired (${detail}): reconnecting with the token in the field`;
+    case 'revoked':
+      return `access revoked by the server (${detail})`;
     case 'invalid':
       return `cannot connect: ${reason}`;
+    case 'replaced':
+      return `taken over: a newer connection resumed this session (${detail})`;
     default:
       if (code === 1001) return 'the server went away (restart or shutdown, 1001)';
       if (code === 1006) return 'connection lost (1006)';
@@ -128,6 +138,7 @@ const TAGS = {
   message: ['message', 'ack'],
   queued: ['message', 'queued'],
   error: ['error', 'error'],
+  token: ['connection', 'token'],
 };
 
 function clock() {
@@ -307,6 +318,42 @@ function renderRooms() {
 function renderWelcome(welcome) {
   $('clientId').textContent = welcome?.clientId ?? '-';
   $('userId').textContent = welcome ? (welcome.userId ?? 'anonymous') : '-';
+  renderTokenLife();
+}
+
+/**
+ * The token's remaining lifetime (the client's `tokenExpiresAt`, on this page's clock: the
+ * server's `expiresInMs` from when its frame arrived) and how many in-band refreshes it had.
+ */
+function renderTokenLife() {
+  const at = client?.state === 'open' ? client.tokenExpiresAt : undefined;
+  const out = $('tokenLife');
+  if (at === undefined) {
+    out.textContent = client?.state === 'open' ? 'does not expire' : '-';
+    out.dataset.tone = '';
+    return;
+  }
+  const left = at - Date.now();
+  out.textContent =
+    `expires in ${seconds(left)}` +
+    (tokenRefreshes ? ` · refreshed ${plural(tokenRefreshes, 'time')}` : '');
+  out.dataset.tone = left < 30_000 ? 'bad' : '';
+}
+
+/** An in-band refresh (the server sent `expiring`; the client answered with `getToken`). */
+function onTokenRefresh({ expiresAt, ok, error }) {
+  if (ok) {
+    tokenRefreshes++;
+    log(
+      'token',
+      expiresAt === undefined
+        ? 'token refreshed: it no longer expires'
+        : `token refreshed in-band: expires in ${seconds(expiresAt - Date.now())}`,
+    );
+  } else {
+    log('error', `token refresh failed: ${explain(error)}`);
+  }
+  renderTokenLife();
 }
 
 function missed(count) {
@@ -370,8 +417,12 @@ function onOpen(change) {
   );
   log('connect', `${reconnect ? 'reconnected' : 'connected'} as ${welcome.clientId}`);
   renderRecovery(change.recovered, reconnect);
-  // Rooms come back with a resumed session; otherwise the client rejoins them.
-  const streams = welcome.recovery?.streams ?? {};
+  // Rooms come back with a resumed session (same client id); otherwise they are joined again:
+  // by the client, or by the server for the rooms the client presented to a session it no
+  // longer has (those are in the welcome's streams too, as fresh joins).
+  const resumed = reconnect && welcome.clientId === lastClientId;
+  lastClientId = welcome.clientId;
+  const streams = (resumed && welcome.recovery?.streams) || {};
   const rejoined = [];
   const restored = [];
   for (const room of client.rooms) {
@@ -444,9 +495,13 @@ function onClosed(change) {
         ? code === 4403
           ? 'Refused: origin not allowed'
           : 'Refused: bad token'
-        : cause === 'server'
-          ? 'Closed by the server'
-          : 'Cannot connect';
+        : cause === 'revoked'
+          ? 'Access revoked'
+          : cause === 'server'
+            ? 'Closed by the server'
+            : cause === 'replaced'
+              ? 'Taken over by a newer connection'
+              : 'Cannot connect';
   const detail =
     cause === 'user'
       ? 'You closed the connection. Press Connect to open a new one.'
@@ -518,8 +573,14 @@ function connect(byUser = false) {
     renderControls();
     return;
   }
+  tokenRefreshes = 0;
   const c = createHubClient(endpoint, {
-    token: token || undefined,
+    // Asked before every attempt and when the server wants a refresh: the token in the field
+    // now (paste a newer JWT to refresh in-band), else the one this client was created with.
+    getToken: () => {
+      const now = $('token').value.trim();
+      return (now && TOKEN_CHARS.test(now) ? now : token) || undefined;
+    },
     // A page, not thousands of clients: a short cap brings it back soon after the server.
     reconnect: { initialDelayMs: 500, maxDelayMs: 2_500 },
     requestTimeoutMs: 30_000,
@@ -532,6 +593,7 @@ function connect(byUser = false) {
       if (client === c) fn(...args);
     };
   c.onState(mine(onState));
+  c.onTokenRefresh(mine(onTokenRefresh));
   c.on(
     'broadcast',
     mine((data, replayed) => {
@@ -800,3 +862,4 @@ $('token-hint').textContent =
 connect();
 void refreshStats();
 setInterval(refreshStats, 2000);
+setInterval(renderTokenLife, 1000);

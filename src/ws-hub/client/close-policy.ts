@@ -26,6 +26,8 @@ export const USER = makePolicy('stop', 'user');
 export const INVALID = makePolicy('stop', 'invalid');
 /** No welcome or no pong in time. */
 export const TIMEOUT = makePolicy('retry', 'timeout');
+/** The server is draining or asks for a resume (1012), or the client lost continuity. */
+export const RESTART = makePolicy('restart', 'restart');
 const LOST = makePolicy('retry', 'lost');
 const SLOW = makePolicy('slow', 'policy');
 
@@ -37,10 +39,11 @@ export const CLOSE_POLICY: Readonly<Record<number, HubClosePolicy>> = {
   1008: SLOW, // POLICY_VIOLATION
   1009: SLOW, // MESSAGE_TOO_BIG
   1011: LOST, // INTERNAL_ERROR
-  1012: makePolicy('restart', 'restart'), // SERVICE_RESTART
+  1012: RESTART, // SERVICE_RESTART
   1013: LOST, // TRY_AGAIN_LATER
   4401: REFUSED, // UNAUTHORIZED
   4403: REFUSED, // FORBIDDEN_ORIGIN
+  4409: makePolicy('stop', 'replaced'), // SESSION_RESUMED: a newer connection took the session
   4440: makePolicy('renew', 'expired'), // TOKEN_EXPIRED
   4441: makePolicy('stop', 'revoked'), // REVOKED
 };

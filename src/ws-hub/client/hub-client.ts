@@ -5,6 +5,7 @@ import {
   closePolicy,
   INVALID,
   REFUSED,
+  RESTART,
   retryAfterMs,
   TIMEOUT,
   USER,
@@ -15,7 +16,7 @@ import { PROBE_TIMEOUT_MS, watchNetwork } from './network.js';
 import { createOutbox } from './outbox.js';
 import { createPositions } from './positions.js';
 import { whenOpen } from './ready.js';
-import { parseFrame } from './request-tracker.js';
+import { parseFrame } from './frame.js';
 import { createRooms } from './rooms.js';
 import { openSocket } from './socket.js';
 import { createTokens } from './tokens.js';
@@ -53,7 +54,7 @@ export function createHubClient<
 ): WsHubClient<ServerEvents, ClientEvents, Replies> {
   const Socket = (options.WebSocket ??
     (globalThis as { WebSocket?: HubWebSocketConstructor }).WebSocket) as HubWebSocketConstructor;
-  if (!Socket) throw new TypeError('ws-hub/client: no global WebSocket: pass options.WebSocket');
+  if (!Socket) throw new TypeError('no global WebSocket: pass options.WebSocket');
   const {
     // The global functions, looked up at each call: fake timers installed later still apply.
     timers = globalThis as unknown as HubTimers,
@@ -90,7 +91,7 @@ export function createHubClient<
 
   const set = (fn: () => void, ms: number) => timers.setTimeout(fn, ms);
   const clear = (...handles: unknown[]) => {
-    for (const handle of handles) if (handle !== undefined) timers.clearTimeout(handle);
+    for (const handle of handles) timers.clearTimeout(handle);
   };
   const change = (next: HubStateChange) => {
     state = next.state;
@@ -106,7 +107,7 @@ export function createHubClient<
     maxPayloadBytes: () => welcome?.maxPayloadBytes,
     queueFull: (event, data) => emit(QUEUE_FULL, { event, data }),
   });
-  const { put, tracker } = outbox;
+  const { put } = outbox;
   const tokens = createTokens({
     ...options,
     emitter,
@@ -140,9 +141,7 @@ export function createHubClient<
         // On a recovery connection the server waits for the session and positions to resume.
         (s) => {
           if (s.protocol === RECOVERY_SUBPROTOCOL)
-            s.send(
-              JSON.stringify({ event: 'recover', data: positions.request(welcome, rooms.all) }),
-            );
+            s.send(JSON.stringify({ event: 'recover', data: positions.request() }));
         },
       );
     } catch (error) {
@@ -174,7 +173,10 @@ export function createHubClient<
     generation++;
     clear(retryTimer, connectTimer, stableTimer, pingTimer, pongTimer);
     retryTimer = pongTimer = undefined;
-    tracker.rejectAll(() => new HubDisconnectedError(`connection closed (${code} ${reason})`));
+    outbox.drop(
+      () => new HubDisconnectedError(`connection closed (${code} ${reason})`),
+      (item) => item.sent,
+    );
     let { action, cause } = policy;
     if (
       state !== 'open' &&
@@ -197,10 +199,19 @@ export function createHubClient<
     return s;
   }
 
-  /** Gives up on a socket that does not answer (half-open after a network change). */
-  function kill(reason: string): void {
-    down(CLIENT_TIMEOUT_CODE, reason, TIMEOUT)?.close(CLIENT_TIMEOUT_CODE, reason);
+  /**
+   * Gives up on a socket that does not answer (half-open after a network change), or (with the
+   * policy of 1012, `RESTART`: resume soon, not counted) on one that broke the continuity rule.
+   */
+  function kill(reason: string, policy = TIMEOUT): void {
+    down(CLIENT_TIMEOUT_CODE, reason, policy)?.close(CLIENT_TIMEOUT_CODE, reason);
   }
+
+  /** Leaves a room the server has and the app left meanwhile (nothing to report). */
+  const leaveAgain = (room: string) => put('leave', { room }, requestTimeoutMs).catch(() => {});
+
+  /** A frame broke the continuity rule: resume now, as the server asks with 1012. */
+  const lost = () => kill('continuity lost', RESTART);
 
   /** Pings now; without any frame within `deadlineMs` the connection is dead. */
   function ping(deadlineMs: number): void {
@@ -226,16 +237,30 @@ export function createHubClient<
       if (event === 'welcome') opened(data);
       return;
     }
-    // A positioned push (recovery connections only): `replayed` tells a missed message.
-    if (frame.pos) return push(event, data, positions.frame(frame.pos));
-    if (event === 'joined' && data?.pos) positions.room(data.room, data.pos);
+    // A positioned frame (recovery connections only), by the continuity rule: `replayed` tells
+    // a missed message; a `skip` carries none.
+    if (frame.pos) {
+      const next = positions.frame(frame.pos, frame.mid);
+      if (!next) return lost();
+      if (next > 1 && event !== 'skip') push(event, data, next > 2);
+      return;
+    }
+    // Unsolicited `joined` / `left`: the server put the client in a room or took it out (its
+    // position is followed, and presented on a resume).
+    if (event === 'left' && id === undefined) positions.room(data?.room);
+    if (event === 'joined' && data?.pos) {
+      if (id === undefined) positions.room(data.room, data.pos);
+      // Left while the join was on its way: the server has just joined it, leave it again.
+      else if (!rooms.all.has(data.room)) leaveAgain(data.room);
+      else if (!positions.room(data.room, data.pos)) return lost();
+    }
     if (event === 'expiring' && id === undefined) return tokens.expiring(data);
-    if (!tracker.settle(frame) && (event === 'error' || id === undefined)) push(event, data);
+    if (!outbox.settle(frame) && (event === 'error' || id === undefined)) push(event, data);
   }
 
   function opened(data: HubWelcome): void {
     clear(connectTimer);
-    const plan = positions.welcome(data, socket!.protocol, rooms.all, rooms.pending);
+    const plan = positions.welcome(data, rooms.all, rooms.pending);
     recovered = plan.recovered;
     welcome = data;
     failures = 0;
@@ -257,7 +282,7 @@ export function createHubClient<
       });
     }
     for (const room of plan.refused) rooms.set(room, false);
-    for (const room of plan.leave) put('leave', { room }, requestTimeoutMs).catch(() => {}); // left meanwhile
+    for (const room of plan.leave) leaveAgain(room); // left meanwhile
     outbox.flush();
     change({ state: 'open', welcome: data, recovered });
     for (const room of plan.refused)
@@ -303,7 +328,7 @@ export function createHubClient<
       positions.room(room);
       outbox.drop(
         () => new HubDisconnectedError(`left ${room}`),
-        (item) => item.room === room,
+        (item) => !item.sent && item.room === room,
       );
       // A new connection has no membership to drop: nothing to tell the server.
       return state === 'open' ? put('leave', { room }, requestTimeoutMs) : { room };

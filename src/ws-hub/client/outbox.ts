@@ -3,13 +3,13 @@ import {
   HubQueueExpiredError,
   HubQueueFullError,
   HubRequestError,
+  HubTimeoutError,
 } from './errors.js';
-import { createRequestTracker, type SentRequest } from './request-tracker.js';
+import type { HubFrame } from './frame.js';
 import type { HubClientOptions, HubState, HubTimers, HubWebSocket } from './types.js';
 
 /** A frame waiting for the connection, already serialized, with its caller's promise. */
 export interface OutboxItem {
-  event: string;
   frame: string;
   /** A request's id and reply timeout (counted from when it is written). */
   id?: number;
@@ -18,7 +18,10 @@ export interface OutboxItem {
   room?: string;
   resolve(value?: unknown): void;
   reject(error: Error): void;
+  /** Its expiry while queued, its reply timeout once written. */
   timer?: unknown;
+  /** A request written to a socket, waiting for its reply. */
+  sent?: boolean;
 }
 
 /** What the outbox needs of the client. */
@@ -35,8 +38,8 @@ export interface OutboxLink {
 export type Outbox = ReturnType<typeof createOutbox>;
 
 /**
- * The way out: writes a frame when open, else queues it, and matches replies to requests (the
- * tracker). The queue holds `queue.maxMessages` items (default 100), flushed in order on open;
+ * The way out: writes a frame when open, else queues it, and matches replies to the requests
+ * written (each with its reply timeout, counted from the write). The queue holds `queue.maxMessages` items (default 100), flushed in order on open;
  * each waits at most `queue.maxAgeMs` (default 30 000, `Infinity`: forever), then fails with
  * `HubQueueExpiredError`, unsent. `queue: false`: nothing waits.
  */
@@ -47,35 +50,50 @@ export function createOutbox(
 ) {
   const maxMessages = queue === false ? 0 : (queue?.maxMessages ?? 100);
   const maxAgeMs = (queue || {}).maxAgeMs ?? 30_000;
-  const tracker = createRequestTracker(timers);
   let items: OutboxItem[] = [];
   let seq = 0;
   let encoder: { encode(text: string): Uint8Array } | undefined;
 
-  /** Removes and returns the queued items `match` selects, their expiry cleared. */
+  /** Removes and returns the items `match` selects, their timers cleared. */
   const take = (match: (item: OutboxItem) => unknown) => {
     const taken = items.filter(match);
     items = items.filter((item) => !match(item));
-    for (const item of taken) if (item.timer !== undefined) timers.clearTimeout(item.timer);
+    for (const item of taken) timers.clearTimeout(item.timer);
     return taken;
   };
-  /** Writes a frame; a request's reply timeout starts now. */
+  /** Fails an item: queued too long, or no reply in time. */
+  const fail = (item: OutboxItem, error: Error) => {
+    take((i) => i === item);
+    item.reject(error);
+  };
+  /** Writes a frame; a request waits for its reply from now on. */
   const write = (item: OutboxItem) => {
     link.socket()!.send(item.frame);
-    if (item.id === undefined) item.resolve();
-    else tracker.add(item as SentRequest);
-  };
-  const expire = (item: OutboxItem) => {
-    take((i) => i === item);
-    item.reject(
-      new HubQueueExpiredError(
-        `${item.event} not sent: no connection within ${maxAgeMs} ms (queue.maxAgeMs)`,
-      ),
+    if (item.id === undefined) return item.resolve();
+    item.sent = true;
+    items.push(item);
+    item.timer = timers.setTimeout(
+      () =>
+        fail(
+          item,
+          new HubTimeoutError(`no reply to request ${item.id} within ${item.timeoutMs} ms`),
+        ),
+      item.timeoutMs!,
     );
   };
 
   return {
-    tracker,
+    /** Settles the request a reply answers; false if none is waiting under its id. */
+    settle(frame: HubFrame): boolean {
+      const [request] = take((item) => item.sent && item.id === frame.id);
+      const { event, data } = frame;
+      if (event === 'error')
+        request?.reject(
+          new HubRequestError(String(data?.code), String(data?.message), data?.details),
+        );
+      else request?.resolve(data);
+      return !!request;
+    },
     /**
      * Writes a frame now or queues it, or throws when it can do neither. Resolves once written,
      * or for a request (`timeoutMs` given) with the reply's data.
@@ -95,12 +113,22 @@ export function createOutbox(
         throw new HubDisconnectedError(`not connected (${state})`);
       let item!: OutboxItem;
       const settled = new Promise((resolve, reject) => {
-        item = { event, frame, id, timeoutMs, room, resolve, reject };
+        item = { frame, id, timeoutMs, room, resolve, reject };
       });
       if (state === 'open') write(item);
       else if (items.length < maxMessages) {
         items.push(item);
-        if (maxAgeMs < Infinity) item.timer = timers.setTimeout(() => expire(item), maxAgeMs);
+        if (maxAgeMs < Infinity)
+          item.timer = timers.setTimeout(
+            () =>
+              fail(
+                item,
+                new HubQueueExpiredError(
+                  `${event} not sent: no connection within ${maxAgeMs} ms (queue.maxAgeMs)`,
+                ),
+              ),
+            maxAgeMs,
+          );
       } else {
         link.queueFull(event, data);
         throw new HubQueueFullError(`queue full (${maxMessages} messages)`);
@@ -109,12 +137,15 @@ export function createOutbox(
     },
     /** Writes what was queued, in order (on open). */
     flush(): void {
-      for (const item of take(() => true)) write(item);
+      for (const item of take((i) => !i.sent)) write(item);
     },
-    /** Whether a join of `room` is queued. */
+    /** Whether a join of `room` is queued (or written: none is, on open). */
     joining: (room: string) => items.some((item) => item.room === room),
-    /** Rejects with `error()` the queued items `match` selects (all by default); returns how many. */
-    drop(error: () => Error, match: (item: OutboxItem) => unknown = () => true): number {
+    /**
+     * Rejects with `error()` the items `match` selects (by default all the queued ones; `sent`:
+     * the requests written and waiting for their reply); returns how many.
+     */
+    drop(error: () => Error, match: (item: OutboxItem) => unknown = (item) => !item.sent): number {
       const taken = take(match);
       for (const item of taken) item.reject(error());
       return taken.length;

@@ -6,8 +6,11 @@ import type { HubGetToken, HubTokenRefresh, HubWebSocket } from './types.js';
 
 const TOKEN = makePolicy('retry', 'token');
 const REFRESH = Symbol('onTokenRefresh');
-/** Error codes of a refused `refresh`: the new token will not do. (Literals: importing `ErrorCode` would bundle all of it.) */
-const REFUSALS: string[] = ['TOKEN_REFUSED', 'TOKEN_USER_MISMATCH'] satisfies ErrorCode[];
+/**
+ * Error codes of a refused `refresh` (`TOKEN_REFUSED`, `TOKEN_USER_MISMATCH`): the new token will
+ * not do. (A pattern: importing `ErrorCode` would bundle all of it.)
+ */
+const REFUSAL = /^TOKEN_/;
 
 export interface TokensHost {
   token?: string;
@@ -93,7 +96,7 @@ export function createTokens(host: TokensHost) {
         if (
           !ok &&
           host.current() === s &&
-          (!(error instanceof HubClientError) || REFUSALS.includes((error as HubRequestError).code))
+          (!(error instanceof HubClientError) || REFUSAL.test((error as HubRequestError).code))
         )
           host.refuse(`token refresh failed: ${message(error)}`);
       };

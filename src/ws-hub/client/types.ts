@@ -91,6 +91,8 @@ export type HubState = 'connecting' | 'open' | 'reconnecting' | 'closed';
  * - `restart`: the server is draining (1012): reconnect after random(0, `restartDelayMs`).
  * - `expired`: the token expired without a refresh (4440): reconnect at once with a new token.
  * - `revoked`: the user's access was revoked (4441); no retry.
+ * - `replaced`: a newer connection resumed this client's session (4409, recovery servers): it
+ *   holds the session now; no retry.
  */
 export type HubCloseCause =
   | 'user'
@@ -104,7 +106,8 @@ export type HubCloseCause =
   | 'invalid'
   | 'restart'
   | 'expired'
-  | 'revoked';
+  | 'revoked'
+  | 'replaced';
 
 /** What `onState` listeners receive on every change. */
 export type HubStateChange =

@@ -1,5 +1,5 @@
 import type { HubAdapterHost, HubAdapterMessage } from '../interfaces/cluster-adapter.interface.js';
-import { DisconnectReason } from '../protocol/constants.js';
+import { CloseCode, DisconnectReason } from '../protocol/constants.js';
 import type { ClientRegistry } from './client-registry.js';
 import type { Closer } from './closer.js';
 import type { DeliveryStrategy } from './delivery-strategy.js';
@@ -46,6 +46,14 @@ export class AdapterHost implements HubAdapterHost {
       }
       case 'disconnect-user':
         this.closer.closeUser(message.userId, message.code, message.reason);
+        break;
+      case 'revoke-user':
+        this.closer.closeUser(
+          message.userId,
+          CloseCode.REVOKED,
+          message.reason,
+          DisconnectReason.REVOKED,
+        );
         break;
     }
   }

@@ -11,6 +11,7 @@ export function infoOf(c: HubClient): HubClientInfo {
     rooms: c.rooms ? [...c.rooms] : [],
   };
   if (c.userId !== undefined) info.userId = c.userId;
+  if (c.expiresAt !== undefined) info.expiresAt = c.expiresAt;
   return info;
 }
 

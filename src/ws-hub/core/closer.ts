@@ -28,6 +28,8 @@ export class Closer {
     private readonly heartbeat: HeartbeatScheduler,
     private readonly link: ClusterLink,
     private readonly streams: HubStreams,
+    /** Told when a client goes (its token expiry is no longer watched). */
+    private readonly expiry?: { remove(client: HubClient): void },
   ) {}
 
   /**
@@ -60,11 +62,23 @@ export class Closer {
   }
 
   /** Closes every connection of a user on this instance; returns how many. */
-  closeUser(userId: string, code: number, reason: string): number {
+  closeUser(
+    userId: string,
+    code: number,
+    reason: string,
+    why: string = DisconnectReason.SERVER_DISCONNECT,
+  ): number {
     const set = this.registry.ofUser(userId);
     if (!set) return 0;
     const clients = [...set];
-    for (const c of clients) this.close(c, code, reason, DisconnectReason.SERVER_DISCONNECT);
+    for (const c of clients) this.close(c, code, reason, why);
+    return clients.length;
+  }
+
+  /** Closes the clients of this instance that `match` picks (all picked first); returns how many. */
+  closeWhere(match: (client: HubClient) => boolean, code: number, reason: string, why: string) {
+    const clients = this.registry.list.filter(match);
+    for (const c of clients) this.close(c, code, reason, why);
     return clients.length;
   }
 
@@ -138,6 +152,7 @@ export class Closer {
     }
     const lastOfUser = this.registry.delete(client);
     this.heartbeat.remove(client);
+    this.expiry?.remove(client);
     client.socket.off('pong', markAlive);
     this.rooms.removeAll(client);
     const userId = client.userId;

@@ -60,8 +60,8 @@ export interface ClientReceiver {
    * settles once that is recorded (the `joined` reply waits for it); it never rejects.
    */
   roomJoined(client: HubClient, room: string, byClient: boolean): Promise<void> | void;
-  /** `client` left `room`. */
-  roomLeft(client: HubClient, room: string): void;
+  /** `client` left `room` (`byServer`: `HubService.leave`, else its own `leave` or an undo). */
+  roomLeft(client: HubClient, room: string, byServer?: boolean): void;
   /** `client` was unregistered (closed, evicted, or replaced by a resume of its session). */
   removed(client: HubClient): void;
 }
@@ -107,6 +107,10 @@ export class HubClient {
   receiver: ClientReceiver | undefined;
   /** The client's first id: unique per connection, kept when a resume changes `id`. */
   readonly connectionId: string;
+  /** When the connection's token expires (the principal's `expiresAt`), if it does. */
+  expiresAt: number | undefined;
+  /** Whether `expiring` was sent for the current token. */
+  refreshAsked = false;
 
   constructor(
     /** Mutable only once: a resumed session takes back its previous id before the welcome. */
@@ -115,9 +119,12 @@ export class HubClient {
     readonly connectedAt: number,
     /** The IP the handshake read, or undefined (see `ConnectionInfo.ip`). */
     readonly ip: string | undefined,
-    readonly principal: HubPrincipal | undefined,
+    /** Replaced by an accepted `refresh` (same user, new claims and expiry). */
+    public principal: HubPrincipal | undefined,
   ) {
     this.connectionId = id;
+    const at = principal?.expiresAt;
+    this.expiresAt = typeof at === 'number' && Number.isFinite(at) ? at : undefined;
   }
 
   /** Peer IP address: the handshake's, else the socket's (read once, on first use). */

@@ -21,6 +21,8 @@ import type { HubCounters } from './hub-counters.js';
 import type { HubStreams } from './hub-streams.js';
 import type { Registrar } from './registrar.js';
 import type { Rooms } from './rooms.js';
+import type { TokenExpiry, TokenExpiryData } from './token-expiry.js';
+import type { HubPrincipal } from '../interfaces/options.interface.js';
 import { errorText } from '../util/error-text.js';
 
 /** Everything a hub is made of; built once, by the composition root (`module/compose-hub.ts`). */
@@ -40,6 +42,7 @@ export interface HubParts {
   registrar: Registrar;
   dispatcher: HubFrameDispatcher;
   adapterHost: AdapterHost;
+  expiry: TokenExpiry;
 }
 
 /** What the hub's gateway (and the socket adapter, and the handshake) may ask of it. */
@@ -75,6 +78,8 @@ export interface GatewayRole {
   ): void;
   join(client: HubClient, room: unknown): Promise<{ room: string; pos?: Position }>;
   leave(client: HubClient, room: unknown): { room: string } | Promise<{ room: string }>;
+  /** A `refresh` was accepted: the client's new principal; returns the `refreshed` data. */
+  renewToken(client: HubClient, principal: HubPrincipal): TokenExpiryData | Record<string, never>;
 }
 
 /** What the metrics read (when scraped) and hook into. */
@@ -122,6 +127,8 @@ export class HubCore implements GatewayRole, MonitorRole, HealthRole {
   readonly delivery: Delivery;
   readonly strategy: DeliveryStrategy;
   readonly adapterHost: AdapterHost;
+  /** Connection expiry (tokens that expire). */
+  readonly expiry: TokenExpiry;
   private readonly registrar: Registrar;
   private readonly dispatcher: HubFrameDispatcher;
   /** The resolved `authenticate` hook, read by the handshake. */
@@ -148,6 +155,7 @@ export class HubCore implements GatewayRole, MonitorRole, HealthRole {
     this.registrar = parts.registrar;
     this.dispatcher = parts.dispatcher;
     this.adapterHost = parts.adapterHost;
+    this.expiry = parts.expiry;
   }
 
   get connected$(): Observable<HubConnectedEvent> {
@@ -300,6 +308,10 @@ export class HubCore implements GatewayRole, MonitorRole, HealthRole {
       }
       return pos === undefined ? { room: joined } : { room: joined, pos };
     });
+  }
+
+  renewToken(client: HubClient, principal: HubPrincipal): TokenExpiryData | Record<string, never> {
+    return this.expiry.renewed(client, principal);
   }
 
   /** A client's `leave` (after its pending join of the room, if any). */

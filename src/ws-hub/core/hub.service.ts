@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import type { HubInstanceInfo } from '../interfaces/cluster-adapter.interface.js';
+import type { HubPrincipal } from '../interfaces/options.interface.js';
 import type {
   BroadcastOptions,
   HubClientInfo,
@@ -13,7 +14,7 @@ import type {
 import { WS_HUB_CORE, WS_HUB_RESOLVED_OPTIONS } from './tokens.js';
 import type { ResolvedHubOptions } from '../options/resolve-options.js';
 import { isAppCloseCode } from '../protocol/close.js';
-import { CloseCode, DisconnectReason } from '../protocol/constants.js';
+import { CloseCode, DisconnectReason, ServerEvent } from '../protocol/constants.js';
 import { encodeFrame } from '../protocol/envelope.js';
 import { infoOf } from './client-info.js';
 import type { HubEventHandler } from './frame-dispatcher.js';
@@ -97,7 +98,7 @@ export class HubService<Events extends Record<string, any> = Record<string, any>
     data?: Events[E],
     options?: BroadcastOptions,
   ): number {
-    const frame = new OutgoingFrame(encodeFrame(event, data));
+    const frame = new OutgoingFrame(encodeFrame(assertAppEvent(event), data));
     return this.hub.strategy.broadcast(frame, toList(options?.rooms), toList(options?.except));
   }
 
@@ -107,12 +108,18 @@ export class HubService<Events extends Record<string, any> = Record<string, any>
    * handed to the adapter (delivery to a remote client is not confirmed).
    */
   send<E extends keyof Events & string>(clientId: string, event: E, data?: Events[E]): boolean {
-    return this.hub.strategy.send(clientId, new OutgoingFrame(encodeFrame(event, data)));
+    return this.hub.strategy.send(
+      clientId,
+      new OutgoingFrame(encodeFrame(assertAppEvent(event), data)),
+    );
   }
 
   /** Sends to every connection of a user on every instance; returns how many are here. */
   sendToUser<E extends keyof Events & string>(userId: string, event: E, data?: Events[E]): number {
-    return this.hub.strategy.toUser(userId, new OutgoingFrame(encodeFrame(event, data)));
+    return this.hub.strategy.toUser(
+      userId,
+      new OutgoingFrame(encodeFrame(assertAppEvent(event), data)),
+    );
   }
 
   /** Closes one client (on any instance) with `code` (1000 or 3000-4999). */
@@ -144,6 +151,37 @@ export class HubService<Events extends Record<string, any> = Record<string, any>
     return n;
   }
 
+  /**
+   * Revokes a user's access: every connection of the user, on every instance, closes with 4441
+   * (`reason`, default `revoked`; `ws-hub/client` stops, cause `revoked`), and resumable
+   * sessions end (no resume). Call it on logout or when an account is blocked, and make
+   * `authenticate` refuse the user's old tokens. Returns how many connections were here.
+   */
+  revokeUser(userId: string, reason = 'revoked'): number {
+    const n = this.hub.closer.closeUser(
+      userId,
+      CloseCode.REVOKED,
+      reason,
+      DisconnectReason.REVOKED,
+    );
+    this.hub.link.publish({ type: 'revoke-user', userId, reason });
+    return n;
+  }
+
+  /**
+   * Like `revokeUser`, for the connections of this instance whose principal `match` picks (a
+   * role withdrawn, a tenant blocked, a token id blacklisted): closed with 4441, sessions ended.
+   * Connections without a principal are not offered. Returns how many were closed.
+   */
+  revoke(match: (principal: HubPrincipal) => boolean, reason = 'revoked'): number {
+    return this.hub.closer.closeWhere(
+      (c) => c.principal !== undefined && match(c.principal),
+      CloseCode.REVOKED,
+      reason,
+      DisconnectReason.REVOKED,
+    );
+  }
+
   /** Adds a client of this instance to a room; false when the client is not here. */
   join(clientId: string, room: string): boolean {
     this.hub.rooms.assertName(room);
@@ -156,7 +194,7 @@ export class HubService<Events extends Record<string, any> = Record<string, any>
   /** Removes a client of this instance from a room; false when it was not in it. */
   leave(clientId: string, room: string): boolean {
     const client = this.hub.registry.get(clientId);
-    return client ? this.hub.rooms.remove(client, room) : false;
+    return client ? this.hub.rooms.remove(client, room, true) : false;
   }
 
   /** Rooms a client of this instance is in. */
@@ -234,4 +272,21 @@ function assertCloseCode(code: number): void {
   if (!isAppCloseCode(code)) {
     throw new RangeError(`close code must be 1000 or within 3000-4999, got ${code}`);
   }
+}
+
+/** The server's own events (`welcome`, `joined`, `skip`, ...): clients act on them. */
+const SERVER_EVENTS: ReadonlySet<string> = new Set(Object.values(ServerEvent));
+
+/**
+ * An app's event name, refused when it is one of the server's own: a client would take a
+ * `joined` for a room it never asked for, or step over a `skip` as a position without a
+ * message (a `RangeError`, like a bad room name).
+ */
+function assertAppEvent<E extends string>(event: E): E {
+  if (SERVER_EVENTS.has(event)) {
+    throw new RangeError(
+      `"${event}" is an event of the hub's protocol; give the message another name`,
+    );
+  }
+  return event;
 }

@@ -66,10 +66,10 @@ export class Rooms {
     return client.receiver?.roomJoined(client, room, byClient);
   }
 
-  /** Leaves; false when the client was not in the room. */
-  remove(client: HubClient, room: string): boolean {
+  /** Leaves (`byServer`: `HubService.leave`); false when the client was not in the room. */
+  remove(client: HubClient, room: string, byServer = false): boolean {
     if (!this.drop(client, room)) return false;
-    client.receiver?.roomLeft(client, room);
+    client.receiver?.roomLeft(client, room, byServer);
     return true;
   }
 

@@ -3,6 +3,7 @@ import { PROTOCOL_VERSION, ServerEvent } from '../protocol/constants.js';
 import { encodeFrame } from '../protocol/envelope.js';
 import type { HubClient } from './hub-client.js';
 import type { HubStreams } from './hub-streams.js';
+import type { TokenExpiry } from './token-expiry.js';
 
 /**
  * The end of a connection's opening: its welcome frame, then its announcement (`connected$`,
@@ -16,6 +17,8 @@ export class Welcomer {
       'pingIntervalMs' | 'maxPayloadBytes' | 'welcome'
     >,
     private readonly streams: HubStreams,
+    /** Connection expiry: its data in the welcome, watched from the announcement on. */
+    private readonly expiry?: Pick<TokenExpiry, 'data' | 'track'>,
   ) {}
 
   /** Whether plain connections get a welcome frame (`welcome` option). */
@@ -32,11 +35,14 @@ export class Welcomer {
       maxPayloadBytes: this.options.maxPayloadBytes,
     };
     if (client.userId !== undefined) data.userId = client.userId;
+    const expiry = this.expiry?.data(client);
+    if (expiry) Object.assign(data, expiry);
     return encodeFrame(ServerEvent.WELCOME, extra ? { ...data, ...extra } : data, id);
   }
 
   /** Emits `connected$` for a client that is now fully open. */
   announce(client: HubClient): void {
+    this.expiry?.track(client);
     this.streams.connected.next({
       clientId: client.id,
       userId: client.userId,

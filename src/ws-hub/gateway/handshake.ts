@@ -154,12 +154,17 @@ export function selectProtocol(protocols: Set<string>, recovery = false): string
   return bearer ?? false;
 }
 
-function isPrincipal(value: unknown): value is HubPrincipal {
+/**
+ * What `authenticate` must return to accept: a `userId`, and an `expiresAt` (if any) that is a
+ * number still in the future (an expired token is refused like a wrong one).
+ */
+export function isPrincipal(value: unknown, nowMs = Date.now()): value is HubPrincipal {
+  if (typeof value !== 'object' || value === null) return false;
+  const { userId, expiresAt } = value as HubPrincipal;
   return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as HubPrincipal).userId === 'string' &&
-    (value as HubPrincipal).userId.length > 0
+    typeof userId === 'string' &&
+    userId.length > 0 &&
+    (expiresAt === undefined || (typeof expiresAt === 'number' && expiresAt > nowMs))
   );
 }
 

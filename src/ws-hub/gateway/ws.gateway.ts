@@ -46,6 +46,7 @@ import {
   otherGatewayWarning,
 } from './app-gateways.js';
 import { HubExceptionFilter } from './exception.filter.js';
+import { TokenRefresh } from './token-refresh.js';
 import {
   clientIpOf,
   closeIfRefused,
@@ -80,6 +81,7 @@ export class WsGateway
     @Inject(ModulesContainer) modules: ModulesContainer,
   ) {
     const handshake = new HubHandshake(hub, options);
+    this.refresher = new TokenRefresh(hub, options);
     // The app's gateways on the hub's endpoint share its ws server options and its one
     // dispatcher; an event taken twice (a built-in one included) fails here, at startup.
     const found = findAppGateways(
@@ -124,6 +126,7 @@ export class WsGateway
   }
 
   private readonly announced: Subscription;
+  private readonly refresher: TokenRefresh;
 
   onModuleDestroy(): void {
     this.announced.unsubscribe();
@@ -178,6 +181,7 @@ export class WsGateway
             [ClientEvent.PING, () => this.onPing()],
             [ClientEvent.JOIN, (client, data) => this.join(client, data)],
             [ClientEvent.LEAVE, (client, data) => this.leave(client, data)],
+            [ClientEvent.REFRESH, (client, data) => this.refresher.refresh(client, data)],
           ]),
     );
   }
@@ -188,7 +192,7 @@ export class WsGateway
       if (closeIfRefused(socket, request)) return;
       socket[kFrameSink] = this.hub;
       const accepted = (request as AcceptedRequest | undefined)?.[kHandshake];
-      this.hub.register(socket, {
+      const client = this.hub.register(socket, {
         // The handshake read the IP if anything needed it; without a handshake (an app's own
         // adapter), read it now.
         ip: accepted
@@ -199,6 +203,7 @@ export class WsGateway
         principal: accepted?.principal,
         protocol: socket.protocol,
       });
+      this.refresher.remember(client, request);
     } catch (err) {
       hubLogger.error(`registering a client failed: ${errorText(err)}`, (err as Error)?.stack);
       try {
@@ -243,6 +248,12 @@ export class WsGateway
   @SubscribeMessage(ClientEvent.LEAVE)
   onLeave(@ConnectedSocket() socket: HubSocket, @MessageBody() data: unknown) {
     return this.leave(socket[kHubClient]!, data);
+  }
+
+  /** `refresh` → `refreshed` (a new token for the open connection; see `TokenRefresh`). */
+  @SubscribeMessage(ClientEvent.REFRESH)
+  onRefresh(@ConnectedSocket() socket: HubSocket, @MessageBody() data: unknown) {
+    return this.refresher.refresh(socket[kHubClient]!, data);
   }
 
   /** `join` → `joined` (with where a recovering client starts in the room's stream). */

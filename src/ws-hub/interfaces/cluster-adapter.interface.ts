@@ -20,7 +20,12 @@ export type HubAdapterMessage =
        */
       keep?: string;
     }
-  | { type: 'disconnect-user'; userId: string; code: number; reason: string };
+  | { type: 'disconnect-user'; userId: string; code: number; reason: string }
+  /**
+   * `HubService.revokeUser`: every connection of the user closes with 4441 and its session (with
+   * recovery) ends, so it cannot be resumed. Routed like `disconnect-user`.
+   */
+  | { type: 'revoke-user'; userId: string; reason: string };
 
 /**
  * With the `recovery` option on, messages carry the streams to append them to. An adapter

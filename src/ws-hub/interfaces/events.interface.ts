@@ -9,6 +9,8 @@ export interface HubClientInfo {
   remoteAddress: string;
   /** Set when `authenticate` accepted the handshake. */
   userId?: string;
+  /** When the connection's token expires (epoch ms), if it does; moved by each `refresh`. */
+  expiresAt?: number;
   /** Messages skipped for this client because it read too slowly (`slowConsumer: 'drop'`). */
   droppedMessages: number;
   /** Rooms the client is in. */

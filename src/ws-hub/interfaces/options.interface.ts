@@ -6,6 +6,13 @@ import type { HubAdapter } from './cluster-adapter.interface.js';
 export interface HubPrincipal {
   /** Stable id of the user; one user may hold several connections. */
   userId: string;
+  /**
+   * When the connection's token expires, in epoch milliseconds (a JWT's `exp` times 1000).
+   * Before it the hub sends `expiring` and the client answers with `refresh`; past it without
+   * a valid refresh the connection is closed with 4440 `token expired`. Absent: never expires.
+   * Anything but a number in the future refuses the handshake (or the refresh) like a bad token.
+   */
+  expiresAt?: number;
   /** Any further claims (roles, tenant, ...), kept on the client as given. */
   [claim: string]: unknown;
 }
@@ -14,8 +21,11 @@ export interface HubPrincipal {
 export interface HubHandshakeContext {
   /** The token found in `Authorization: Bearer`, `Sec-WebSocket-Protocol: bearer.<t>` or `?token=`, in that order. */
   token: string | undefined;
-  /** Where the token came from. */
-  tokenSource: 'authorization' | 'subprotocol' | 'query' | undefined;
+  /**
+   * Where the token came from; `'refresh'`: a `refresh` frame on an open connection (the
+   * request is then the connection's upgrade request).
+   */
+  tokenSource: 'authorization' | 'subprotocol' | 'query' | 'refresh' | undefined;
   /** Remote IP address of the peer. */
   remoteAddress: string;
 }
@@ -129,6 +139,14 @@ export interface WsHubModuleOptions {
   authenticate?: HubAuthenticateFn | Type<HubAuthenticator>;
   /** Longest `authenticate` may take before the handshake gets HTTP 503, in milliseconds. Default 10000. */
   authenticateTimeoutMs?: number;
+  /**
+   * How long before a connection's token expires (`expiresAt` of the principal) the hub sends
+   * it `expiring`, asking for a `refresh`, in milliseconds; or at half of the token's remaining
+   * lifetime if that is later (a token shorter than this is not refreshed in a loop); up to a
+   * quarter of that lead earlier at random (connections opened together do not refresh
+   * together). Default 60000.
+   */
+  tokenRefreshBeforeMs?: number;
   /** Origins (e.g. `https://app.example.com`) allowed to connect; others get HTTP 403. Default: all. */
   allowedOrigins?: string[];
   /** When `allowedOrigins` is set, whether handshakes without an `Origin` header (non-browser clients) are let in. Default true. */

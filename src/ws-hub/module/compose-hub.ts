@@ -14,7 +14,9 @@ import { HubStreams } from '../core/hub-streams.js';
 import { PlainDelivery } from '../core/plain-delivery.js';
 import { Registrar } from '../core/registrar.js';
 import { Rooms } from '../core/rooms.js';
+import { TokenExpiry } from '../core/token-expiry.js';
 import { Welcomer } from '../core/welcomer.js';
+import { CloseCode, DisconnectReason } from '../protocol/constants.js';
 import type { HubAdapter } from '../interfaces/cluster-adapter.interface.js';
 import { WsHubOptionsError } from '../options/options.error.js';
 import type { ResolvedHubOptions } from '../options/resolve-options.js';
@@ -56,7 +58,18 @@ export function composeHub(options: ResolvedHubOptions, adapter: HubAdapter): Hu
     (client) => pingIfOpen(client.socket),
     (client) => closer.evict(client),
   );
-  const closer = new Closer(counters, registry, rooms, heartbeat, link, streams);
+  const expiry = new TokenExpiry(
+    options.tokenRefreshBeforeMs,
+    (client, text) => delivery.text(client, text),
+    (client) =>
+      closer.close(
+        client,
+        CloseCode.TOKEN_EXPIRED,
+        'token expired',
+        DisconnectReason.TOKEN_EXPIRED,
+      ),
+  );
+  const closer = new Closer(counters, registry, rooms, heartbeat, link, streams, expiry);
   const delivery = new Delivery(
     counters,
     registry,
@@ -66,7 +79,7 @@ export function composeHub(options: ResolvedHubOptions, adapter: HubAdapter): Hu
     options.slowConsumer,
     options.coalesceWrites,
   );
-  const welcomer = new Welcomer(options, streams);
+  const welcomer = new Welcomer(options, streams, expiry);
   let strategy: DeliveryStrategy;
   if (!recovery) {
     strategy = new PlainDelivery(registry, delivery, link);
@@ -137,5 +150,6 @@ export function composeHub(options: ResolvedHubOptions, adapter: HubAdapter): Hu
     registrar,
     dispatcher,
     adapterHost,
+    expiry,
   });
 }

@@ -103,6 +103,7 @@ export class HubLifecycle
     clearTimeout(this.httpWatch);
     this.hub.heartbeat.stop();
     this.hub.drainer.dispose();
+    this.hub.expiry.clear();
     this.hub.closer.dispose();
     this.hub.streams.complete();
   }

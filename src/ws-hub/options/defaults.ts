@@ -6,6 +6,7 @@ export const DEFAULT_MAX_PAYLOAD_BYTES = 64 * 1024;
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 3_000;
 export const DEFAULT_DRAIN_MS = 5_000;
 export const DEFAULT_AUTHENTICATE_TIMEOUT_MS = 10_000;
+export const DEFAULT_TOKEN_REFRESH_BEFORE_MS = 60_000;
 export const DEFAULT_MAX_ROOMS_PER_CLIENT = 100;
 export const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
 export const DEFAULT_RATE_LIMIT = { messagesPerSecond: 100, burst: 200, maxViolations: 20 };

@@ -27,6 +27,7 @@ import {
   DEFAULT_PING_INTERVAL_MS,
   DEFAULT_RATE_LIMIT,
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
+  DEFAULT_TOKEN_REFRESH_BEFORE_MS,
 } from './defaults.js';
 
 /** Options with every default applied; what the providers work with. */
@@ -49,6 +50,7 @@ export type ResolvedHubOptions = Required<
     | 'slowConsumer'
     | 'maxRoomsPerClient'
     | 'authenticateTimeoutMs'
+    | 'tokenRefreshBeforeMs'
     | 'authFailure'
     | 'coalesceWrites'
   >
@@ -80,6 +82,7 @@ const OPTION_KEYS: Record<keyof WsHubModuleOptions | keyof WsHubModuleExtras, tr
   perMessageDeflate: true,
   authenticate: true,
   authenticateTimeoutMs: true,
+  tokenRefreshBeforeMs: true,
   allowedOrigins: true,
   allowMissingOrigin: true,
   authFailure: true,
@@ -236,6 +239,12 @@ export function resolveHubOptions(options: WsHubModuleOptions | undefined): Reso
       'authenticateTimeoutMs',
       o.authenticateTimeoutMs,
       DEFAULT_AUTHENTICATE_TIMEOUT_MS,
+      'milliseconds',
+    ),
+    tokenRefreshBeforeMs: positiveInt(
+      'tokenRefreshBeforeMs',
+      o.tokenRefreshBeforeMs,
+      DEFAULT_TOKEN_REFRESH_BEFORE_MS,
       'milliseconds',
     ),
     allowedOrigins: o.allowedOrigins,

@@ -121,5 +121,9 @@ export const DisconnectReason = {
   /** Recovery: the client's stream lost continuity on this instance; it resumes (1012). */
   CONTINUITY_LOST: 'continuity-lost',
   RECOVER_TIMEOUT: 'recover-timeout',
+  /** The connection's token expired without a refresh (closed with 4440). */
+  TOKEN_EXPIRED: 'token-expired',
+  /** The user's access was revoked (`revokeUser`/`revoke`, closed with 4441). */
+  REVOKED: 'revoked',
 } as const;
 export type DisconnectReason = (typeof DisconnectReason)[keyof typeof DisconnectReason] | string;

@@ -22,6 +22,10 @@ export interface ClientStreamsOwner {
   /** Records a room in the client's session (resolves once recorded; never rejects). */
   recordRoom(client: HubClient, room: string, byClient: boolean): Promise<void>;
   forgetRoom(client: HubClient, room: string): void;
+  /** Tells the client it is in `room` now (server-side join): `joined` with its position. */
+  announceJoin(client: HubClient, room: string): Promise<void>;
+  /** Tells the client it is no longer in `room` (server-side leave): `left`. */
+  announceLeave(client: HubClient, room: string): void;
   /** The client is gone: its session, if any, becomes resumable for `sessionTtlMs`. */
   removed(client: HubClient, streams: ClientStreams): void;
 }
@@ -90,11 +94,19 @@ export class ClientStreams implements ClientReceiver {
   }
 
   roomJoined(client: HubClient, room: string, byClient: boolean): Promise<void> | void {
-    if (this.hasSession && !this.restoring) return this.owner.recordRoom(client, room, byClient);
+    if (!this.hasSession || this.restoring) return;
+    const recorded = this.owner.recordRoom(client, room, byClient);
+    // The client learns of a room the server put it in, with its position there, so that it
+    // can present the room when it resumes (a client does not get back a room it does not
+    // present). Its own joins get that in the `joined` reply.
+    if (!byClient) void recorded.then(() => this.owner.announceJoin(client, room));
+    return recorded;
   }
 
-  roomLeft(client: HubClient, room: string): void {
-    if (this.hasSession) this.owner.forgetRoom(client, room);
+  roomLeft(client: HubClient, room: string, byServer = false): void {
+    if (!this.hasSession) return;
+    this.owner.forgetRoom(client, room);
+    if (byServer) this.owner.announceLeave(client, room);
   }
 
   removed(client: HubClient): void {

@@ -140,17 +140,6 @@ export class RecordedDelivery extends RecoveringDelivery {
     return this.copies.has(id, client.id);
   }
 
-  override async rolledBack(
-    streams: readonly { stream: string; epoch: string; offset: number }[],
-  ): Promise<void> {
-    hubLogger.warn(
-      `${streams.length} stream(s) rolled back (a resuming client had seen newer offsets): new epochs`,
-    );
-    const renewal = this.renewal;
-    if (renewal)
-      await Promise.all(streams.map((s) => renewal.renewEpoch(s.stream, s.epoch, s.offset)));
-  }
-
   observed(tops: readonly StreamTop[]): void {
     this.monitor.compare(tops, true);
   }

@@ -18,7 +18,9 @@ import {
   DisconnectReason,
   ErrorCode,
   RECOVERY_SUBPROTOCOL,
+  ServerEvent,
 } from '../protocol/constants.js';
+import { encodeFrame } from '../protocol/envelope.js';
 import { HubError } from '../protocol/hub.error.js';
 import { roomStream, type Position } from '../protocol/streams.js';
 import { ClientStreams, type ClientStreamsOwner } from './client-streams.js';
@@ -102,8 +104,6 @@ export abstract class RecoveringDelivery
   /** Only a cluster appends messages as several copies. */
   replayedCopies(_client: HubClient, _ids: ReadonlySet<string>): void {}
 
-  async rolledBack(_streams: readonly { stream: string }[]): Promise<void> {}
-
   gotCopy(_client: HubClient, _id: string): boolean {
     return false;
   }
@@ -179,8 +179,39 @@ export abstract class RecoveringDelivery
     this.deps.store.removeRoom(client.id, room);
   }
 
+  /**
+   * `{"event":"joined","data":{"room","pos"}}` without an id: the room's position once every
+   * message appended before it has reached this instance (and the client, as frames of a
+   * stream it did not know yet); later ones continue it. If that cannot be read, the client
+   * resumes (1012) and learns its rooms from the welcome.
+   */
+  async announceJoin(client: HubClient, room: string): Promise<void> {
+    try {
+      await this.deps.link.ready(roomStream(room));
+      const [top] = await this.deps.store.tops([roomStream(room)]);
+      await this.barrier();
+      if (client.removed || !client.rooms?.has(room)) return;
+      this.observed([top]);
+      this.deps.delivery.text(
+        client,
+        encodeFrame(ServerEvent.JOINED, { room, pos: [top.top, top.epoch] }),
+      );
+    } catch {
+      if (!client.removed) this.discontinued(client);
+    }
+  }
+
+  announceLeave(client: HubClient, room: string): void {
+    this.deps.delivery.text(client, encodeFrame(ServerEvent.LEFT, { room }));
+  }
+
   removed(client: HubClient, streams: ClientStreams): void {
     if (!streams.hasSession) return;
+    // Revoked (`revokeUser`, `revoke`): the session ends with the connection.
+    if (client.closeReason === DisconnectReason.REVOKED) {
+      void this.deps.store.deleteSession(client.id);
+      return;
+    }
     this.deps.store.release(client.id, client.connectionId);
     // Its streams' epochs and offsets must outlive its session (it may resume).
     this.deps.store.touch([], streamsOf(client));

@@ -5,7 +5,7 @@ import type { Delivery } from '../core/delivery.js';
 import type { HubClient } from '../core/hub-client.js';
 import type { Rooms } from '../core/rooms.js';
 import type { Welcomer } from '../core/welcomer.js';
-import type { RecoveryStore, StreamHistory, StreamTop } from '../interfaces/recovery.interface.js';
+import type { RecoveryStore, StreamTop } from '../interfaces/recovery.interface.js';
 import { hubLogger } from '../util/logger.js';
 import type { ResolvedRecoveryOptions } from '../options/feature-options.js';
 import { CloseCode, DisconnectReason, ErrorCode } from '../protocol/constants.js';
@@ -22,6 +22,7 @@ import { errorText } from '../util/error-text.js';
 import type { ClientStreams } from './client-streams.js';
 import { issueCredential, readCredential, type IssuedCredential } from './credentials.js';
 import { parseRecoverRequest, type RecoverRequest } from './recover-request.js';
+import { HistoryReader } from './history-reader.js';
 import { missedMessages } from './replay.js';
 
 /** How long a resuming client may take to read its replay down to its buffer limit. */
@@ -50,13 +51,6 @@ export interface ResumeHost {
   replayedCopies(client: HubClient, ids: ReadonlySet<string>): void;
   /** Whether a copy of the multi-copy message `id` reached this client here already. */
   gotCopy(client: HubClient, id: string): boolean;
-  /**
-   * A resuming client had seen offsets past these streams' tops in the same epoch: they were
-   * rolled back (Redis restarted from an older snapshot, a failover lost the newest writes)
-   * and their next offsets would be taken for messages clients already had. Settles once they
-   * have new epochs (stores that cannot roll back: at once).
-   */
-  rolledBack(streams: readonly { stream: string; epoch: string; offset: number }[]): Promise<void>;
 }
 
 /**
@@ -76,7 +70,12 @@ export class Resumer {
     private readonly welcomer: Welcomer,
     private readonly link: ClusterLink,
     private readonly host: ResumeHost,
-  ) {}
+  ) {
+    this.reader = new HistoryReader(store, options);
+  }
+
+  /** Reads what a resuming client missed. */
+  private readonly reader: HistoryReader;
 
   async recover(
     client: HubClient,
@@ -127,7 +126,11 @@ export class Resumer {
       streams,
       request,
     );
-    if (client.removed) return;
+    if (client.removed) {
+      // Revoked while its session was being opened: the removal found no session to end yet.
+      if (client.closeReason === DisconnectReason.REVOKED) void this.store.deleteSession(client.id);
+      return;
+    }
     const refused = await this.restoreRooms(client, streams, request, sessionRooms);
     if (client.removed) return;
     // Read only once this instance hears every stream of the client: a message published
@@ -149,7 +152,7 @@ export class Resumer {
         asked.set(name, pos);
       }
     }
-    const { reads, tops, complete } = await this.read(names, asked);
+    const { reads, tops, complete } = await this.reader.read(names, asked);
     if (client.removed) return;
     // Every message published before the reads has reached this instance (and is held).
     await this.host.barrier();
@@ -200,58 +203,6 @@ export class Resumer {
   }
 
   /**
-   * Reads what the client missed: first every stream's top (cheap), then, if the total
-   * missing is within the replay budget, the entries, stopping at the byte budget.
-   */
-  private async read(
-    names: string[],
-    asked: ReadonlyMap<string, StreamPosition>,
-  ): Promise<{ reads: StreamHistory[]; tops: StreamTop[]; complete: Set<string> }> {
-    let tops = await this.store.tops(names);
-    const ahead = tops.flatMap((t) => {
-      const since = asked.get(t.stream);
-      return since && since.epoch === t.epoch && since.offset > t.top
-        ? [{ stream: t.stream, epoch: t.epoch, offset: since.offset }]
-        : [];
-    });
-    if (ahead.length > 0) {
-      // Not recovered, and the streams get new epochs before the client is told where they
-      // are: it must not take new messages at offsets it has seen for ones it had.
-      await this.host.rolledBack(ahead);
-      const renewed = new Map(
-        (await this.store.tops(ahead.map((a) => a.stream))).map((t) => [t.stream, t]),
-      );
-      tops = tops.map((t) => renewed.get(t.stream) ?? t);
-    }
-    const complete = new Set<string>();
-    const toRead: { top: StreamTop; since: StreamPosition }[] = [];
-    let missing = 0;
-    for (const t of tops) {
-      const since = asked.get(t.stream);
-      if (!since) continue;
-      if (since.offset === t.top && (since.offset === 0 || since.epoch === t.epoch)) {
-        complete.add(t.stream); // nothing missed
-      } else if ((since.offset === 0 || since.epoch === t.epoch) && since.offset < t.top) {
-        missing += t.top - since.offset;
-        toRead.push({ top: t, since });
-      }
-    }
-    const reads: StreamHistory[] = [];
-    if (missing > this.options.maxReplayMessages) return { reads, tops, complete };
-    let bytes = 0;
-    for (const { top, since } of toRead) {
-      // Up to the top read above: what is newer comes live (it is held until the replay ends).
-      const h = await this.store.read(top.stream, since, top.top);
-      if (!h.complete || h.epoch !== top.epoch) continue;
-      for (const e of h.entries) bytes += e.text.length;
-      if (bytes > this.options.maxReplayBytes) return { reads, tops, complete: new Set() };
-      reads.push(h);
-      complete.add(h.stream);
-    }
-    return { reads, tops, complete };
-  }
-
-  /**
    * The session's rooms, restored: those the client joined itself are asked of
    * `authorizeJoin` again (refused ones are left out, and listed); a room the client presents
    * without its session having it is a fresh join (at most `maxRoomsPerClient` of them).
@@ -267,14 +218,16 @@ export class Resumer {
       streams.restoring = true;
       try {
         for (const [room, byClient] of sessionRooms) {
-          if (!byClient) {
-            this.rooms.add(client, room, false);
-            continue;
-          }
-          // A room the client joined itself and no longer presents, it left: the leave may not
-          // have reached the session (Redis was away when it was answered).
+          // A room the client no longer presents, it left (or the server took it out): the
+          // leave may not have reached the session (Redis was away then). A client learns the
+          // rooms the server puts it in from an unsolicited `joined` (with the position it
+          // presents), so what it does not present it cannot resume either.
           if (!request.streams.has(roomStream(room))) {
             this.store.removeRoom(client.id, room);
+            continue;
+          }
+          if (!byClient) {
+            this.rooms.add(client, room, false);
             continue;
           }
           try {

@@ -66,7 +66,9 @@ export class StreamMonitor {
     for (const t of tops) {
       const mine = this.seen.get(t.stream);
       if (mine === undefined) {
-        if (t.epoch !== '') this.seen.set(t.stream, { epoch: t.epoch, offset: t.top });
+        // A stream without history yet (no epoch) is watched too: its first message must be
+        // offset 1 (a lost publish's tombstone may have taken it).
+        this.seen.set(t.stream, { epoch: t.epoch, offset: t.top });
         continue;
       }
       if (startOnly) continue;

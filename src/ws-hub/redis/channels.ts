@@ -72,6 +72,7 @@ export class ChannelNames {
       }
       case 'user':
       case 'disconnect-user':
+      case 'revoke-user':
         return [this.user(message.userId)];
     }
   }

@@ -11,12 +11,12 @@ import { MID_MARK, POS_MARK, type Positions } from '../protocol/streams.js';
  * A small JSON header, a newline, then the frame exactly as the publisher serialised it (the
  * text every client receives). `JSON.stringify` escapes newlines inside strings, so the first
  * `\n` always ends the header; the frame after it is sliced off, never parsed nor re-encoded.
- * Messages without a frame (`disconnect`, `disconnect-user`) are the header alone.
+ * Messages without a frame (`disconnect`, `disconnect-user`, `revoke-user`) are the header alone.
  *
  * Header fields: `o` origin instance id (always first: a receiver recognises its own messages
  * with a `startsWith`, without parsing), `s` per-origin sequence number (ordering and
  * de-duplication), `t` type (`b` broadcast, `s` send, `u` user, `d` disconnect, `D`
- * disconnect-user), `r` rooms, `x` except, `c` client id, `u` user id, `k` close code, `m`
+ * disconnect-user, `R` revoke-user), `r` rooms, `x` except, `c` client id, `u` user id, `k` close code, `m`
  * close reason, `g` the connection to keep (a takeover), `p` (recovery) where the positions
  * start.
  *
@@ -29,7 +29,7 @@ import { MID_MARK, POS_MARK, type Positions } from '../protocol/streams.js';
 interface WireHeader {
   o: string;
   s: number;
-  t: 'b' | 's' | 'u' | 'd' | 'D';
+  t: 'b' | 's' | 'u' | 'd' | 'D' | 'R';
   r?: string[];
   x?: string[];
   c?: string;
@@ -79,6 +79,14 @@ export function encodeMessage(origin: string, seq: number, message: HubAdapterMe
         t: 'D',
         u: message.userId,
         k: message.code,
+        m: message.reason,
+      } satisfies WireHeader);
+    case 'revoke-user':
+      return JSON.stringify({
+        o: origin,
+        s: seq,
+        t: 'R',
+        u: message.userId,
         m: message.reason,
       } satisfies WireHeader);
   }
@@ -205,6 +213,10 @@ export function decodeMessage(payload: string): DecodedMessage | undefined {
         code: h.k,
         reason: isString(h.m) ? h.m : '',
       };
+      break;
+    case 'R':
+      if (!isString(h.u)) return undefined;
+      message = { type: 'revoke-user', userId: h.u, reason: isString(h.m) ? h.m : '' };
       break;
     default:
       return undefined;

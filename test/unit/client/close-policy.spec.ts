@@ -19,6 +19,7 @@ describe('close policy', () => {
     [CloseCode.TRY_AGAIN_LATER, 'retry', 'lost'],
     [CloseCode.UNAUTHORIZED, 'stop', 'refused'],
     [CloseCode.FORBIDDEN_ORIGIN, 'stop', 'refused'],
+    [CloseCode.SESSION_RESUMED, 'stop', 'replaced'],
     [CloseCode.TOKEN_EXPIRED, 'renew', 'expired'],
     [CloseCode.REVOKED, 'stop', 'revoked'],
   ])('%i → %s (%s)', (code, action, cause) => {
@@ -27,12 +28,12 @@ describe('close policy', () => {
   });
 
   it('lists exactly those codes (numbers written out: the CloseCode object is not bundled)', () => {
-    expect(Object.keys(CLOSE_POLICY).map(Number)).toHaveLength(12);
+    expect(Object.keys(CLOSE_POLICY).map(Number)).toHaveLength(13);
     expect(CLIENT_TIMEOUT_CODE).toBe(CloseCode.CLIENT_TIMEOUT);
   });
 
   it('retries codes it does not know', () => {
-    for (const code of [1002, 1005, 1007, 3000, 4000, 4409, 4999]) {
+    for (const code of [1002, 1005, 1007, 3000, 4000, 4408, 4999]) {
       expect(closePolicy(code)).toEqual({ action: 'retry', cause: 'lost' });
     }
   });

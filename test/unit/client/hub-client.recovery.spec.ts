@@ -123,23 +123,27 @@ describe('recovery: positions and the recover frame', () => {
     });
   });
 
-  it('an offset only grows within an epoch; a new epoch replaces it', async () => {
+  it('an offset grows by one within an epoch; a resume may start a new epoch', async () => {
     const h = await connected([]);
-    h.socket.push({ event: 'n', data: 1, pos: { all: [12, 'eAll'] } });
-    h.socket.push({ event: 'n', data: 2, pos: { all: [11, 'eAll'] } });
-    expect(reconnect(h).data.streams.all).toEqual({ epoch: 'eAll', offset: 12 });
+    const news = vi.fn();
+    h.client.on('news', news);
+    h.socket.push({ event: 'news', data: 1, pos: { all: [11, 'eAll'] } });
+    h.socket.push({ event: 'news', data: 2, pos: { all: [11, 'eAll'] } }); // a duplicate
+    expect(news.mock.calls).toEqual([[1, false]]);
+    expect(reconnect(h).data.streams.all).toEqual({ epoch: 'eAll', offset: 11 });
     welcome(h.socket, {
       session: 'S2',
-      recovered: true,
-      streams: { ...FIRST, all: { epoch: 'eAll', offset: 12, recovered: true } },
+      recovered: false,
+      streams: { ...FIRST, all: { epoch: 'eNew', offset: 1, recovered: false } },
     });
-    h.socket.push({ event: 'n', data: 3, pos: { all: [2, 'eNew'] } });
+    h.socket.push({ event: 'news', data: 3, pos: { all: [2, 'eNew'] } });
+    expect(news).toHaveBeenLastCalledWith(3, false);
     expect(reconnect(h).data.streams.all).toEqual({ epoch: 'eNew', offset: 2 });
   });
 
   it('takes the welcome’s position for streams not recovered, keeps its own for recovered ones', async () => {
     const h = await connected(['a']);
-    h.socket.push({ event: 'n', data: 1, pos: { all: [11, 'eAll'], 'room:a': [5, 'e-a'] } });
+    h.socket.push({ event: 'n', data: 1, pos: { all: [11, 'eAll'], 'room:a': [4, 'e-a'] } });
     reconnect(h);
     welcome(h.socket, {
       session: 'S2',

@@ -56,7 +56,7 @@ describe('outbox', () => {
     await flush();
     expect(sent).toEqual({ settled: true, value: undefined });
     expect(request.settled).toBe(false);
-    outbox.tracker.settle({ event: 'ack', id: link.socket.sent[1].id, data: 2 });
+    outbox.settle({ event: 'ack', id: link.socket.sent[1].id, data: 2 });
     await flush();
     expect(request.value).toBe(2);
   });
@@ -171,5 +171,78 @@ describe('outbox', () => {
       'client closed (user)',
     ]);
     expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('settles the request a reply names, whatever the order; a reply settles once', async () => {
+    const { outbox, link, open } = setupOutbox();
+    open();
+    const a = capture(outbox.put('message', 'a', 1000));
+    const b = capture(outbox.put('message', 'b', 1000));
+    const [idA, idB] = link.socket.sent.map((f) => f.id);
+    expect(outbox.settle({ event: 'ack', id: idB, data: 'B' })).toBe(true);
+    expect(outbox.settle({ event: 'ack', id: idA, data: 'A' })).toBe(true);
+    expect(outbox.settle({ event: 'ack', id: idA, data: 'again' })).toBe(false);
+    expect(outbox.settle({ event: 'push' })).toBe(false);
+    await flush();
+    expect([a.value, b.value]).toEqual(['A', 'B']);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('rejects on an error reply with the server code, message and details', async () => {
+    const { outbox, link, open } = setupOutbox();
+    open();
+    const r = capture(outbox.put('message', 1, 1000));
+    const plain = capture(outbox.put('message', 2, 1000));
+    const [id1, id2] = link.socket.sent.map((f) => f.id);
+    const details = ['text must be a string', 'room should not be empty'];
+    outbox.settle({
+      event: 'error',
+      id: id1,
+      data: { code: 'BAD_REQUEST', message: 'invalid input', details },
+    });
+    outbox.settle({ event: 'error', id: id2, data: { code: 'FORBIDDEN', message: 'nope' } });
+    await flush();
+    expect(r.error).toBeInstanceOf(HubRequestError);
+    expect(r.error).toMatchObject({ code: 'BAD_REQUEST', message: 'invalid input', details });
+    expect(plain.error).toMatchObject({ code: 'FORBIDDEN', message: 'nope', details: undefined });
+  });
+
+  it('a written request times out timeoutMs after the write and is forgotten', async () => {
+    const { outbox, link, open } = setupOutbox();
+    open();
+    const r = capture(outbox.put('message', 1, 1000));
+    const id = link.socket.sent[0].id;
+    vi.advanceTimersByTime(1000);
+    await flush();
+    expect(r.error).toBeInstanceOf(HubTimeoutError);
+    expect(r.error.message).toBe(`no reply to request ${id} within 1000 ms`);
+    expect(outbox.settle({ event: 'ack', id })).toBe(false);
+  });
+
+  it('drop of the written requests (a drop) rejects them and clears their timers, not the queue', async () => {
+    const { outbox, link, open } = setupOutbox();
+    open();
+    const a = capture(outbox.put('message', 1, 1000));
+    const b = capture(outbox.put('join', { room: 'a' }, 1000, 'a'));
+    link.state = 'reconnecting';
+    const queued = capture(outbox.put('message', 3, 1000));
+    // a queued item is never taken for a written one, and the reverse
+    expect(
+      outbox.drop(
+        () => new Error('left a'),
+        (item) => !item.sent && item.room === 'a',
+      ),
+    ).toBe(0);
+    expect(
+      outbox.drop(
+        () => new Error('gone'),
+        (item) => item.sent,
+      ),
+    ).toBe(2);
+    await flush();
+    expect([a.error?.message, b.error?.message]).toEqual(['gone', 'gone']);
+    expect(queued.settled).toBe(false);
+    expect(vi.getTimerCount()).toBe(1); // the queued item's expiry
+    expect(outbox.settle({ event: 'ack', id: link.socket.sent[0].id })).toBe(false);
   });
 });

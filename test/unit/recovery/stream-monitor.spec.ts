@@ -30,9 +30,9 @@ describe('StreamMonitor', () => {
     expect(m.compare([{ stream: 'all', epoch: 'E', top: 5 }])).toBeUndefined();
     expect(m.compare([{ stream: 'all', epoch: 'E', top: 7 }])).toEqual([['all', 'gap']]);
     expect(m.compare([{ stream: 'all', epoch: 'G', top: 7 }])).toEqual([['all', 'epoch']]);
-    // A stream with no epoch yet is not started.
+    // A stream with no epoch yet is started at offset 0 (its first message must be offset 1).
     m.compare([{ stream: 'user:u', epoch: '', top: 0 }], true);
-    expect(m.position('user:u')).toBeUndefined();
+    expect(m.position('user:u')).toEqual({ epoch: '', offset: 0 });
   });
 
   it('forgets a stream it stops hearing: the next message starts it anew', () => {
@@ -42,5 +42,17 @@ describe('StreamMonitor', () => {
     expect(m.check({ 'room:a': [40, 'E'] })).toBeUndefined();
     m.forget('room:a');
     expect(m.streams()).toEqual([]);
+  });
+});
+
+describe('StreamMonitor: streams without history yet', () => {
+  it('watches a stream read at no epoch: its first message must be offset 1', () => {
+    const m = new StreamMonitor();
+    m.compare([{ stream: 'client:c', epoch: '', top: 0 }], true);
+    expect(m.check({ 'client:c': [2, 'E'] })).toEqual([['client:c', 'gap']]);
+    const n = new StreamMonitor();
+    n.compare([{ stream: 'client:c', epoch: '', top: 0 }], true);
+    expect(n.check({ 'client:c': [1, 'E'] })).toBeUndefined();
+    expect(n.check({ 'client:c': [2, 'E'] })).toBeUndefined();
   });
 });

@@ -47,6 +47,9 @@ describe('ChannelNames', () => {
     expect(names.for({ type: 'disconnect-user', userId: 'bob', code: 4000, reason: '' })).toEqual([
       'hub:user:bob',
     ]);
+    expect(names.for({ type: 'revoke-user', userId: 'bob', reason: 'r' })).toEqual([
+      'hub:user:bob',
+    ]);
   });
 });
 

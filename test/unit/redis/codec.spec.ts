@@ -20,6 +20,7 @@ describe('redis codec', () => {
       { type: 'user', userId: 'u\n1', frame },
       { type: 'disconnect', clientId: 'inst.abc', code: 4001, reason: 'bye\nnow' },
       { type: 'disconnect-user', userId: 'alice', code: 1000, reason: '' },
+      { type: 'revoke-user', userId: 'al\nice', reason: 'logged out' },
     ];
     for (const [i, m] of messages.entries()) {
       const wire = encodeMessage('origin-1', i + 1, m);
@@ -42,6 +43,10 @@ describe('redis codec', () => {
     expect(
       encodeMessage('i1', 9, { type: 'disconnect-user', userId: 'u', code: 4000, reason: 'r' }),
     ).toBe('{"o":"i1","s":9,"t":"D","u":"u","k":4000,"m":"r"}');
+    expect(encodeMessage('i1', 10, { type: 'revoke-user', userId: 'u', reason: 'revoked' })).toBe(
+      '{"o":"i1","s":10,"t":"R","u":"u","m":"revoked"}',
+    );
+    expect(decodeMessage('{"o":"i1","s":11,"t":"R"}')).toBeUndefined();
   });
 
   it("tells an origin's own messages by prefix, not by another origin sharing its start", () => {
