@@ -309,10 +309,10 @@ describe('attack: HubService.leave while Redis is away', () => {
     const id = c.clientId;
     expect(a.hub.join(id, 'vip')).toBe(true);
     const roomsKey = `{${p}:client:${id}}:r`;
-    await waitFor(async () => (await probe.hget(roomsKey, 'vip')) === '0');
+    // `0` (joined by the server), then where it started in the room's stream.
+    await waitFor(async () => (await probe.hget(roomsKey, 'vip'))?.startsWith('0 ') === true);
     a.hub.broadcast('v', 1, { rooms: 'vip' });
-    // (The client is never told of a server-side join: its frames name a stream it does not
-    // know, so a client following the protocol sets them aside; they reach the socket.)
+    // (The client is told of the server-side join by an unsolicited `joined` with the position.)
     await waitFor(() => c.pushes.some((f) => f.event === 'v'));
     gate.shut();
     await waitFor(() => !connected(), 5_000);
@@ -323,7 +323,7 @@ describe('attack: HubService.leave while Redis is away', () => {
     await sleep(300);
     const recorded = await probe.hget(roomsKey, 'vip');
 
-    // The client follows the protocol: it was never told of the server-side leave.
+    // The client follows the protocol: the unsolicited `left` (sent while Redis was away) told it.
     await drop(c, a);
     a.hub.broadcast('v', 2, { rooms: 'vip' });
     const w = await c.connect(a.url);

@@ -122,52 +122,45 @@ describe('ws-hub/client on Redis Cluster', () => {
     expect(got).toHaveLength(4);
   }, 30_000);
 
-  // KNOWN SERVER BUG (src/ws-hub/recovery, not the client): the copy ledger (copy-ledger.ts)
-  // records a message as had by a client when its first copy is written to the client's socket,
-  // and a resume on the same instance replays every copy of it as `skip` (replay.ts, `gotCopy`),
-  // although the positions the client presents say it got none: written into a connection that
-  // was already dead, the message is lost while the welcome says `recovered: true` (the app
-  // sees `x 1` only). `.fails` until the server is fixed: then it passes, and fails here.
-  it.fails(
-    'a multi-room message written into a dead connection is replayed after the resume (same instance)',
-    async () => {
-      const p = `cd-${randomBytes(4).toString('hex')}`;
-      const a = await hub(p);
-      const proxy = await startTcpProxy(a.port);
-      try {
-        const client = createHubClient(`ws://127.0.0.1:${proxy.port}/ws`, {
-          WebSocket,
-          token: 'ann',
-          reconnect: { initialDelayMs: 50, maxDelayMs: 200 },
-        });
-        clients.push(client);
-        const got: unknown[][] = [];
-        client.onAny((event, data, replayed) => got.push([event, data, replayed]));
-        let opens = 0;
-        client.onState((c) => (opens += c.state === 'open' ? 1 : 0));
-        await waitFor(() => client.state === 'open', 5000);
-        const rooms = ['lobby', 'hall', 'den', 'attic'];
-        for (const room of rooms) await client.join(room);
-        a.hub.broadcast('x', 1, { rooms });
-        await waitFor(() => got.length === 1, 5000);
-        proxy.freeze(); // the hub writes into the void
-        a.hub.broadcast('x', 2, { rooms });
-        await sleep(300);
-        proxy.cut();
-        proxy.thaw();
-        await waitFor(() => opens === 2, 5000);
-        await waitFor(() => got.length === 2 || client.recovered === false, 3000).catch(
-          () => undefined,
-        );
-        expect(client.recovered).toBe(true);
-        expect(got).toEqual([
-          ['x', 1, false],
-          ['x', 2, true],
-        ]);
-      } finally {
-        await proxy.close();
-      }
-    },
-    30_000,
-  );
+  // The copy ledger keeps the positions of the copy each client got, and a resume honours it
+  // only if the positions the client presents cover them: a copy written into a connection
+  // that was already dead never reached the client, and is replayed.
+  it('a multi-room message written into a dead connection is replayed after the resume (same instance)', async () => {
+    const p = `cd-${randomBytes(4).toString('hex')}`;
+    const a = await hub(p);
+    const proxy = await startTcpProxy(a.port);
+    try {
+      const client = createHubClient(`ws://127.0.0.1:${proxy.port}/ws`, {
+        WebSocket,
+        token: 'ann',
+        reconnect: { initialDelayMs: 50, maxDelayMs: 200 },
+      });
+      clients.push(client);
+      const got: unknown[][] = [];
+      client.onAny((event, data, replayed) => got.push([event, data, replayed]));
+      let opens = 0;
+      client.onState((c) => (opens += c.state === 'open' ? 1 : 0));
+      await waitFor(() => client.state === 'open', 5000);
+      const rooms = ['lobby', 'hall', 'den', 'attic'];
+      for (const room of rooms) await client.join(room);
+      a.hub.broadcast('x', 1, { rooms });
+      await waitFor(() => got.length === 1, 5000);
+      proxy.freeze(); // the hub writes into the void
+      a.hub.broadcast('x', 2, { rooms });
+      await sleep(300);
+      proxy.cut();
+      proxy.thaw();
+      await waitFor(() => opens === 2, 5000);
+      await waitFor(() => got.length === 2 || client.recovered === false, 3000).catch(
+        () => undefined,
+      );
+      expect(client.recovered).toBe(true);
+      expect(got).toEqual([
+        ['x', 1, false],
+        ['x', 2, true],
+      ]);
+    } finally {
+      await proxy.close();
+    }
+  }, 30_000);
 });

@@ -314,6 +314,8 @@ export class Recovering {
       return this.onPositioned(conn, at, f as Frame & { pos: Pos });
     }
     if (f.event === 'joined' && f.data?.pos) return this.onJoined(conn, at, f);
+    // Unsolicited `left`: the server took the client out of a room (`HubService.leave`).
+    if (f.event === 'left' && f.id === undefined) this.positions.delete('room:' + f.data?.room);
     if (f.id === undefined && f.event !== 'error') {
       // A push without positions: delivered, though nothing can check it.
       this.seen.push({ kind: 'plain', at, conn, event: f.event, data: f.data });
@@ -420,6 +422,13 @@ export class Recovering {
   private onJoined(conn: number, at: number, f: Frame): void {
     const room = f.data.room as string;
     const stream = 'room:' + room;
+    if (f.id === undefined) {
+      // Unsolicited: the server put the client in the room (`HubService.join`); followed from
+      // this position on, and presented on a resume.
+      const [offset, epoch] = f.data.pos as [number, string];
+      this.positions.set(stream, { epoch, offset });
+      return;
+    }
     const buffered = this.joining.get(stream);
     if (!buffered) return; // left meanwhile: the position is not taken back
     this.joining.delete(stream);

@@ -45,6 +45,11 @@ export interface ResumeResult {
   outcome: ResumeOutcome;
   /** The session's rooms, with whether the client joined each itself (`true`) or the server did. */
   rooms?: Map<string, boolean>;
+  /**
+   * Where the client started in each room's stream when it joined (recorded by `addRoom`): a
+   * resume never reads a room's history from before that.
+   */
+  floors?: Map<string, StreamPosition>;
   /** The connection that held the session before (to close: it was replaced), if any. */
   previousHolder?: string;
 }
@@ -89,8 +94,11 @@ export interface RecoveryStore {
   release(clientId: string, holder: string): void;
   /** Keeps the sessions of connected clients, and the streams they are in, alive. */
   touch(clientIds: readonly string[], streams: readonly string[]): void;
-  /** The session of `clientId` is in `room` (`byClient`: its own join). Never rejects. */
-  addRoom(clientId: string, room: string, byClient: boolean): Promise<void>;
+  /**
+   * The session of `clientId` is in `room` (`byClient`: its own join), from `floor` on (its
+   * position in the room's stream when it joined, once known: recorded again). Never rejects.
+   */
+  addRoom(clientId: string, room: string, byClient: boolean, floor?: StreamPosition): Promise<void>;
   /** The session of `clientId` left `room`. */
   removeRoom(clientId: string, room: string): void;
   /** Ends a session at once (revoked): it cannot be resumed. Never rejects. */

@@ -1,3 +1,8 @@
+import type { Positions } from '../protocol/streams.js';
+
+/** Client id → the positions of the copy it got (`null`: sent in a replay). */
+export type CopyHolders = Map<string, Positions | null>;
+
 /**
  * Who got each message that arrives as several copies (Redis Cluster: a multi-room broadcast
  * comes once per room's channel): the first copy a recovering client gets is the message, the
@@ -6,8 +11,8 @@
  * no timer, memory bounded by the multi-copy messages of the last `windowMs` to 2 x `windowMs`).
  */
 export class CopyLedger {
-  private current = new Map<string, Set<string>>();
-  private previous = new Map<string, Set<string>>();
+  private current = new Map<string, CopyHolders>();
+  private previous = new Map<string, CopyHolders>();
   private swappedAtMs: number;
 
   constructor(
@@ -17,8 +22,11 @@ export class CopyLedger {
     this.swappedAtMs = now();
   }
 
-  /** The ids of the clients that got the message `mid` so far (the set is filled by its user). */
-  of(mid: string): Set<string> {
+  /**
+   * The clients that got the message `mid` so far, with the positions of the copy each got
+   * (`null`: in a replay), filled by its user.
+   */
+  of(mid: string): CopyHolders {
     const now = this.now();
     if (now - this.swappedAtMs >= this.windowMs) {
       this.previous = now - this.swappedAtMs >= 2 * this.windowMs ? new Map() : this.current;
@@ -27,15 +35,15 @@ export class CopyLedger {
     }
     let ids = this.current.get(mid);
     if (ids === undefined) {
-      ids = this.previous.get(mid) ?? new Set();
+      ids = this.previous.get(mid) ?? new Map();
       this.current.set(mid, ids);
     }
     return ids;
   }
 
-  /** Whether `clientId` got the message `mid` (nothing recorded). */
-  has(mid: string, clientId: string): boolean {
-    return (this.current.get(mid) ?? this.previous.get(mid))?.has(clientId) === true;
+  /** The positions of the copy of `mid` that `clientId` got (`null`: in a replay), if any. */
+  get(mid: string, clientId: string): Positions | null | undefined {
+    return (this.current.get(mid) ?? this.previous.get(mid))?.get(clientId);
   }
 
   /** Messages remembered. */

@@ -19,6 +19,8 @@ interface Session {
   expiresAtMs: number | undefined;
   /** Its rooms, with whether the client joined each itself. */
   rooms: Map<string, boolean>;
+  /** Where it started in each room's stream (see `RecoveryStore.addRoom`). */
+  floors: Map<string, StreamPosition>;
 }
 
 /**
@@ -67,7 +69,14 @@ export class MemoryRecoveryStore implements RecoveryStore {
     holder: string,
   ): Promise<void> {
     this.drop(clientId);
-    const session: Session = { userId, hash, holder, expiresAtMs: undefined, rooms: new Map() };
+    const session: Session = {
+      userId,
+      hash,
+      holder,
+      expiresAtMs: undefined,
+      rooms: new Map(),
+      floors: new Map(),
+    };
     this.sessions.set(clientId, session);
     for (const stream of baseStreams(clientId, userId)) this.history.retain(stream);
   }
@@ -87,7 +96,7 @@ export class MemoryRecoveryStore implements RecoveryStore {
     s.hash = newHash;
     s.holder = holder;
     s.expiresAtMs = undefined;
-    return { outcome: 'ok', rooms: new Map(s.rooms), previousHolder };
+    return { outcome: 'ok', rooms: new Map(s.rooms), floors: new Map(s.floors), previousHolder };
   }
 
   /** Whether `clientId` has a session that is held or can still be resumed. */
@@ -106,15 +115,22 @@ export class MemoryRecoveryStore implements RecoveryStore {
     // Held sessions do not expire here, nor do the streams they are in.
   }
 
-  async addRoom(clientId: string, room: string, byClient: boolean): Promise<void> {
+  async addRoom(
+    clientId: string,
+    room: string,
+    byClient: boolean,
+    floor?: StreamPosition,
+  ): Promise<void> {
     const s = this.sessions.get(clientId);
     if (!s) return;
     if (!s.rooms.has(room)) this.history.retain(roomStream(room));
     s.rooms.set(room, byClient);
+    if (floor) s.floors.set(room, floor);
   }
 
   removeRoom(clientId: string, room: string): void {
     const s = this.sessions.get(clientId);
+    s?.floors.delete(room);
     if (s?.rooms.delete(room)) this.history.release(roomStream(room));
   }
 

@@ -1,5 +1,6 @@
 import { OutgoingFrame } from '../core/frame-writer.js';
 import type { HubClient, ReceiverMessage } from '../core/hub-client.js';
+import type { CopyHolders } from './copy-ledger.js';
 import {
   ALL_STREAM,
   clientStream,
@@ -39,7 +40,7 @@ export class PositionedMessage implements ReceiverMessage {
     /** Client ids the message excludes. */
     private readonly except?: readonly string[],
     /** A copy: the ids of the clients that got the message through any of its copies. */
-    private readonly copies?: Set<string>,
+    private readonly copies?: CopyHolders,
   ) {
     this.streams = Object.keys(positions);
     if (this.streams.length === 1 || full !== undefined) {
@@ -73,7 +74,7 @@ export class PositionedMessage implements ReceiverMessage {
       }
       return frame;
     }
-    this.copies?.add(client.id);
+    this.copies?.set(client.id, this.positions);
     if (all && this.shared) return this.shared;
     const cache = (this.bySubset ??= new Map());
     let frame = cache.get(key);

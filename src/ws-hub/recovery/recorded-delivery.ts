@@ -14,6 +14,7 @@ import {
   USER_PREFIX,
   userStream,
   type Positions,
+  type StreamPosition,
 } from '../protocol/streams.js';
 import { ClientStreams } from './client-streams.js';
 import { CopyLedger } from './copy-ledger.js';
@@ -132,12 +133,27 @@ export class RecordedDelivery extends RecoveringDelivery {
   }
 
   override replayedCopies(client: HubClient, ids: ReadonlySet<string>): void {
-    for (const id of ids) this.copies.of(id).add(client.id);
+    for (const id of ids) this.copies.of(id).set(client.id, null);
   }
 
-  /** Same instance only: a resume elsewhere relies on the client's `mid` check. */
-  override gotCopy(client: HubClient, id: string): boolean {
-    return this.copies.has(id, client.id);
+  /**
+   * Same instance only: a resume elsewhere relies on the client's `mid` check. A copy written
+   * to the client counts only if the position the client presents covers it: one written to a
+   * connection that was already dead never reached it.
+   */
+  override gotCopy(
+    client: HubClient,
+    id: string,
+    asked: ReadonlyMap<string, StreamPosition>,
+  ): boolean {
+    const got = this.copies.get(id, client.id);
+    if (!got) return false;
+    for (const stream in got) {
+      const mine = asked.get(stream);
+      const [offset, epoch] = got[stream];
+      if (mine !== undefined && mine.epoch === epoch && offset <= mine.offset) return true;
+    }
+    return false;
   }
 
   observed(tops: readonly StreamTop[]): void {

@@ -104,7 +104,7 @@ export abstract class RecoveringDelivery
   /** Only a cluster appends messages as several copies. */
   replayedCopies(_client: HubClient, _ids: ReadonlySet<string>): void {}
 
-  gotCopy(_client: HubClient, _id: string): boolean {
+  gotCopy(_client: HubClient, _id: string, _asked: ReadonlyMap<string, unknown>): boolean {
     return false;
   }
 
@@ -135,6 +135,9 @@ export abstract class RecoveringDelivery
     if (!(client.receiver instanceof ClientStreams)) return undefined;
     const [top] = await this.deps.store.tops([roomStream(room)]);
     this.observed([top]);
+    // The session records where the client started: a resume never reads the room from before.
+    if (client.receiver.hasSession)
+      await this.deps.store.addRoom(client.id, room, true, { offset: top.top, epoch: top.epoch });
     return [top.top, top.epoch];
   }
 
@@ -192,6 +195,8 @@ export abstract class RecoveringDelivery
       await this.barrier();
       if (client.removed || !client.rooms?.has(room)) return;
       this.observed([top]);
+      await this.deps.store.addRoom(client.id, room, false, { offset: top.top, epoch: top.epoch });
+      if (client.removed || !client.rooms?.has(room)) return;
       this.deps.delivery.text(
         client,
         encodeFrame(ServerEvent.JOINED, { room, pos: [top.top, top.epoch] }),

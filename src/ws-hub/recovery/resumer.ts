@@ -50,7 +50,7 @@ export interface ResumeHost {
    */
   replayedCopies(client: HubClient, ids: ReadonlySet<string>): void;
   /** Whether a copy of the multi-copy message `id` reached this client here already. */
-  gotCopy(client: HubClient, id: string): boolean;
+  gotCopy(client: HubClient, id: string, asked: ReadonlyMap<string, StreamPosition>): boolean;
 }
 
 /**
@@ -121,7 +121,7 @@ export class Resumer {
     parsed: RecoverRequest | string,
     id: string | number | undefined,
   ): Promise<void> {
-    const { credential, resumed, sessionRooms } = await this.resumeOrCreate(
+    const { credential, resumed, sessionRooms, floors } = await this.resumeOrCreate(
       client,
       streams,
       request,
@@ -149,7 +149,13 @@ export class Resumer {
         if (!own.has(name)) continue;
         const room = roomOfStream(name);
         if (room !== undefined && !sessionRooms?.has(room)) continue;
-        asked.set(name, pos);
+        // Never from before the client joined the room (a forged offset would read its past).
+        const floor = room === undefined ? undefined : floors?.get(room);
+        const below =
+          floor !== undefined &&
+          pos.offset < floor.offset &&
+          (pos.offset === 0 || pos.epoch === floor.epoch);
+        asked.set(name, below ? floor : pos);
       }
     }
     const { reads, tops, complete } = await this.reader.read(names, asked);
@@ -190,7 +196,7 @@ export class Resumer {
       asked,
       client,
       copies,
-      (mid) => this.host.gotCopy(client, mid),
+      (mid) => this.host.gotCopy(client, mid, asked),
     );
     if (copies.size > 0) this.host.replayedCopies(client, copies);
     // The replay is bounded (maxReplayBytes); what is held meanwhile waits until the client has
@@ -264,7 +270,13 @@ export class Resumer {
     client: HubClient,
     streams: ClientStreams,
     request: RecoverRequest,
-  ): Promise<IssuedCredential & { resumed: boolean; sessionRooms?: Map<string, boolean> }> {
+  ): Promise<
+    IssuedCredential & {
+      resumed: boolean;
+      sessionRooms?: Map<string, boolean>;
+      floors?: ReadonlyMap<string, StreamPosition>;
+    }
+  > {
     const presented = readCredential(request.session);
     if (presented) {
       const next = issueCredential(presented.clientId);
@@ -288,7 +300,12 @@ export class Resumer {
         for (const room of client.rooms ?? []) {
           if (!result.rooms?.has(room)) void this.store.addRoom(client.id, room, false);
         }
-        return { ...next, resumed: true, sessionRooms: result.rooms ?? new Map() };
+        return {
+          ...next,
+          resumed: true,
+          sessionRooms: result.rooms ?? new Map(),
+          floors: result.floors,
+        };
       }
       if (result.outcome === 'ok') this.store.release(presented.clientId, client.connectionId);
       // Never say why (an attacker probing credentials learns nothing); a fresh session follows.

@@ -138,9 +138,17 @@ export class RedisRecoveryStore implements RecoveryStore {
     const outcome = list[0];
     if (outcome === 'mismatch' || outcome === 'wrong-user') return { outcome };
     if (outcome !== 'ok') return { outcome: 'unknown' };
+    // Each room's value: `1` (joined by the client) or `0` (by the server), then, once known,
+    // ` <offset> <epoch>`: where it started in the room's stream.
     const rooms = new Map<string, boolean>();
-    for (let i = 2; i + 1 < list.length; i += 2) rooms.set(list[i], list[i + 1] === '1');
-    return { outcome: 'ok', rooms, previousHolder: list[1] || undefined };
+    const floors = new Map<string, StreamPosition>();
+    for (let i = 2; i + 1 < list.length; i += 2) {
+      const [flag, offset, epoch] = list[i + 1].split(' ');
+      rooms.set(list[i], flag === '1');
+      if (offset !== undefined)
+        floors.set(list[i], { offset: Number(offset) || 0, epoch: epoch ?? '' });
+    }
+    return { outcome: 'ok', rooms, floors, previousHolder: list[1] || undefined };
   }
 
   release(clientId: string, holder: string): void {
@@ -168,7 +176,12 @@ export class RedisRecoveryStore implements RecoveryStore {
     }
   }
 
-  async addRoom(clientId: string, room: string, byClient: boolean): Promise<void> {
+  async addRoom(
+    clientId: string,
+    room: string,
+    byClient: boolean,
+    floor?: StreamPosition,
+  ): Promise<void> {
     try {
       await this.run(
         ADD_ROOM,
@@ -176,7 +189,7 @@ export class RedisRecoveryStore implements RecoveryStore {
         this.keys.session(clientId),
         this.keys.sessionRooms(clientId),
         room,
-        byClient ? '1' : '0',
+        (byClient ? '1' : '0') + (floor ? ` ${floor.offset} ${floor.epoch}` : ''),
         String(this.liveSessionTtlMs),
       );
     } catch {

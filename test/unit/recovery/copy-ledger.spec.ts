@@ -5,9 +5,10 @@ describe('CopyLedger', () => {
   it('keeps a message for one to two windows, then forgets it', () => {
     let now = 0;
     const ledger = new CopyLedger(100, () => now);
-    ledger.of('m').add('c1');
+    ledger.of('m').set('c1', { 'room:a': [3, 'E'] });
     now = 150; // one swap: still known
-    expect([...ledger.of('m')]).toEqual(['c1']);
+    expect([...ledger.of('m').keys()]).toEqual(['c1']);
+    expect(ledger.get('m', 'c1')).toEqual({ 'room:a': [3, 'E'] });
     now = 260; // kept alive by the read above (moved to the current generation)
     expect(ledger.of('m').has('c1')).toBe(true);
     now = 600; // two windows without a read: gone
