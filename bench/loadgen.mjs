@@ -1045,7 +1045,8 @@ async function storm() {
   genEld.enable();
   tKill = now();
   killed = true;
-  process.kill(A.pid, 'SIGKILL');
+  // SIGTERM: the hub drains (1012 in batches over its drainMs), the others stop.
+  process.kill(A.pid, cfg.stormSignal ?? 'SIGKILL');
   const timeoutMs = cfg.stormTimeoutMs ?? 60000;
   await Promise.race([new Promise((r) => (wakeBack = r)), sleep(timeoutMs)]);
   const allBackMs = back === N ? Math.max(...recs.map((r) => r.backMs)) : null;

@@ -272,6 +272,33 @@ function buildCases() {
       // generator's time in a profile, with many TIME_WAIT sockets around).
       cfg: { stormTimeoutMs: 60000 },
     });
+    // Issue 20: the same clients when A drains (SIGTERM: 1012 in batches over HUB_DRAIN_MS),
+    // and a SIGKILL storm into a B that admits at most HUB_MAX_HANDSHAKES_PER_S (503 +
+    // Retry-After, which ws-hub/client honours).
+    const drainMs = Number(opt('storm-drain-ms')) || 5000;
+    const rate = Number(opt('storm-handshakes-per-s')) || 2000;
+    cases.push({
+      id: `storm-drain-${n}`,
+      scenario: 'storm',
+      stormKind: 'drain',
+      clients: n,
+      targets: ['hub-redis'],
+      baseline: 'hub-redis',
+      envA: { HUB_DRAIN_MS: String(drainMs) },
+      estSec: 8 + n / 1500 + drainMs / 1000,
+      cfg: { stormTimeoutMs: 60000 + drainMs, stormSignal: 'SIGTERM' },
+    });
+    cases.push({
+      id: `storm-admission-${n}`,
+      scenario: 'storm',
+      stormKind: 'admission',
+      clients: n,
+      targets: ['hub-redis'],
+      baseline: 'hub-redis',
+      envB: { HUB_MAX_HANDSHAKES_PER_S: String(rate) },
+      estSec: 8 + n / 1500 + n / rate,
+      cfg: { stormTimeoutMs: 60000 },
+    });
   }
   if (scenarioOn('recovery')) {
     const sizes = list(opt('recovery-clients'))?.map(Number) ?? [2000, 10000];
@@ -619,8 +646,10 @@ async function runOne(c, t, rep) {
     if (t.instances === 2) {
       if (!t.noRedis) redis = await startRedis();
       const redisEnv = redis ? { REDIS_URL: redis.url } : {};
-      for (const k of ['A', 'B'])
-        servers.push(await startTarget(t, { ...envFor(c), ...redisEnv }, `${label}${k}`));
+      for (const k of ['A', 'B']) {
+        const own = (k === 'A' ? c.envA : c.envB) ?? {};
+        servers.push(await startTarget(t, { ...envFor(c), ...redisEnv, ...own }, `${label}${k}`));
+      }
     } else {
       servers.push(await startTarget(t, envFor(c), label, { inspect: c.inspect }));
     }
@@ -752,12 +781,16 @@ M.scale = [
 ];
 M.storm = [
   { key: 'connectMs', label: 'initial connect of all clients to A (ms)', dec: 0 },
-  { key: 'allBackMs', label: 'time until all are back (ms after SIGKILL)', dec: 0, ratio: true },
+  { key: 'allBackMs', label: 'time until all are back (ms after the signal)', dec: 0, ratio: true },
   { key: 'backP50Ms', label: 'per client: back after p50 (ms)', dec: 0, ratio: true },
   { key: 'backP99Ms', label: 'per client: back after p99 (ms)', dec: 0, ratio: true },
   { key: 'backMaxMs', label: 'per client: back after max (ms)', dec: 0 },
   { key: 'notBack', label: 'clients not back within 60 s (must be 0)', dec: 0 },
-  { key: 'refusedHandshakes', label: 'handshakes refused by the survivor (must be 0)', dec: 0 },
+  {
+    key: 'refusedHandshakes',
+    label: 'handshakes refused by the survivor (0 but with admission control)',
+    dec: 0,
+  },
   { key: 'failedAttempts', label: 'failed reconnect attempts (client side)', dec: 0 },
   { key: 'survivorEldP99Ms', label: 'survivor event-loop delay p99 during the storm (ms)', dec: 1 },
   { key: 'survivorEldMaxMs', label: 'survivor event-loop delay max during the storm (ms)', dec: 1 },
@@ -770,7 +803,11 @@ M.storm = [
   { key: 'survivorCpuPct', label: 'survivor CPU % of a core, kill to all back', dec: 0 },
   { key: 'loadgenCpuPct', label: 'generator CPU % of a core, same window', dec: 0 },
   { key: 'loadgenEldMaxMs', label: 'generator event-loop delay max (ms)', dec: 0 },
-  { key: 'lostMaxMs', label: 'last client to see its connection drop (ms after SIGKILL)', dec: 0 },
+  {
+    key: 'lostMaxMs',
+    label: 'last client to see its connection drop (ms after the signal)',
+    dec: 0,
+  },
 ].map((m) => ({ ...m, ratio: m.ratio ?? false }));
 M.publish = [
   {
@@ -880,7 +917,8 @@ function extract(c, r) {
   if (c.scenario === 'storm') {
     rows[c.id] = { ...r, connectMs: r.connect.connectMs };
     if (r.notBack) warn.push(`${c.id}: ${r.notBack} clients not back`);
-    if (r.refusedHandshakes) warn.push(`${c.id}: ${r.refusedHandshakes} handshakes refused`);
+    if (r.refusedHandshakes && c.stormKind !== 'admission')
+      warn.push(`${c.id}: ${r.refusedHandshakes} handshakes refused`);
     return { rows, warn };
   }
   if (c.scenario === 'publish') {
@@ -965,7 +1003,12 @@ function tablesFor(c) {
       {
         id: c.id,
         kind: 'storm',
-        title: `Reconnect storm: ${c.clients} ws-hub/client clients of instance A (SIGKILL) back on instance B, Redis adapter`,
+        title:
+          c.stormKind === 'drain'
+            ? `Drain: ${c.clients} ws-hub/client clients of instance A (SIGTERM, HUB_DRAIN_MS=${c.envA.HUB_DRAIN_MS}: 1012 in batches) back on instance B, Redis adapter`
+            : c.stormKind === 'admission'
+              ? `Reconnect storm into admission control: ${c.clients} clients of A (SIGKILL) back on B with HUB_MAX_HANDSHAKES_PER_S=${c.envB.HUB_MAX_HANDSHAKES_PER_S}, Redis adapter`
+              : `Reconnect storm: ${c.clients} ws-hub/client clients of instance A (SIGKILL) back on instance B, Redis adapter`,
       },
     ];
   }
@@ -1115,7 +1158,7 @@ function renderTable(tab, caseTargets, baseline) {
   }
   if (tab.kind === 'storm') {
     lines.push(
-      "Clients are `ws-hub/client` (built, from dist/) on the `ws` WebSocket, default backoff (first retry after random(0, 500 ms), full jitter); the url function returns B once A is killed (a load balancer that took A out). Times are per client from the SIGKILL to its next welcome. `raw-ws-pair` is the same storm against two raw `ws` servers without Redis: the same clients in the same generator process, so its times are what the generator alone takes; the generator's event-loop delay says how far behind it ran.",
+      "Clients are `ws-hub/client` (built, from dist/) on the `ws` WebSocket, default backoff (first retry after random(0, 500 ms), full jitter; after a drain's 1012, random(0, 1 s)); the url function returns B once A is signalled (a load balancer that took A out). Times are per client from the signal (SIGKILL, or SIGTERM for a drain: its clients leave over `HUB_DRAIN_MS` by design) to its next welcome. With admission control, B answers handshakes past its rate 503 with a spreading `Retry-After`, which the clients wait. `raw-ws-pair` is the same storm against two raw `ws` servers without Redis: the same clients in the same generator process, so its times are what the generator alone takes; the generator's event-loop delay says how far behind it ran.",
       '',
     );
   }

@@ -239,12 +239,13 @@ async function expectNews(client, text) {
   check(news.data?.text === text, `bad news ${JSON.stringify(news)}`);
 }
 
+/** SIGTERM drains the hub: 1012 `server restarting` (issue 20), within its drainMs (5 s). */
 async function expectGoingAway(client) {
-  const code = await within(10_000, 'close 1001', client.closed);
-  check(code === 1001, `closed with ${code} instead of 1001`);
+  const code = await within(10_000, 'close 1012', client.closed);
+  check(code === 1012, `closed with ${code} instead of 1012`);
 }
 
-/** welcome, ack, a broadcast from HubService, 1001 on SIGTERM. */
+/** welcome, ack, a broadcast from HubService, 1012 (the drain) on SIGTERM. */
 async function smoke(dir, node, expect, log) {
   const app = await startApp(dir, node, {}, log);
   try {
@@ -263,7 +264,7 @@ async function smoke(dir, node, expect, log) {
   }
 }
 
-/** Two instances on one Redis: broadcasts cross both ways, then both go away with 1001. */
+/** Two instances on one Redis: broadcasts cross both ways, then both drain with 1012. */
 async function smokeRedis(dir, node, log) {
   const redis = await startRedis(log);
   try {

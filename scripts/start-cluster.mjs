@@ -6,8 +6,9 @@
 // Environment (everything else, HUB_RECOVERY for example, passes through to the instances):
 // - REDIS_URL: the Redis to share; unset, a private redis-server is started on a free port.
 // - CLUSTER_PORTS: the instances' ports, comma-separated (default "3000,3001").
-// - HUB_DRAIN_MS: passed to the instances (the hub's drain on shutdown); a rolling restart
-//   waits that long (plus the hub's shutdown timeout and a margin) for an instance to exit.
+// - HUB_DRAIN_MS: passed to the instances (the hub's drain on shutdown: its clients closed with
+//   1012 over that many ms; unset, the hub's default of 5000); a rolling restart waits that long
+//   (plus the hub's shutdown timeout and a margin) for an instance to exit.
 //
 // A rolling restart stops one instance with SIGTERM, waits for it to exit, starts it again on
 // the same port and waits until GET /health answers 200, then goes on to the next one: the
@@ -22,6 +23,8 @@ import { fileURLToPath } from 'node:url';
 const MAIN = fileURLToPath(new URL('../dist/demo/main.js', import.meta.url));
 /** The hub's default shutdownTimeoutMs: how long its shutdown waits for clients' close answers. */
 const SHUTDOWN_TIMEOUT_MS = 3_000;
+/** The hub's default drainMs: how long its shutdown spreads the closes of its clients. */
+const DEFAULT_DRAIN_MS = 5_000;
 /** How long a started instance may take to answer GET /health with 200. */
 const HEALTHY_WITHIN_MS = 30_000;
 
@@ -60,7 +63,7 @@ if (!existsSync(MAIN)) {
   fail('dist/demo/main.js is missing: run "npm run build" first (npm run start:cluster does)');
 }
 /** How long a stopping instance may take before it is killed. */
-const exitWithinMs = (drainMs ?? 0) + SHUTDOWN_TIMEOUT_MS + 10_000;
+const exitWithinMs = (drainMs ?? DEFAULT_DRAIN_MS) + SHUTDOWN_TIMEOUT_MS + 10_000;
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 let stopping = false;

@@ -117,6 +117,9 @@ export class DemoConfig {
       int(env, 'HUB_MAX_CONNECTIONS_PER_IP'),
     );
     set('maxBufferedBytes', 'HUB_MAX_BUFFERED_BYTES', int(env, 'HUB_MAX_BUFFERED_BYTES'));
+    // Deploys (issue 20): the drain on SIGTERM, and admission control of reconnect storms.
+    set('drainMs', 'HUB_DRAIN_MS', int(env, 'HUB_DRAIN_MS'));
+    set('maxHandshakesPerSecond', 'HUB_MAX_HANDSHAKES_PER_S', int(env, 'HUB_MAX_HANDSHAKES_PER_S'));
     set('allowedOrigins', 'HUB_ALLOWED_ORIGINS', list(env, 'HUB_ALLOWED_ORIGINS'));
     set('slowConsumer', 'HUB_SLOW_CONSUMER', choice(env, 'HUB_SLOW_CONSUMER', ['drop', 'close']));
     set(

@@ -18,7 +18,7 @@ export class HealthController {
     @Optional() @Inject(HubMetrics) private readonly metrics: HubMetrics | null,
   ) {}
 
-  /** 200 `ok` (or `degraded` during a Redis outage), 503 once shutdown has begun. */
+  /** 200 `ok` (or `degraded` during a Redis outage), 503 once a drain or shutdown has begun. */
   @Get('health')
   @HealthCheck()
   check() {

@@ -20,7 +20,8 @@ async function bootstrap(): Promise<void> {
     // process.exit(1) right after printing the stack.
     abortOnError: false,
   });
-  // SIGTERM/SIGINT run Nest's shutdown hooks, so clients get a 1001 close instead of a cut.
+  // SIGTERM/SIGINT run Nest's shutdown hooks: the hub drains (not ready, 503 to new
+  // connections, its clients closed with 1012 over HUB_DRAIN_MS) instead of cutting them.
   app.enableShutdownHooks();
   const config = app.get(DemoConfig);
   const hubPath = app.get(HubService).options.path;

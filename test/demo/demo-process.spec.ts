@@ -18,11 +18,11 @@ function showOnFailure(demo: () => DemoProcess | undefined): void {
 const SHUTDOWN_TIMEOUT_MS = 3_000;
 
 describe('demo process', () => {
-  it('logs its URL, serves clients, and closes them with 1001 on SIGTERM, then exits', async () => {
+  it('logs its URL, serves clients, and drains them with 1012 on SIGTERM, then exits', async () => {
     let demo: DemoProcess | undefined;
     showOnFailure(() => demo);
     try {
-      demo = await spawnDemo({ HUB_PATH: '/live' });
+      demo = await spawnDemo({ HUB_PATH: '/live', HUB_DRAIN_MS: '300' });
       expect(demo.output()).toMatch(
         /listening on http:\/\/127\.0\.0\.1:\d+ \(WebSocket ws:\/\/127\.0\.0\.1:\d+\/live\)/,
       );
@@ -38,11 +38,8 @@ describe('demo process', () => {
       });
       const closed = clients.map((c) => c.closed(10_000));
       demo.kill('SIGTERM');
-      expect(await Promise.all(closed)).toEqual([1001, 1001]);
-      expect(clients.map((c) => c.closeReason)).toEqual([
-        'server shutting down',
-        'server shutting down',
-      ]);
+      expect(await Promise.all(closed)).toEqual([1012, 1012]);
+      expect(clients.map((c) => c.closeReason)).toEqual(['server restarting', 'server restarting']);
       // Nest's shutdown hooks re-raise the signal once the app is closed
       const { code, signal } = await demo.exited;
       expect(code === 0 || signal === 'SIGTERM').toBe(true);

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { TestClient } from '../helpers/client.js';
 import { signHs256, verifyHs256 } from '../../src/demo/jwt.js';
 import { startDemo } from '../helpers/demo.js';
+import { HubService } from '../../src/ws-hub/index.js';
 
 describe('demo app HTTP endpoints', () => {
   let app: INestApplication | undefined;
@@ -279,6 +280,50 @@ describe('demo app HTTP endpoints', () => {
     await expect(startDemo({ HUB_AUTH_TOKENS: 'no-colon' })).rejects.toThrow(/HUB_AUTH_TOKENS/);
     await expect(startDemo({ HUB_AUTH_FAILURE: '401' })).rejects.toThrow(
       'demo: environment variable HUB_AUTH_FAILURE must be "auto", "http" or "close", got "401"',
+    );
+  });
+
+  it('drains with HUB_DRAIN_MS: GET /health answers 503 at once, clients get 1012 spread over it', async () => {
+    const demo = await startDemo({ HUB_DRAIN_MS: '400' });
+    app = demo.app;
+    const hub = demo.app.get(HubService);
+    expect(hub.options.drainMs).toBe(400);
+    const cs = await Promise.all([1, 2, 3, 4].map(() => TestClient.welcomed(`${demo.ws}/ws`)));
+    clients.push(...cs);
+    expect((await fetch(`${demo.base}/health`)).status).toBe(200);
+    const drained = hub.drain();
+    const health = await fetch(`${demo.base}/health`);
+    expect(health.status).toBe(503);
+    expect(await health.json()).toMatchObject({
+      status: 'error',
+      error: { 'ws-hub': { status: 'down', message: 'draining' } },
+    });
+    // the other endpoints still answer: the app is not closing, only its hub is draining
+    expect((await fetch(`${demo.base}/stats`)).status).toBe(200);
+    expect((await drained).clients).toBe(4);
+    expect(cs.map((c) => c.closeCode)).toEqual([1012, 1012, 1012, 1012]);
+  });
+
+  it('admits at most HUB_MAX_HANDSHAKES_PER_S handshakes a second, then 503 with Retry-After', async () => {
+    const demo = await startDemo({ HUB_MAX_HANDSHAKES_PER_S: '3' });
+    app = demo.app;
+    const tries = await Promise.all(
+      [1, 2, 3, 4, 5].map(async () => {
+        try {
+          clients.push(await TestClient.connect(`${demo.ws}/ws`));
+          return 101;
+        } catch (error) {
+          const { status, headers } = error as { status: number; headers: Record<string, string> };
+          return `${status} ${headers['retry-after']}`;
+        }
+      }),
+    );
+    expect(tries.sort()).toEqual([101, 101, 101, '503 1', '503 1']);
+    await expect(startDemo({ HUB_MAX_HANDSHAKES_PER_S: '0' })).rejects.toThrow(
+      /maxHandshakesPerSecond/,
+    );
+    await expect(startDemo({ HUB_DRAIN_MS: 'soon' })).rejects.toThrow(
+      'demo: environment variable HUB_DRAIN_MS must be a whole number, got "soon"',
     );
   });
 });

@@ -144,7 +144,10 @@ describe.skipIf(!hasChromium)('demo web page in headless Chromium', () => {
         document.getElementById('state').textContent,
       ),
     );
-    await logHas(page, 'the server went away (restart or shutdown, 1001)');
+    await logHas(
+      page,
+      'the server is restarting: reconnecting, to another instance if there is one (1012 server restarting)',
+    );
     await page.waitForSelector('.chip[data-room="lobby"][data-status="rejoining"]');
     await page.waitForFunction(
       () => document.getElementById('state').textContent.startsWith('Server unreachable'),
@@ -788,7 +791,10 @@ describe.skipIf(!hasChromium)('demo web page in headless Chromium', () => {
     const { code, signal } = await first.exited;
     expect(code === 0 || signal === 'SIGTERM').toBe(true);
     expect(Date.now() - killedAt).toBeLessThan(5000);
-    await logHas(page, 'the server went away (restart or shutdown, 1001)');
+    await logHas(
+      page,
+      'the server is restarting: reconnecting, to another instance if there is one (1012 server restarting)',
+    );
     // nothing answers any more: not the WebSocket, not /stats, not POST /broadcast
     await page.waitForFunction(
       () => document.getElementById('state').textContent.startsWith('Server unreachable'),

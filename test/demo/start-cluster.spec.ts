@@ -145,9 +145,9 @@ describe('scripts/start-cluster.mjs (npm run start:cluster)', () => {
         'HUB_DRAIN_MS=1234',
       );
     }
-    // each instance's client got the hub's 1001, the first instance's before the second's
+    // each instance's client got the hub's drain (1012), the first instance's before the second's
     await waitFor(() => closedAt.length === 2 && closedAt.every(Boolean), 5000);
-    expect(clients.map((cl) => cl.closeCode)).toEqual([1001, 1001]);
+    expect(clients.map((cl) => cl.closeCode)).toEqual([1012, 1012]);
     expect(closedAt[0]).toBeLessThan(closedAt[1]);
     // Both were down at some point, never both at once.
     expect(samples.length).toBeGreaterThan(10);

@@ -97,8 +97,8 @@ describe('ws-hub/client against the real server', () => {
     c.on('news', (data) => news.push(data));
 
     await server.close();
-    // the shutdown's 1001 is retried; the attempts against the closed port never open
-    await seen(changes, (x) => x.state === 'reconnecting' && x.code === 1001);
+    // the shutdown's drain (1012) is retried soon; the attempts against the closed port never open
+    await seen(changes, (x) => x.state === 'reconnecting' && x.code === 1012);
     await seen(changes, (x) => x.state === 'reconnecting' && x.cause === 'unreachable');
     expect(c.state).toBe('reconnecting');
 
@@ -130,10 +130,14 @@ describe('ws-hub/client against the real server', () => {
     expect(states.at(-1)).toBe('open');
     expect(states.slice(1, -1).every((s) => s === 'reconnecting')).toBe(true);
     const retries = changes.filter((x) => x.state === 'reconnecting');
+    // the drain's 1012 is not counted as an attempt, and waits random(0, restartDelayMs)
     expect(retries.map((x) => (x as { attempt: number }).attempt)).toEqual(
-      retries.map((_, i) => i + 1),
+      retries.map((_, i) => i),
     );
-    for (const r of retries) expect((r as { delayMs: number }).delayMs).toBeLessThanOrEqual(200);
+    expect(retries[0]).toMatchObject({ code: 1012, cause: 'restart' });
+    expect((retries[0] as { delayMs: number }).delayMs).toBeLessThan(1000);
+    for (const r of retries.slice(1))
+      expect((r as { delayMs: number }).delayMs).toBeLessThanOrEqual(200);
   });
 
   it('a refused token with authFailure "close" stops retrying and says refused', async () => {

@@ -192,7 +192,7 @@ describe('HubService over real sockets', () => {
     expect(h.hub.isOnline(welcome.data.clientId)).toBe(true);
   });
 
-  it('sends every client 1001 on app.close() and leaves nothing running', async () => {
+  it('drains every client with 1012 on app.close() and leaves nothing running', async () => {
     const baseline = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
     h = await startHub({ pingIntervalMs: 1000 });
     const all = await Promise.all(Array.from({ length: 5 }, () => connect()));
@@ -201,8 +201,8 @@ describe('HubService over real sockets', () => {
     const codes = all.map((c) => c.closed());
     await h.close();
     h = undefined;
-    expect(await Promise.all(codes)).toEqual([1001, 1001, 1001, 1001, 1001]);
-    expect(all.every((c) => c.closeReason === 'server shutting down')).toBe(true);
+    expect(await Promise.all(codes)).toEqual([1012, 1012, 1012, 1012, 1012]);
+    expect(all.every((c) => c.closeReason === 'server restarting')).toBe(true);
     expect(disconnected.map((d) => d.reason)).toEqual(Array(5).fill('server-shutdown'));
     await waitFor(
       () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length <= baseline,

@@ -185,8 +185,11 @@ describe('operator logs', () => {
     expect(lines).toEqual([
       'hub ready on /ws, ping 25000 ms x 2, max payload 1 KiB, rate limit 100/s burst 200, ' +
         'slow consumer close past 1 MiB, connections unlimited (per IP unlimited), ' +
+        'handshakes unlimited/s, drain 5000 ms, ' +
         'auth on (refusals as auto), origins any, adapter InMemoryHubAdapter, metrics off',
-      expect.stringMatching(/^hub stopped: 1 clients closed with 1001, 1 answered, 0 cut; \d+ ms$/),
+      expect.stringMatching(
+        /^hub stopped: 1 clients closed with 1012 over 0 ms, 1 answered, 0 cut; \d+ ms$/,
+      ),
     ]);
     expect(JSON.stringify(logs.entries)).not.toContain('secret-token');
   });

@@ -234,6 +234,8 @@ export class Cluster {
       HISTORY_TTL_MS: String(settings.historyTtlMs),
       SESSION_TTL_MS: String(settings.sessionTtlMs),
       PING_INTERVAL_MS: String(settings.pingIntervalMs),
+      // instance-term drains (1012 in batches) within 1 s, well inside stop()'s 8 s
+      DRAIN_MS: '1000',
       MAX_BUFFERED_BYTES: String(settings.maxBufferedBytes),
       AUTHORIZE_JOIN_DELAY_MS: String(settings.authorizeJoinDelayMs),
     };

@@ -82,6 +82,8 @@ function describeClose({ code, reason, cause }) {
       return code === 4403
         ? `refused: this page's origin is not allowed (${detail})`
         : `refused: bad or missing token (${detail})`;
+    case 'restart':
+      return `the server is restarting: reconnecting, to another instance if there is one (${detail})`;
     case 'server':
       return `closed by the server (${detail})`;
     case 'policy':

@@ -11,6 +11,7 @@ import type { Position } from '../protocol/streams.js';
 import type { AdapterHost } from './adapter-host.js';
 import type { ClientRegistry } from './client-registry.js';
 import type { Closer } from './closer.js';
+import { DRAIN_CLOSE, type Drainer, type DrainResult } from './drainer.js';
 import type { Delivery } from './delivery.js';
 import type { DeliveryStrategy } from './delivery-strategy.js';
 import type { HubDirectHandler, HubFrameDispatcher, HubFrameHandler } from './frame-dispatcher.js';
@@ -35,6 +36,7 @@ export interface HubParts {
   rooms: Rooms;
   heartbeat: HeartbeatScheduler;
   closer: Closer;
+  drainer: Drainer;
   delivery: Delivery;
   strategy: DeliveryStrategy;
   registrar: Registrar;
@@ -50,6 +52,8 @@ export interface GatewayRole {
   readonly connected$: Observable<HubConnectedEvent>;
   readonly online: number;
   readonly isShuttingDown: boolean;
+  /** Draining (deploy): handshakes are refused (503), clients closed with 1012 in batches. */
+  readonly draining: boolean;
   readonly authenticator: HubAuthenticateFn | undefined;
   connectionsFromIp(ip: string): number;
   countRejected(status: number): void;
@@ -99,6 +103,7 @@ export interface HealthRole {
   readonly instanceId: string;
   readonly online: number;
   readonly isShuttingDown: boolean;
+  readonly draining: boolean;
   readonly distributed: boolean;
   adapterStats(): HubAdapterStats | undefined;
 }
@@ -118,6 +123,7 @@ export class HubCore implements GatewayRole, MonitorRole, HealthRole {
   readonly rooms: Rooms;
   readonly heartbeat: HeartbeatScheduler;
   readonly closer: Closer;
+  readonly drainer: Drainer;
   readonly delivery: Delivery;
   readonly strategy: DeliveryStrategy;
   readonly adapterHost: AdapterHost;
@@ -129,6 +135,9 @@ export class HubCore implements GatewayRole, MonitorRole, HealthRole {
   authenticator: HubAuthenticateFn | undefined;
   /** Set when shutdown begins: new handshakes are refused, accepted sockets closed. */
   isShuttingDown = false;
+  /** Set when a drain begins (`drain()`), never unset: the instance is on its way out. */
+  draining = false;
+  private drained: Promise<DrainResult> | undefined;
 
   constructor(parts: HubParts) {
     this.options = parts.options;
@@ -140,6 +149,7 @@ export class HubCore implements GatewayRole, MonitorRole, HealthRole {
     this.rooms = parts.rooms;
     this.heartbeat = parts.heartbeat;
     this.closer = parts.closer;
+    this.drainer = parts.drainer;
     this.delivery = parts.delivery;
     this.strategy = parts.strategy;
     this.registrar = parts.registrar;
@@ -187,8 +197,23 @@ export class HubCore implements GatewayRole, MonitorRole, HealthRole {
     this.delivery.onBroadcastTimed = observe;
   }
 
-  /** Registers a socket the gateway accepted; undefined once shutdown has begun. */
+  /**
+   * Drains the instance (once; later calls get the same promise): not ready, handshakes refused,
+   * clients closed with 1012 in batches over `drainMs` (see `Drainer`).
+   */
+  drain(): Promise<DrainResult> {
+    this.draining = true;
+    this.drained ??= this.drainer.run(this.options.drainMs, this.options.shutdownTimeoutMs);
+    return this.drained;
+  }
+
+  /** Registers a socket the gateway accepted; undefined once a drain or shutdown has begun. */
   register(socket: HubSocket, info: ConnectionInfo): HubClient | undefined {
+    if (this.draining) {
+      // Accepted just before the drain began: go elsewhere, as the drained clients do.
+      socket.close(DRAIN_CLOSE.code, DRAIN_CLOSE.reason);
+      return undefined;
+    }
     if (this.isShuttingDown) {
       socket.close(CloseCode.GOING_AWAY, 'server shutting down');
       return undefined;

@@ -7,6 +7,7 @@ import type {
   HubClientInfo,
   HubConnectedEvent,
   HubDisconnectedEvent,
+  HubDrainResult,
   HubMessageEvent,
   HubStats,
 } from '../interfaces/events.interface.js';
@@ -247,6 +248,23 @@ export class HubService<Events extends Record<string, any> = Record<string, any>
       rejectedHandshakes: { ...c.rejected },
       adapter: this.hub.link.stats(),
     };
+  }
+
+  /**
+   * Drains this instance before a deploy stops it (shutdown does it by itself): from now on the
+   * health indicator says `down` (not ready) and handshakes get HTTP 503 with `Retry-After: 1`;
+   * the clients are closed with 1012 `server restarting` in batches spread over `drainMs`, and
+   * reconnect elsewhere. Resolves once every client has answered its close or been cut (after
+   * `shutdownTimeoutMs`). Once only: later calls get the same result. The instance stays
+   * drained (it refuses connections) until the app is closed.
+   */
+  drain(): Promise<HubDrainResult> {
+    return this.hub.drain();
+  }
+
+  /** Whether a drain (or shutdown) has begun: the instance refuses new connections. */
+  get draining(): boolean {
+    return this.hub.draining;
   }
 }
 

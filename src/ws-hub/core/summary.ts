@@ -25,6 +25,8 @@ export function startupSummary(o: ResolvedHubOptions, adapter: string): string {
     `rate limit ${rate}`,
     `slow consumer ${o.slowConsumer} past ${bytes(o.maxBufferedBytes)}`,
     `connections ${limit(o.maxConnections)} (per IP ${limit(o.maxConnectionsPerIp)})`,
+    `handshakes ${limit(o.maxHandshakesPerSecond)}/s`,
+    `drain ${o.drainMs} ms`,
     `auth ${o.authenticate ? 'on' : 'off'} (refusals as ${o.authFailure})`,
     `origins ${o.allowedOrigins ? o.allowedOrigins.length + ' allowed' : 'any'}`,
     `adapter ${adapter}`,

@@ -11,6 +11,7 @@ import type { ResolvedHubOptions } from '../options/resolve-options.js';
 import { errorText } from '../util/error-text.js';
 import { LogBudget } from '../core/log-budget.js';
 import { redactedError } from './redact.js';
+import { HandshakeAdmission } from './admission.js';
 import {
   BEARER_SUBPROTOCOL_PREFIX,
   CloseCode,
@@ -68,6 +69,8 @@ export function closeIfRefused(
 export interface HandshakeHost {
   readonly online: number;
   readonly isShuttingDown: boolean;
+  /** Draining (deploy): every handshake is refused with 503 and `Retry-After: 1`. */
+  readonly draining: boolean;
   readonly authenticator: HubAuthenticateFn | undefined;
   connectionsFromIp(ip: string): number;
   countRejected(status: number): void;
@@ -82,6 +85,11 @@ type VerifyCallback = (
 
 /** Seconds a client refused for load should wait before retrying (sent as `Retry-After`). */
 const RETRY_AFTER_SECONDS = 5;
+/**
+ * `Retry-After` while draining: the retry goes through the load balancer, which by then sends
+ * it to another instance (the health check says this one is not ready), so it can be soon.
+ */
+const DRAIN_RETRY_AFTER_SECONDS = 1;
 
 /** The client IP for per-IP limits: `clientIp` when given and it works, else the socket address. */
 export function clientIpOf(
@@ -175,12 +183,18 @@ export class HubHandshake {
    * throws on bad tokens (`jwt.verify`) would otherwise let anyone fill the log.
    */
   private readonly failureLog = new LogBudget(10, 10_000);
+  /** `maxHandshakesPerSecond`, when set. */
+  private readonly admission: HandshakeAdmission | undefined;
 
   constructor(
     private readonly hub: HandshakeHost,
     private readonly options: ResolvedHubOptions,
   ) {
     this.origins = options.allowedOrigins ? new Set(options.allowedOrigins) : undefined;
+    this.admission =
+      options.maxHandshakesPerSecond === Infinity
+        ? undefined
+        : new HandshakeAdmission(options.maxHandshakesPerSecond);
   }
 
   /** The ws server options this handshake contributes. */
@@ -207,6 +221,9 @@ export class HubHandshake {
       );
       done(false, status, message, headers);
     };
+    if (this.hub.draining) {
+      return reject(503, 'Service Unavailable', { 'Retry-After': DRAIN_RETRY_AFTER_SECONDS });
+    }
     if (this.hub.isShuttingDown) {
       return reject(503, 'Service Unavailable', { 'Retry-After': RETRY_AFTER_SECONDS });
     }
@@ -237,6 +254,11 @@ export class HubHandshake {
     // Load limits first when a refusal costs an upgrade: a flood of refused handshakes is
     // answered 503/429 like any other once past the limits.
     const overLimit = (): boolean => {
+      const retryAfter = this.admission?.admit();
+      if (retryAfter !== undefined) {
+        reject(503, 'Service Unavailable', { 'Retry-After': retryAfter });
+        return true;
+      }
       if (this.hub.online + this.pending >= this.options.maxConnections) {
         reject(503, 'Service Unavailable', { 'Retry-After': RETRY_AFTER_SECONDS });
         return true;

@@ -20,8 +20,9 @@ export type HubHealthResult<Key extends string = string> = Record<
  * - `up` while the hub serves;
  * - `degraded` (HTTP 200, overall status `degraded`) while a cluster adapter has lost its
  *   store (Redis): local delivery goes on, only other instances are out of reach;
- * - `down` once shutdown has begun (new connections are refused), so a load balancer stops
- *   routing here.
+ * - `down` from the moment a drain (`HubService.drain()`) or shutdown begins (new connections
+ *   are refused), so a load balancer stops routing here: a readiness check. It says nothing of
+ *   liveness (a draining instance is alive and busy closing its clients).
  */
 @Injectable()
 export class HubHealthIndicator {
@@ -31,9 +32,10 @@ export class HubHealthIndicator {
     const hub = this.hub;
     const details: Record<string, unknown> = { online: hub.online, instance: hub.instanceId };
     let status: 'up' | 'degraded' | 'down' = 'up';
-    if (hub.isShuttingDown) {
+    if (hub.isShuttingDown || hub.draining) {
+      // Not ready: a load balancer (or a Kubernetes readiness probe) stops routing here.
       status = 'down';
-      details.message = 'shutting down';
+      details.message = hub.isShuttingDown ? 'shutting down' : 'draining';
     } else if (hub.distributed) {
       const stats = hub.adapterStats();
       details.adapter = stats?.connected === false ? 'disconnected' : 'connected';

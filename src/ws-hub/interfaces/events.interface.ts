@@ -71,3 +71,13 @@ export interface HubStats {
   /** The cross-instance adapter's own counters (the Redis adapter: published, failures, reconnects, ...). */
   adapter?: object;
 }
+
+/** What `HubService.drain()` did. */
+export interface HubDrainResult {
+  /** Clients closed with 1012 `server restarting`. */
+  clients: number;
+  /** Of those, how many answered the close within `shutdownTimeoutMs` (the rest were cut). */
+  answered: number;
+  /** From the first close to the last, in milliseconds (at most about `drainMs`). */
+  spreadMs: number;
+}

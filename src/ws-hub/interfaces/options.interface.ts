@@ -111,8 +111,27 @@ export interface WsHubModuleOptions {
   maxPayloadBytes?: number;
   /** Send the welcome frame on connect. Default true. */
   welcome?: boolean;
-  /** How long shutdown waits for clients to answer the 1001 close, in milliseconds. Default 3000. */
+  /**
+   * How long shutdown (and a drain) waits for clients to answer their close, in milliseconds.
+   * Default 3000.
+   */
   shutdownTimeoutMs?: number;
+  /**
+   * Drain (`HubService.drain()`, and the start of every shutdown): the health indicator reports
+   * `down` at once, new handshakes get HTTP 503 with `Retry-After: 1`, and the clients are
+   * closed with 1012 `server restarting` in batches (every 50 ms) spread over this many
+   * milliseconds, so that they reconnect to the other instances at a rate those can take (a
+   * client closed with 1012 reconnects within `ws-hub/client`'s `restartDelayMs`). 0 closes
+   * them all at once. Default 5000.
+   */
+  drainMs?: number;
+  /**
+   * Most handshakes (new connections and resumes) this instance accepts per second; past it
+   * the handshake gets HTTP 503 with a `Retry-After` that spreads the refused clients over the
+   * next seconds at this rate (`ws-hub/client` honours it). Bursts of up to one second's worth
+   * are let through. Default: unlimited.
+   */
+  maxHandshakesPerSecond?: number;
   /** Negotiate permessage-deflate (costs CPU and memory per socket). Default false. */
   perMessageDeflate?: boolean;
 

@@ -3,6 +3,7 @@ import { AdapterHost } from '../core/adapter-host.js';
 import { ClientRegistry } from '../core/client-registry.js';
 import { Closer } from '../core/closer.js';
 import { Delivery } from '../core/delivery.js';
+import { Drainer } from '../core/drainer.js';
 import type { DeliveryStrategy } from '../core/delivery-strategy.js';
 import { HubFrameDispatcher } from '../core/frame-dispatcher.js';
 import { pingIfOpen } from '../core/frame-writer.js';
@@ -143,6 +144,7 @@ export function composeHub(options: ResolvedHubOptions, adapter: HubAdapter): Hu
     rooms,
     heartbeat,
     closer,
+    drainer: new Drainer(registry, closer),
     delivery,
     strategy,
     registrar,

@@ -19,9 +19,10 @@ import { WS_HUB_ADAPTER, WS_HUB_CORE, WS_HUB_RESOLVED_OPTIONS } from '../core/to
 
 /**
  * The hub's lifecycle in the app's: hooks resolved and the cluster joined at init, one summary
- * line once the app is up, a clean shutdown (1001 to every client before Nest's adapter would
- * cut them with 1006, the cluster left, timers stopped). A provider of its own, so that an app
- * replacing `HubService` in a test still has a working hub.
+ * line once the app is up, a clean shutdown (a drain: 1012 to every client, spread over
+ * `drainMs`, before Nest's adapter would cut them with 1006; the cluster left, timers
+ * stopped). A provider of its own, so that an app replacing `HubService` in a test still has a
+ * working hub.
  */
 /** How long Nest's close of the HTTP server may wait for its connections before a warning. */
 export const HTTP_CLOSE_WARN_MS = 1_000;
@@ -73,22 +74,27 @@ export class HubLifecycle
   }
 
   /**
-   * Nest's ws adapter terminates sockets (1006) when it disposes; closing here first, before
-   * it runs, gives every client a 1001 close frame it can act on (reconnect elsewhere).
+   * Shutdown starts with a drain (`HubCore.drain`, unless `HubService.drain()` began one): not
+   * ready, handshakes refused, clients closed with 1012 over `drainMs`. Whatever is still
+   * connected then (nothing, normally) gets 1001 before Nest's ws adapter would cut it (1006).
    */
   async beforeApplicationShutdown(): Promise<void> {
     this.stopWaiting?.();
     const hub = this.hub;
     if (hub.isShuttingDown) return;
     hub.isShuttingDown = true;
-    hub.heartbeat.stop();
     const startMs = performance.now();
-    const { clients, answered } = await hub.closer.drain(this.options.shutdownTimeoutMs);
+    const drained = await hub.drain();
+    hub.heartbeat.stop();
+    const rest = await hub.closer.drain(this.options.shutdownTimeoutMs);
     await hub.strategy.close();
     await hub.link.close();
+    const answered = drained.answered + rest.answered;
+    const cut = drained.clients + rest.clients - answered;
     hubLogger.log(
-      `hub stopped: ${clients} clients closed with 1001, ${answered} answered, ` +
-        `${clients - answered} cut; ${Math.round(performance.now() - startMs)} ms`,
+      `hub stopped: ${drained.clients} clients closed with 1012 over ${drained.spreadMs} ms` +
+        (rest.clients ? ` and ${rest.clients} with 1001` : '') +
+        `, ${answered} answered, ${cut} cut; ${Math.round(performance.now() - startMs)} ms`,
     );
     this.watchHttpClose();
   }
@@ -96,6 +102,7 @@ export class HubLifecycle
   onApplicationShutdown(): void {
     clearTimeout(this.httpWatch);
     this.hub.heartbeat.stop();
+    this.hub.drainer.dispose();
     this.hub.expiry.clear();
     this.hub.closer.dispose();
     this.hub.streams.complete();

@@ -12,6 +12,7 @@ import {
 import { WsHubOptionsError } from './options.error.js';
 import { bool, positiveInt } from './option-checks.js';
 import { show } from './validators.js';
+import { resolveDeployOptions, type ResolvedDeployOptions } from './deploy-options.js';
 
 export { WsHubOptionsError };
 import {
@@ -63,7 +64,7 @@ export type ResolvedHubOptions = Required<
     recovery: ResolvedRecoveryOptions | false;
     /** Resolved metrics options, or false when off. */
     metrics: ResolvedMetricsOptions | false;
-  };
+  } & ResolvedDeployOptions;
 
 /**
  * Every option name, checked by the compiler against `WsHubModuleOptions` both ways, so a new
@@ -76,6 +77,8 @@ const OPTION_KEYS: Record<keyof WsHubModuleOptions | keyof WsHubModuleExtras, tr
   maxPayloadBytes: true,
   welcome: true,
   shutdownTimeoutMs: true,
+  drainMs: true,
+  maxHandshakesPerSecond: true,
   perMessageDeflate: true,
   authenticate: true,
   authenticateTimeoutMs: true,
@@ -282,5 +285,6 @@ export function resolveHubOptions(options: WsHubModuleOptions | undefined): Reso
     metrics,
     coalesceWrites: bool('coalesceWrites', o.coalesceWrites, true),
     recovery,
+    ...resolveDeployOptions(o),
   };
 }

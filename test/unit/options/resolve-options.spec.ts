@@ -54,6 +54,8 @@ const DEFAULTS = {
   metrics: false,
   recovery: false,
   coalesceWrites: true,
+  drainMs: 5_000,
+  maxHandshakesPerSecond: Infinity,
 };
 
 /** Options that take a positive integer, with the unit their error message names. */
@@ -423,6 +425,35 @@ describe('resolveHubOptions: metrics and recovery', () => {
     );
     expect(() => resolveHubOptions({ recovery: { historySize: 0 } })).toThrow(
       'option "recovery.historySize" must be a positive integer (messages), got 0',
+    );
+  });
+});
+
+describe('resolveHubOptions: deploys (issue 20)', () => {
+  it('drainMs: whole milliseconds, 0 included (all at once), digit strings read', () => {
+    expect(resolveHubOptions({ drainMs: 0 }).drainMs).toBe(0);
+    expect(resolveHubOptions({ drainMs: '2500' as never }).drainMs).toBe(2500);
+    expect(resolveHubOptions({ drainMs: null as never }).drainMs).toBe(5000);
+    for (const bad of [-1, 1.5, NaN, Infinity]) {
+      expect(() => resolveHubOptions({ drainMs: bad })).toThrow(
+        `WsHubModule: option "drainMs" must be a whole number of milliseconds (0 or more), got ${bad}`,
+      );
+    }
+    expect(() => resolveHubOptions({ drainMs: 'soon' as never })).toThrow(
+      'option "drainMs" must be a whole number of milliseconds (0 or more), got "soon" (environment values are strings',
+    );
+  });
+
+  it('maxHandshakesPerSecond: a positive integer, or unlimited', () => {
+    expect(resolveHubOptions({ maxHandshakesPerSecond: 200 }).maxHandshakesPerSecond).toBe(200);
+    expect(
+      resolveHubOptions({ maxHandshakesPerSecond: '50' as never }).maxHandshakesPerSecond,
+    ).toBe(50);
+    expect(resolveHubOptions({ maxHandshakesPerSecond: Infinity }).maxHandshakesPerSecond).toBe(
+      Infinity,
+    );
+    expect(() => resolveHubOptions({ maxHandshakesPerSecond: 0 })).toThrow(
+      'WsHubModule: option "maxHandshakesPerSecond" must be a positive integer (handshakes per second), got 0',
     );
   });
 });
