@@ -1019,12 +1019,12 @@ function checkChainDuplicates(
   for (let i = 0; i < scans.length; i++) {
     const scan = scans[i];
     if (scan.conn.welcome?.recovery?.recovered !== true) taken = new Map();
-    // A takeover's connection presents the positions of when it opened; should it fail, the
-    // client's next attempt presents them again (the successor's view, not the old one's).
+    // Once the client opened its next connection it presents the positions of that moment and
+    // no longer processes the old one (a takeover's connection likewise, and should it fail,
+    // the next attempt presents them again): frames recorded on the old socket after that were
+    // not taken.
     const cutAt = Math.min(
-      ...client.connections
-        .filter((c) => c.takeoverOf === scan.conn.id && c.tOpen > scan.conn.tOpen)
-        .map((c) => c.tOpen),
+      ...client.connections.filter((c) => c.tOpen > scan.conn.tOpen).map((c) => c.tOpen),
       Infinity,
     );
     for (const a of scan.accepted) {
