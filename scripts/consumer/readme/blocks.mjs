@@ -16,7 +16,7 @@
 // A block no entry claims, or an entry that claims no block (or several), fails the test.
 export const BLOCKS = [
   { section: 'Add it to your Nest app', match: "forRoot({ path: '/ws' })", file: 'app.module.ts' },
-  { section: 'Add it to your Nest app', match: 'NestFactory.create(AppModule)', file: 'main.ts' },
+  { section: 'Add it to your Nest app', match: 'NestFactory.create(AppModule, {', file: 'main.ts' },
   { section: 'Add it to your Nest app', match: 'class OrdersService', file: 'orders.service.ts' },
   { section: 'Add it to your Nest app', match: 'JwtModule', file: 'config.app.module.ts' },
   { section: 'Add it to your Nest app', match: 'WsHubOptionsFactory', file: 'hub.module.ts' },

@@ -24,15 +24,24 @@ async function start(module: object): Promise<string> {
   return app.getUrl();
 }
 
-/** The welcome's data, or the HTTP status of a refused handshake; the socket is closed. */
+/**
+ * The welcome's data, the HTTP status of a refused handshake, or the close code of a refusal
+ * after the upgrade (`authFailure: 'auto'` refuses a client offering `ws-hub.v1` with 4401);
+ * the socket is closed.
+ */
 function handshake(
   url: string,
   protocols: string[],
-): Promise<{ welcome?: Record<string, unknown>; status?: number }> {
+): Promise<{ welcome?: Record<string, unknown>; status?: number; code?: number }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, protocols);
     ws.on('error', reject);
+    let answered = false;
+    ws.once('close', (code) => {
+      if (!answered) resolve({ code });
+    });
     ws.once('message', (data) => {
+      answered = true;
       const frame = JSON.parse(String(data)) as { event: string; data: Record<string, unknown> };
       ws.once('close', () => resolve(frame.event === 'welcome' ? { welcome: frame.data } : {}));
       ws.close();
@@ -61,7 +70,7 @@ describe('README options', () => {
     const { welcome } = await handshake(url, ['ws-hub.v1', `bearer.${token}`]);
     expect(welcome).toMatchObject({ userId: 'user-7', pingIntervalMs: 5000 });
     const forged = await new JwtService({ secret: 'other' }).signAsync({ sub: 'user-7' });
-    expect(await handshake(url, ['ws-hub.v1', `bearer.${forged}`])).toEqual({ status: 401 });
+    expect(await handshake(url, ['ws-hub.v1', `bearer.${forged}`])).toEqual({ code: 4401 });
   });
 
   it('useClass: a WsHubOptionsFactory reading ConfigService', async () => {
