@@ -20,7 +20,6 @@ const fixture = fileURLToPath(new URL('../fixtures/hub-instance.mjs', import.met
 const CLIENTS = 300;
 const ROOMS = 10;
 const DRAIN_MS = 2000;
-const RESTART_DELAY_MS = 1000; // ws-hub/client's default reconnect.restartDelayMs
 /** One broadcast every PUBLISH_EVERY_MS, to the rooms in turn (25 a second, 5 per client). */
 const PUBLISH_EVERY_MS = 40;
 /**

@@ -98,13 +98,13 @@ export class Instance {
       }
     });
     // Warnings too (Nest logs them on stdout): why a resume failed, a stream broke, ...
-    let out = '';
+    let stdout = '';
     child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
+      stdout += d.toString();
       let nl: number;
-      while ((nl = out.indexOf('\n')) >= 0) {
-        const line = out.slice(0, nl);
-        out = out.slice(nl + 1);
+      while ((nl = stdout.indexOf('\n')) >= 0) {
+        const line = stdout.slice(0, nl);
+        stdout = stdout.slice(nl + 1);
         if (/\bWARN\b/.test(line))
           this.history.logs.push({ t: this.now(), instance: this.index, line });
       }

@@ -1,4 +1,3 @@
-import type { ErrorCode } from '../protocol/constants.js';
 import { makePolicy, REFUSED, type HubClosePolicy } from './close-policy.js';
 import type { Emitter } from './emitter.js';
 import { HubClientError, HubDisconnectedError, type HubRequestError } from './errors.js';
