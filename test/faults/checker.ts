@@ -972,15 +972,16 @@ function checkClientChain(
         const closedInTime =
           old.tClose !== undefined && old.tClose <= w.t + opt.takeoverCloseMs && old.code === 4409;
         const endedBefore = endOf(old, history.tEnd) < w.t + 50 && old.code !== 4409;
-        // The old connection's path was frozen when the 4409 went out: the close frame could not
-        // reach it, and the connection ended by the server's close timeout (1006) instead.
+        // The old connection's path was frozen (or the client had stopped reading) when the 4409
+        // went out: the close frame could not reach it, and the connection ended otherwise.
         const closeEnd = old.tClose ?? history.tEnd;
         const frozen = history.faults.some(
           (f) =>
             !f.skipped &&
             (((f.kind === 'network-freeze' || f.kind === 'instance-freeze') &&
               f.instance === old.instance) ||
-              (f.kind === 'client-freeze-cut' && f.connection === old.id)) &&
+              ((f.kind === 'client-freeze-cut' || f.kind === 'slow-consumer') &&
+                f.connection === old.id)) &&
             f.t <= closeEnd &&
             (f.tEnd ?? f.t) >= w.t,
         );

@@ -37,6 +37,11 @@ export function missedMessages(
   copiesSent?: Set<string>,
   /** Whether a multi-copy message reached the client live already (through another copy). */
   gotCopy: (id: string) => boolean = () => false,
+  /**
+   * Each stream's epoch as the welcome tells it: a position in an older epoch of a stream (a
+   * multi-room message from before that stream's history was renewed) is left out of the frame.
+   */
+  epochs?: ReadonlyMap<string, string>,
 ): string[] {
   const merged = mergedPositions(histories);
   const lists = histories.map((h) => h.entries);
@@ -100,7 +105,12 @@ export function missedMessages(
     const mine: Positions = {};
     let same = !entry.id;
     for (const stream in positions) {
-      if (isIn(client, stream) && (stream in now || !later.has(stream))) {
+      const current = epochs?.get(stream);
+      if (
+        isIn(client, stream) &&
+        (stream in now ||
+          (!later.has(stream) && (current === undefined || current === positions[stream][1])))
+      ) {
         mine[stream] = stream in now ? now[stream] : positions[stream];
       } else same = false;
     }

@@ -197,6 +197,7 @@ export class Resumer {
       client,
       copies,
       (mid) => this.host.gotCopy(client, mid, asked),
+      new Map(tops.map((t) => [t.stream, t.epoch])),
     );
     if (copies.size > 0) this.host.replayedCopies(client, copies);
     // The replay is bounded (maxReplayBytes); what is held meanwhile waits until the client has

@@ -150,4 +150,18 @@ describe('missedMessages across Redis Cluster nodes', () => {
       ['m', { 'room:a': [1, 'A'], 'room:b': [2, 'B'] }],
     ]);
   });
+
+  it('leaves out a position in an older epoch of a stream the welcome renewed', () => {
+    // m is in room:b's history (replayed) and was in room:a's old epoch A; room:a now is at N.
+    const b = hist('room:b', [entry('m', { 'room:a': [94, 'A'], 'room:b': [3, 'E'] }, 1)]);
+    const asked = new Map([['room:b', { offset: 2, epoch: 'E' }]]);
+    const epochs = new Map([
+      ['room:a', 'N'],
+      ['room:b', 'E'],
+    ]);
+    const c = client(['a', 'b']);
+    expect(frames(missedMessages([b], asked, c, undefined, undefined, epochs))).toEqual([
+      ['m', { 'room:b': [3, 'E'] }],
+    ]);
+  });
 });
