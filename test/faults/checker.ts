@@ -970,7 +970,11 @@ function checkClientChain(
       const old = conns.find((x) => x.id === c.takeoverOf);
       if (old && old.welcome && w.clientId === old.welcome.clientId) {
         const closedInTime =
-          old.tClose !== undefined && old.tClose <= w.t + opt.takeoverCloseMs && old.code === 4409;
+          old.tClose !== undefined &&
+          old.tClose <= w.t + opt.takeoverCloseMs &&
+          // (1012: a continuity break on its instance closed it first; its resume presents a
+          // credential the takeover used, and starts a new session.)
+          (old.code === 4409 || old.code === 1012);
         const endedBefore = endOf(old, history.tEnd) < w.t + 50 && old.code !== 4409;
         // The old connection's path was frozen (or the client had stopped reading) when the 4409
         // went out: the close frame could not reach it, and the connection ended otherwise.
