@@ -59,10 +59,12 @@ describe('attack: a room the server joined a recovering client to', () => {
     app.hub.broadcast('v', 1, { rooms: 'vip' });
     await waitFor(() => got.length === 1);
 
+    proxy.refuse(true); // away until the broadcasts are out, however fast it reconnects
     proxy.cut();
     await waitFor(() => !app.hub.isOnline(id));
     app.hub.broadcast('v', 2, { rooms: 'vip' });
     app.hub.broadcast('v', 3, { rooms: 'vip' });
+    proxy.refuse(false);
     await waitFor(() => opens.length === 2, 5_000);
     expect(c.welcome!.clientId).toBe(id);
     await sleep(300); // the replay, if any
@@ -91,8 +93,10 @@ describe('attack: a room the server joined a recovering client to', () => {
     await c.ready();
     const id = c.welcome!.clientId;
     await waitFor(() => app.hub.roomsOf(id).includes('team'));
+    proxy.refuse(true);
     proxy.cut();
     await waitFor(() => !app.hub.isOnline(id));
+    proxy.refuse(false);
     await waitFor(() => opens === 2, 5_000);
     expect(c.welcome!.clientId).toBe(id);
     await sleep(300);

@@ -88,7 +88,7 @@ describe('ws-hub/client with recovery', () => {
     const server = await hubOn(port);
     const hub = server.hub;
     proxy = await startTcpProxy(port);
-    const { c, got, opens } = client(`ws://127.0.0.1:${proxy.port}/ws`, 'ann');
+    const { c, got, opens, changes } = client(`ws://127.0.0.1:${proxy.port}/ws`, 'ann');
     await waitFor(() => c.state === 'open');
     expect(c.recovered).toBe(false); // a first connection has nothing to resume
     expect(opens()[0]).toMatchObject({ recovered: false });
@@ -106,6 +106,7 @@ describe('ws-hub/client with recovery', () => {
     expect(hub.send(id, 'direct', 'direct 1')).toBe(true);
     hub.broadcast('chat', 'not mine', { rooms: 'other' });
     hub.sendToUser('bob', 'dm', 'not mine');
+    proxy.refuse(true);
     proxy.cut();
     proxy.thaw();
     await waitFor(() => c.state === 'reconnecting' && hub.online === 0);
@@ -116,6 +117,7 @@ describe('ws-hub/client with recovery', () => {
     hub.sendToUser('ann', 'dm', 'dm 2');
     // A direct send to a client that is away but can resume its session is recorded.
     expect(hub.send(id, 'direct', 'direct 2')).toBe(true);
+    proxy.refuse(false);
 
     await waitFor(() => opens().length === 2, 5000);
     expect(c.welcome!.clientId).toBe(id);
@@ -148,13 +150,19 @@ describe('ws-hub/client with recovery', () => {
     expect(got).toHaveLength(12);
 
     // a second cut resumes from the new positions (the credential of the last welcome)
+    proxy.refuse(true); // away until news 4 is out, however fast it reconnects
     proxy.cut();
     await waitFor(() => hub.online === 0);
     hub.broadcast('news', 4);
+    proxy.refuse(false);
     await waitFor(() => opens().length === 3, 5000);
     expect(c.recovered).toBe(true);
     expect(c.welcome!.clientId).toBe(id);
-    await waitFor(() => got.length === 13);
+    await waitFor(() => got.length === 13).catch((e) => {
+      throw new Error(
+        `${e}: ${JSON.stringify(changes.slice(-4))} got ${JSON.stringify(got.slice(-3))}`,
+      );
+    });
     expect(got[12]).toEqual(['news', 4, true]);
     expect([...c.rooms]).toEqual(['lobby']);
   });

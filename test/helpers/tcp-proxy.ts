@@ -11,6 +11,11 @@ export interface TcpProxy {
   /** Connections open through the proxy. */
   readonly open: number;
   cut(): void;
+  /**
+   * While on, new connections are dropped at once (the server unreachable): a test can act
+   * while a cut client is away, however fast it reconnects.
+   */
+  refuse(on: boolean): void;
   freeze(): void;
   thaw(): void;
   close(): Promise<void>;
@@ -22,7 +27,9 @@ export async function startTcpProxy(
 ): Promise<TcpProxy> {
   const pairs = new Set<[net.Socket, net.Socket]>();
   let frozen = false;
+  let refusing = false;
   const server = net.createServer((inbound) => {
+    if (refusing) return void inbound.resetAndDestroy();
     const outbound = net.connect(targetPort, targetHost);
     const pair: [net.Socket, net.Socket] = [inbound, outbound];
     pairs.add(pair);
@@ -55,6 +62,9 @@ export async function startTcpProxy(
       return pairs.size;
     },
     cut,
+    refuse(on: boolean) {
+      refusing = on;
+    },
     freeze() {
       frozen = true;
     },
