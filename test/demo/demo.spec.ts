@@ -1,6 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestClient } from '../helpers/client.js';
+import { captureLogs } from '../helpers/logs.js';
 import { signHs256, verifyHs256 } from '../../src/demo/jwt.js';
 import { startDemo } from '../helpers/demo.js';
 import { HubService } from '../../src/ws-hub/index.js';
@@ -284,6 +285,8 @@ describe('demo app HTTP endpoints', () => {
   });
 
   it('drains with HUB_DRAIN_MS: GET /health answers 503 at once, clients get 1012 spread over it', async () => {
+    // Terminus logs a failing check as an error: provoked here, captured and asserted.
+    const logs = captureLogs(/Health Check has failed/);
     const demo = await startDemo({ HUB_DRAIN_MS: '400' });
     app = demo.app;
     const hub = demo.app.get(HubService);
@@ -302,6 +305,9 @@ describe('demo app HTTP endpoints', () => {
     expect((await fetch(`${demo.base}/stats`)).status).toBe(200);
     expect((await drained).clients).toBe(4);
     expect(cs.map((c) => c.closeCode)).toEqual([1012, 1012, 1012, 1012]);
+    expect(logs.messages('error')).toEqual([
+      expect.stringMatching(/Health Check has failed!.*draining/),
+    ]);
   });
 
   it('admits at most HUB_MAX_HANDSHAKES_PER_S handshakes a second, then 503 with Retry-After', async () => {
