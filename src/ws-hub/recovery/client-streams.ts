@@ -1,7 +1,7 @@
 import type { ClientReceiver, HubClient, ReceiverMessage } from '../core/hub-client.js';
 import type { StreamTop } from '../interfaces/recovery.interface.js';
 import { ClientEvent } from '../protocol/constants.js';
-import type { Position, Positions } from '../protocol/streams.js';
+import { continuity, type Positions, type StreamPosition } from '../protocol/streams.js';
 import type { PositionedMessage } from './positioned-message.js';
 
 /** Messages held at most for one client while its session is resumed; past it, 1013. */
@@ -128,7 +128,9 @@ export class ClientStreams implements ClientReceiver {
   release(client: HubClient, tops: readonly StreamTop[]): boolean {
     const held = this.held ?? [];
     this.held = undefined;
-    const at = new Map(tops.map((t): [string, Position] => [t.stream, [t.top, t.epoch]]));
+    const at = new Map(
+      tops.map((t): [string, StreamPosition] => [t.stream, { offset: t.top, epoch: t.epoch }]),
+    );
     for (const message of held) {
       const verdict = continuing(message.positions, at);
       if (verdict === 'old') continue;
@@ -143,23 +145,23 @@ export class ClientStreams implements ClientReceiver {
 }
 
 /**
- * Whether a message continues the client's positions `at` (advanced when it does): `next` in
- * some stream and broken in none; `old` when the replay or the welcome covered it in every
- * stream (same epoch, at or below); `break` when it skips offsets or is in another epoch
- * (offset 0 is "nothing yet", which any epoch continues).
+ * Whether a message continues the client's positions `at` (advanced when it does), by the
+ * continuity rule of each stream (`continuity`): `next` in some stream and broken (a gap,
+ * another epoch) in none; `old` when the replay or the welcome covered it in every stream.
  */
 export function continuing(
   positions: Positions,
-  at: Map<string, Position>,
+  at: Map<string, StreamPosition>,
 ): 'next' | 'old' | 'break' {
-  const next: [string, Position][] = [];
+  const next: [string, StreamPosition][] = [];
   for (const stream in positions) {
     const mine = at.get(stream);
     if (mine === undefined) continue;
+    const verdict = continuity(mine, positions[stream]);
+    if (verdict === 'duplicate') continue;
+    if (verdict !== 'next') return 'break';
     const [offset, epoch] = positions[stream];
-    if (epoch === mine[1] && offset <= mine[0]) continue;
-    if (offset !== mine[0] + 1 || (epoch !== mine[1] && mine[0] !== 0)) return 'break';
-    next.push([stream, [offset, epoch]]);
+    next.push([stream, { offset, epoch }]);
   }
   for (const [stream, pos] of next) at.set(stream, pos);
   return next.length > 0 ? 'next' : 'old';

@@ -24,7 +24,6 @@ export interface StoreConnection {
   readonly status: string;
   eval(script: string, numKeys: number, ...args: string[]): Promise<unknown>;
   pexpire(key: string, ms: number): Promise<unknown>;
-  hmget(key: string, ...fields: string[]): Promise<(string | null)[]>;
   hdel(key: string, ...fields: string[]): Promise<unknown>;
   del(...keys: string[]): Promise<unknown>;
 }
@@ -60,23 +59,11 @@ export class RedisRecoveryStore implements RecoveryStore {
   }
 
   async tops(streams: readonly string[]): Promise<StreamTop[]> {
-    const conn = this.ready();
-    if (!conn) throw new Error('Redis is not connected');
-    // A script rather than HMGET: a stream another Redis process wrote reads as none.
+    // A read of nothing (the stream-read script) rather than HMGET: a stream another Redis
+    // process wrote reads as none.
     return Promise.all(
-      streams.map(async (stream) => {
-        const reply = await this.bounded(
-          conn.eval(
-            READ_STREAM,
-            2,
-            this.keys.meta(stream),
-            this.keys.history(stream),
-            '0',
-            '',
-            '0',
-          ),
-        );
-        const { epoch, top } = parseRead(stream, undefined, reply, this.options.historyTtlMs);
+      streams.map(async (name) => {
+        const { stream, epoch, top } = await this.read(name, undefined, 0);
         return { stream, epoch, top };
       }),
     );

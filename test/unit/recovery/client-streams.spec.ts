@@ -1,16 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import type { Position } from '../../../src/ws-hub/protocol/streams.js';
 import { continuing } from '../../../src/ws-hub/recovery/client-streams.js';
 
 describe('continuing (held messages after a welcome)', () => {
-  const at = (entries: Record<string, Position>) => new Map(Object.entries(entries));
+  /** Positions as `[offset, epoch]`, kept as the map `continuing` advances. */
+  const at = (entries: Record<string, [number, string]>) =>
+    new Map(Object.entries(entries).map(([s, [offset, epoch]]) => [s, { offset, epoch }]));
 
   it('takes the next offset, in the same epoch, and advances', () => {
     const pos = at({ all: [4, 'E'], 'room:r': [9, 'F'] });
     expect(continuing({ all: [5, 'E'] }, pos)).toBe('next');
-    expect(pos.get('all')).toEqual([5, 'E']);
+    expect(pos.get('all')).toEqual({ offset: 5, epoch: 'E' });
     expect(continuing({ all: [6, 'E'], 'room:r': [10, 'F'] }, pos)).toBe('next');
-    expect(pos.get('room:r')).toEqual([10, 'F']);
+    expect(pos.get('room:r')).toEqual({ offset: 10, epoch: 'F' });
   });
 
   it('drops what the welcome or the replay covered (same epoch, at or below)', () => {
@@ -26,7 +27,7 @@ describe('continuing (held messages after a welcome)', () => {
     expect(continuing({ all: [6, 'E'] }, pos)).toBe('break');
     expect(continuing({ all: [5, 'X'] }, pos)).toBe('break');
     expect(continuing({ all: [5, 'E'], 'room:r': [11, 'F'] }, pos)).toBe('break');
-    expect(pos.get('all')).toEqual([4, 'E']);
+    expect(pos.get('all')).toEqual({ offset: 4, epoch: 'E' });
   });
 
   it('offset 0 is nothing yet: offset 1 of any epoch continues it', () => {
