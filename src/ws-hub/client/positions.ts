@@ -1,7 +1,5 @@
 import type { HubPosition, HubWelcome, HubWelcomeRecovery } from './types.js';
 
-export type Positions = ReturnType<typeof createPositions>;
-
 /** How many recent `mid`s the client remembers (Redis Cluster copies of one message). */
 const MIDS = 256;
 

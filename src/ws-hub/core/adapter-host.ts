@@ -3,7 +3,7 @@ import { CloseCode, DisconnectReason } from '../protocol/constants.js';
 import type { ClientRegistry } from './client-registry.js';
 import type { Closer } from './closer.js';
 import type { DeliveryStrategy } from './delivery-strategy.js';
-import type { HubStreams } from './hub-streams.js';
+import type { HubEvents } from './hub-events.js';
 
 /** The side of the hub a cluster adapter sees: it applies what other instances published. */
 export class AdapterHost implements HubAdapterHost {
@@ -12,7 +12,7 @@ export class AdapterHost implements HubAdapterHost {
     private readonly registry: ClientRegistry,
     private readonly closer: Closer,
     private readonly strategy: DeliveryStrategy,
-    private readonly streams: HubStreams,
+    private readonly events: HubEvents,
   ) {}
 
   get localOnline(): number {
@@ -63,6 +63,6 @@ export class AdapterHost implements HubAdapterHost {
   }
 
   instanceGone(instanceId: string): void {
-    this.streams.instanceGone.next(instanceId);
+    this.events.instanceGone.next(instanceId);
   }
 }

@@ -1,8 +1,8 @@
 import type { HubClientInfo, HubConnectedClient } from '../interfaces/events.interface.js';
-import type { HubClient } from './hub-client.js';
+import type { Connection } from './connection.js';
 
 /** A snapshot of a client, as `HubService.clients()` returns it. */
-export function infoOf(c: HubClient): HubClientInfo {
+export function infoOf(c: Connection): HubClientInfo {
   const info: HubClientInfo = {
     id: c.id,
     connectedAt: c.connectedAt,
@@ -16,7 +16,7 @@ export function infoOf(c: HubClient): HubClientInfo {
 }
 
 /** The hub's view of a client for handlers and guards: the snapshot plus the principal. */
-export function connectedClientOf(c: HubClient): HubConnectedClient {
+export function connectedClientOf(c: Connection): HubConnectedClient {
   const view: HubConnectedClient = infoOf(c);
   if (c.principal !== undefined) view.principal = c.principal;
   return view;

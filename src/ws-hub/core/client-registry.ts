@@ -1,4 +1,4 @@
-import type { HubClient } from './hub-client.js';
+import type { Connection } from './connection.js';
 
 /**
  * The local registry: this instance's clients by id, as a dense array (the broadcast loop walks
@@ -6,17 +6,17 @@ import type { HubClient } from './hub-client.js';
  * change (the cluster, the streams) is the caller's business.
  */
 export class ClientRegistry {
-  private readonly byId = new Map<string, HubClient>();
+  private readonly byId = new Map<string, Connection>();
   /** The same clients, densely packed; `client.index` is each one's position. */
-  readonly list: HubClient[] = [];
-  private readonly byUser = new Map<string, Set<HubClient>>();
+  readonly list: Connection[] = [];
+  private readonly byUser = new Map<string, Set<Connection>>();
   private readonly byIp = new Map<string, number>();
 
   get size(): number {
     return this.list.length;
   }
 
-  get(clientId: string): HubClient | undefined {
+  get(clientId: string): Connection | undefined {
     return this.byId.get(clientId);
   }
 
@@ -24,7 +24,7 @@ export class ClientRegistry {
     return this.byId.has(clientId);
   }
 
-  values(): IterableIterator<HubClient> {
+  values(): IterableIterator<Connection> {
     return this.byId.values();
   }
 
@@ -34,7 +34,7 @@ export class ClientRegistry {
   }
 
   /** Connections of a user on this instance (the live set; do not modify). */
-  ofUser(userId: string): ReadonlySet<HubClient> | undefined {
+  ofUser(userId: string): ReadonlySet<Connection> | undefined {
     return this.byUser.get(userId);
   }
 
@@ -48,14 +48,14 @@ export class ClientRegistry {
    * connection still registered under that id (being replaced) stays in the other indexes
    * until it is deleted.
    */
-  rekey(client: HubClient, id: string): void {
+  rekey(client: Connection, id: string): void {
     if (this.byId.get(client.id) === client) this.byId.delete(client.id);
     client.id = id;
     this.byId.set(id, client);
   }
 
   /** Adds a client; returns true when it is its user's first connection here. */
-  add(client: HubClient): boolean {
+  add(client: Connection): boolean {
     this.byId.set(client.id, client);
     client.index = this.list.length;
     this.list.push(client);
@@ -70,7 +70,7 @@ export class ClientRegistry {
   }
 
   /** Removes a client; returns true when it was its user's last connection here. */
-  delete(client: HubClient): boolean {
+  delete(client: Connection): boolean {
     if (client.index < 0) return false;
     // A connection replaced by a resume of its session shares its id with the newer one.
     if (this.byId.get(client.id) === client) this.byId.delete(client.id);

@@ -5,9 +5,9 @@ import { truncateReason } from '../protocol/close.js';
 import { CloseCode, DisconnectReason } from '../protocol/constants.js';
 import type { ClientRegistry } from './client-registry.js';
 import { markAlive, type HeartbeatScheduler } from './heartbeat.js';
-import type { HubClient } from './hub-client.js';
+import type { Connection } from './connection.js';
 import type { HubCounters } from './hub-counters.js';
-import type { HubStreams } from './hub-streams.js';
+import type { HubEvents } from './hub-events.js';
 import type { Rooms } from './rooms.js';
 
 /** Grace period for a client to answer a server close before its socket is destroyed. */
@@ -27,16 +27,16 @@ export class Closer {
     private readonly rooms: Rooms,
     private readonly heartbeat: HeartbeatScheduler,
     private readonly link: ClusterLink,
-    private readonly streams: HubStreams,
+    private readonly events: HubEvents,
     /** Told when a client goes (its token expiry is no longer watched). */
-    private readonly expiry?: { remove(client: HubClient): void },
+    private readonly expiry?: { remove(client: Connection): void },
   ) {}
 
   /**
    * Closes a client with a close frame. A peer that does not answer the close is destroyed
    * after `graceMs` instead of holding the socket for ws's 30 s close timeout.
    */
-  close(client: HubClient, code: number, reason: string, why: string, graceMs = CLOSE_GRACE_MS) {
+  close(client: Connection, code: number, reason: string, why: string, graceMs = CLOSE_GRACE_MS) {
     if (client.removed) return;
     client.closeReason = why;
     this.remove(client, code, why);
@@ -76,14 +76,14 @@ export class Closer {
   }
 
   /** Closes the clients of this instance that `match` picks (all picked first); returns how many. */
-  closeWhere(match: (client: HubClient) => boolean, code: number, reason: string, why: string) {
+  closeWhere(match: (client: Connection) => boolean, code: number, reason: string, why: string) {
     const clients = this.registry.list.filter(match);
     for (const c of clients) this.close(c, code, reason, why);
     return clients.length;
   }
 
   /** A client that stopped answering pings: cut without a close handshake. */
-  evict(client: HubClient): void {
+  evict(client: Connection): void {
     client.closeReason = DisconnectReason.HEARTBEAT_TIMEOUT;
     this.counters.evictions++;
     this.remove(client, CloseCode.ABNORMAL, DisconnectReason.HEARTBEAT_TIMEOUT);
@@ -91,7 +91,7 @@ export class Closer {
   }
 
   /** The socket closed (either side): unregisters it if the server had not already. */
-  closed(client: HubClient, code: number | undefined): void {
+  closed(client: Connection, code: number | undefined): void {
     if (client.removed) return;
     this.remove(
       client,
@@ -142,7 +142,7 @@ export class Closer {
     this.graceTimers.clear();
   }
 
-  private remove(client: HubClient, code: number, reason: string): void {
+  private remove(client: Connection, code: number, reason: string): void {
     if (client.removed) return;
     client.removed = true;
     client.receiver?.removed(client);
@@ -162,12 +162,12 @@ export class Closer {
     // A connection replaced by a resume of its session: the client is still connected (on the
     // newer connection, here or elsewhere), so the app is not told it left.
     if (reason === DisconnectReason.SESSION_RESUMED) return;
-    this.streams.disconnected.next({ clientId: client.id, userId, code, reason });
+    this.events.disconnected.next({ clientId: client.id, userId, code, reason });
   }
 }
 
 /** Why a client left, when the server did not decide it. */
-export function reasonFor(client: HubClient, code: number | undefined): string {
+export function reasonFor(client: Connection, code: number | undefined): string {
   if (client.closeReason) return client.closeReason;
   if (code === CloseCode.MESSAGE_TOO_BIG) return DisconnectReason.PAYLOAD_TOO_LARGE;
   if (code === undefined || code === CloseCode.ABNORMAL) return DisconnectReason.CONNECTION_LOST;

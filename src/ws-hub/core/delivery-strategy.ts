@@ -2,7 +2,7 @@ import type { HubAdapterMessage } from '../interfaces/cluster-adapter.interface.
 import type { Position } from '../protocol/streams.js';
 import type { HubDirectHandler } from './frame-dispatcher.js';
 import type { OutgoingFrame } from './frame-writer.js';
-import type { ConnectionInfo, HubClient } from './hub-client.js';
+import type { ConnectionInfo, Connection } from './connection.js';
 
 /** The messages of the cluster adapter that carry a frame. */
 export type FrameMessage = Extract<HubAdapterMessage, { frame: string }>;
@@ -30,9 +30,9 @@ export interface DeliveryStrategy {
    * A client just registered: true when it is to be welcomed now; false when the strategy
    * takes over its welcome (a recovering client: after its `recover` frame).
    */
-  admit(client: HubClient, info: ConnectionInfo): boolean;
+  admit(client: Connection, info: ConnectionInfo): boolean;
   /** Where a client starts in a room it just joined (recovering clients), else undefined. */
-  joinedPosition(client: HubClient, room: string): Promise<Position | undefined> | undefined;
+  joinedPosition(client: Connection, room: string): Promise<Position | undefined> | undefined;
   /** Client events the strategy answers itself (`recover`), checked before any other. */
   readonly routes: ReadonlyMap<string, HubDirectHandler>;
   /** Whether a client id of this instance may be connected elsewhere (resumed sessions). */

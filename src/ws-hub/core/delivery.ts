@@ -2,7 +2,7 @@ import { CloseCode, DisconnectReason } from '../protocol/constants.js';
 import type { ClientRegistry } from './client-registry.js';
 import type { Closer } from './closer.js';
 import { isOpen, tcpOf, writeFrame, type OutgoingFrame } from './frame-writer.js';
-import type { HubClient, ReceiverMessage } from './hub-client.js';
+import type { Connection, ReceiverMessage } from './connection.js';
 import type { HubCounters } from './hub-counters.js';
 import type { Rooms } from './rooms.js';
 
@@ -23,7 +23,7 @@ export interface LocalMessage {
 /**
  * Writing to this instance's clients: the slow-consumer policy and the fan-out loop. Frames
  * arrive serialised (and, for broadcasts, framed) once; nothing here encodes per client.
- * Clients with a receiver (`HubClient.receiver`) are handed the message instead.
+ * Clients with a receiver (`Connection.receiver`) are handed the message instead.
  */
 export class Delivery {
   /** Set by the metrics: told how long each broadcast's fan-out took, in milliseconds. */
@@ -43,7 +43,7 @@ export class Delivery {
   /** Incremented when the current operation ends: writes in the same operation share it. */
   private operation = 1;
   private operationEnding = false;
-  private readonly corked: HubClient[] = [];
+  private readonly corked: Connection[] = [];
   private readonly endOperation = (): void => {
     this.operation++;
     this.operationEnding = false;
@@ -60,7 +60,7 @@ export class Delivery {
    * socket until the operation ends (a process.nextTick), so a burst leaves in two writes
    * instead of one each.
    */
-  private cork(client: HubClient): void {
+  private cork(client: Connection): void {
     const op = this.operation;
     if (client.lastWriteOp !== op) {
       client.lastWriteOp = op;
@@ -79,7 +79,7 @@ export class Delivery {
   }
 
   /** Writes one frame to one client; false when it was not admitted. */
-  text(client: HubClient, text: string): boolean {
+  text(client: Connection, text: string): boolean {
     if (!this.admit(client)) return false;
     client.socket.send(text);
     this.counters.delivered++;
@@ -90,7 +90,7 @@ export class Delivery {
    * Writes frames to one client back to back (a replay) in as few writes as the socket allows;
    * stops at the first one not admitted. Returns how many went out.
    */
-  texts(client: HubClient, texts: readonly string[], strict = false): number {
+  texts(client: Connection, texts: readonly string[], strict = false): number {
     const tcp = tcpOf(client.socket);
     let n = 0;
     // In chunks: corked bytes count in bufferedAmount, which the slow-consumer check reads.
@@ -115,7 +115,7 @@ export class Delivery {
    * comes after it waits meanwhile. False when the client went away or did not read in time
    * (it is then closed with 1013).
    */
-  async replay(client: HubClient, texts: readonly string[], timeoutMs: number): Promise<boolean> {
+  async replay(client: Connection, texts: readonly string[], timeoutMs: number): Promise<boolean> {
     const socket = client.socket;
     const tcp = tcpOf(socket);
     tcp?.cork();
@@ -156,7 +156,7 @@ export class Delivery {
    * client's positioned frames): past `maxBufferedBytes` it is closed with 1013 whatever
    * `slowConsumer` says, since skipping one would break its stream. False when not written.
    */
-  strictText(client: HubClient, text: string): boolean {
+  strictText(client: Connection, text: string): boolean {
     if (!this.admitAll(client)) return false;
     client.socket.send(text);
     this.counters.delivered++;
@@ -164,7 +164,7 @@ export class Delivery {
   }
 
   /** `strictText` for a pre-framed frame (the shared positioned frame of a broadcast). */
-  strictFrame(client: HubClient, frame: OutgoingFrame): boolean {
+  strictFrame(client: Connection, frame: OutgoingFrame): boolean {
     if (!this.admitAll(client)) return false;
     if (this.coalesce) this.cork(client);
     writeFrame(client.socket, client.frameSender, frame);
@@ -173,7 +173,7 @@ export class Delivery {
   }
 
   /** A message to one client: its plain frame, or its receiver's share. */
-  message(client: HubClient, message: LocalMessage): boolean {
+  message(client: Connection, message: LocalMessage): boolean {
     const receiver = client.receiver;
     if (receiver !== undefined) {
       return message.forReceivers !== undefined && receiver.deliver(client, message.forReceivers);
@@ -292,7 +292,7 @@ export class Delivery {
   }
 
   /** Whether a message may be written to a client now; applies the slow-consumer policy. */
-  private admit(client: HubClient): boolean {
+  private admit(client: Connection): boolean {
     const socket = client.socket;
     if (client.removed || !isOpen(socket)) return false;
     if (socket.bufferedAmount <= this.maxBufferedBytes) return true;
@@ -306,7 +306,7 @@ export class Delivery {
   }
 
   /** `admit` for a client that must get every frame: over the limit it is closed, never skipped. */
-  private admitAll(client: HubClient): boolean {
+  private admitAll(client: Connection): boolean {
     const socket = client.socket;
     if (client.removed || !isOpen(socket)) return false;
     if (socket.bufferedAmount <= this.maxBufferedBytes) return true;
@@ -314,7 +314,7 @@ export class Delivery {
     return false;
   }
 
-  private closeSlow(client: HubClient): void {
+  private closeSlow(client: Connection): void {
     this.counters.slowClosed++;
     this.closer.close(
       client,
@@ -326,7 +326,7 @@ export class Delivery {
 }
 
 /** For a union of rooms: a client in an earlier room of the list was already served. */
-function inEarlierRoom(client: HubClient, rooms: readonly string[], index: number): boolean {
+function inEarlierRoom(client: Connection, rooms: readonly string[], index: number): boolean {
   for (let j = 0; j < index; j++) if (client.rooms!.has(rooms[j])) return true;
   return false;
 }

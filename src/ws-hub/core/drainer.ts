@@ -2,7 +2,7 @@ import type { HubDrainResult } from '../interfaces/events.interface.js';
 import { CloseCode, DisconnectReason } from '../protocol/constants.js';
 import type { ClientRegistry } from './client-registry.js';
 import type { Closer } from './closer.js';
-import type { HubClient } from './hub-client.js';
+import type { Connection } from './connection.js';
 
 /** Interval between two batches of a drain. */
 export const DRAIN_BATCH_INTERVAL_MS = 50;
@@ -28,7 +28,7 @@ export class Drainer {
   ) {}
 
   async run(drainMs: number, graceMs: number): Promise<DrainResult> {
-    const clients: HubClient[] = [...this.registry.values()];
+    const clients: Connection[] = [...this.registry.values()];
     if (clients.length === 0) return { clients: 0, answered: 0, spreadMs: 0 };
     const batches = Math.max(1, Math.floor(drainMs / DRAIN_BATCH_INTERVAL_MS));
     const size = Math.ceil(clients.length / batches);

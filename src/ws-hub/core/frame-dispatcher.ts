@@ -3,7 +3,7 @@ import { VIOLATION_WINDOW_MS } from '../options/defaults.js';
 import type { ResolvedHubOptions } from '../options/resolve-options.js';
 import { ClientEvent, CloseCode, DisconnectReason, ErrorCode } from '../protocol/constants.js';
 import { FrameError, readFrame, type HubEnvelope } from '../protocol/envelope.js';
-import type { HubClient } from './hub-client.js';
+import type { Connection } from './connection.js';
 import { HubCounters, INVALID_FRAME, UNHANDLED_EVENT } from './hub-counters.js';
 import { Replies } from './replies.js';
 import { takeToken } from './rate-limit.js';
@@ -18,7 +18,7 @@ export type HubFrameHandler = (
 
 /** A handler called with the client first, outside Nest's pipeline. */
 export type HubDirectHandler = (
-  client: HubClient,
+  client: Connection,
   data: unknown,
   event: string,
   id: string | number | undefined,
@@ -107,7 +107,7 @@ export class HubFrameDispatcher {
 
   /** Handles one incoming frame: limits, validation, dispatch to a gateway or custom handler. */
   handleFrame(
-    client: HubClient,
+    client: Connection,
     raw: Buffer | ArrayBuffer | Buffer[],
     isBinary: boolean,
     handlers: Map<string, HubFrameHandler>,
@@ -198,7 +198,7 @@ export class HubFrameDispatcher {
 
   /** Calls a Nest-bound handler (`handler`) or one that takes the client first (`direct`). */
   private dispatch(
-    client: HubClient,
+    client: Connection,
     handler: HubFrameHandler | undefined,
     direct: HubDirectHandler | undefined,
     envelope: HubEnvelope,
@@ -231,7 +231,7 @@ export class HubFrameDispatcher {
   }
 
   private rejectFrame(
-    client: HubClient,
+    client: Connection,
     code: ErrorCode,
     message: string,
     id: string | number | undefined,

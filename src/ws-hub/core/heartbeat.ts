@@ -1,4 +1,4 @@
-import { kHubClient, type HubClient, type HubSocket } from './hub-client.js';
+import { kConnection, type Connection, type HubSocket } from './connection.js';
 
 /** Upper bound on heartbeat buckets: a tick runs at most every interval/100. */
 const MAX_BUCKETS = 100;
@@ -10,7 +10,7 @@ const MIN_TICK_MS = 20;
 
 /** A socket's `pong` listener: the client answered, so it is alive. */
 export const markAlive = function markAlive(this: HubSocket): void {
-  const client = this[kHubClient];
+  const client = this[kConnection];
   if (client) client.alive = true;
 };
 
@@ -20,7 +20,7 @@ export const markAlive = function markAlive(this: HubSocket): void {
  * one burst that would stall the event loop.
  */
 export class HeartbeatScheduler {
-  private readonly buckets: Set<HubClient>[];
+  private readonly buckets: Set<Connection>[];
   private readonly tickMs: number;
   private readonly lastVisitMs: number[];
   private cursor = 0;
@@ -31,11 +31,11 @@ export class HeartbeatScheduler {
   constructor(
     private readonly intervalMs: number,
     private readonly maxMissedPongs: number,
-    private readonly ping: (client: HubClient) => void,
-    private readonly timeout: (client: HubClient) => void,
+    private readonly ping: (client: Connection) => void,
+    private readonly timeout: (client: Connection) => void,
   ) {
     const count = Math.max(1, Math.min(MAX_BUCKETS, Math.floor(intervalMs / MIN_TICK_MS)));
-    this.buckets = Array.from({ length: count }, () => new Set<HubClient>());
+    this.buckets = Array.from({ length: count }, () => new Set<Connection>());
     this.lastVisitMs = Array.from({ length: count }, () => 0);
     this.tickMs = intervalMs / count;
   }
@@ -44,14 +44,14 @@ export class HeartbeatScheduler {
     return this.timer !== undefined;
   }
 
-  add(client: HubClient): void {
+  add(client: Connection): void {
     client.bucket = this.nextBucket;
     this.nextBucket = (this.nextBucket + 1) % this.buckets.length;
     this.buckets[client.bucket].add(client);
     if (++this.size === 1) this.start();
   }
 
-  remove(client: HubClient): void {
+  remove(client: Connection): void {
     if (client.bucket < 0) return;
     if (this.buckets[client.bucket].delete(client) && --this.size === 0) this.stop();
     client.bucket = -1;

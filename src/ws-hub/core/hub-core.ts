@@ -16,9 +16,9 @@ import type { Delivery } from './delivery.js';
 import type { DeliveryStrategy } from './delivery-strategy.js';
 import type { HubDirectHandler, HubFrameDispatcher, HubFrameHandler } from './frame-dispatcher.js';
 import type { HeartbeatScheduler } from './heartbeat.js';
-import { kHubClient, type ConnectionInfo, type HubClient, type HubSocket } from './hub-client.js';
+import { kConnection, type ConnectionInfo, type Connection, type HubSocket } from './connection.js';
 import type { HubCounters } from './hub-counters.js';
-import type { HubStreams } from './hub-streams.js';
+import type { HubEvents } from './hub-events.js';
 import type { Registrar } from './registrar.js';
 import type { Rooms } from './rooms.js';
 import type { TokenExpiry, TokenExpiryData } from './token-expiry.js';
@@ -31,7 +31,7 @@ export interface HubParts {
   instanceId: string;
   counters: HubCounters;
   registry: ClientRegistry;
-  streams: HubStreams;
+  events: HubEvents;
   link: ClusterLink;
   rooms: Rooms;
   heartbeat: HeartbeatScheduler;
@@ -57,10 +57,10 @@ export interface GatewayRole {
   readonly authenticator: HubAuthenticateFn | undefined;
   connectionsFromIp(ip: string): number;
   countRejected(status: number): void;
-  register(socket: HubSocket, info: ConnectionInfo): HubClient | undefined;
+  register(socket: HubSocket, info: ConnectionInfo): Connection | undefined;
   unregister(socket: HubSocket, code: number | undefined): void;
   handleFrame(
-    client: HubClient,
+    client: Connection,
     raw: Buffer | ArrayBuffer | Buffer[],
     isBinary: boolean,
     handlers: Map<string, HubFrameHandler>,
@@ -69,17 +69,17 @@ export interface GatewayRole {
   socketOf(clientId: string): HubSocket | undefined;
   reserveGatewayEvents(events: Map<string, string>): void;
   useDirectHandlers(handlers: Map<string, HubDirectHandler> | undefined): void;
-  ack(client: HubClient, data: unknown, id: string | number | undefined): unknown;
+  ack(client: Connection, data: unknown, id: string | number | undefined): unknown;
   emitMessage(
-    client: HubClient,
+    client: Connection,
     event: string,
     data: unknown,
     id: string | number | undefined,
   ): void;
-  join(client: HubClient, room: unknown): Promise<{ room: string; pos?: Position }>;
-  leave(client: HubClient, room: unknown): { room: string } | Promise<{ room: string }>;
+  join(client: Connection, room: unknown): Promise<{ room: string; pos?: Position }>;
+  leave(client: Connection, room: unknown): { room: string } | Promise<{ room: string }>;
   /** A `refresh` was accepted: the client's new principal; returns the `refreshed` data. */
-  renewToken(client: HubClient, principal: HubPrincipal): TokenExpiryData | Record<string, never>;
+  renewToken(client: Connection, principal: HubPrincipal): TokenExpiryData | Record<string, never>;
 }
 
 /** What the metrics read (when scraped) and hook into. */
@@ -118,7 +118,7 @@ export class HubCore implements GatewayRole, MonitorRole, HealthRole {
   readonly instanceId: string;
   readonly counters: HubCounters;
   readonly registry: ClientRegistry;
-  readonly streams: HubStreams;
+  readonly events: HubEvents;
   readonly link: ClusterLink;
   readonly rooms: Rooms;
   readonly heartbeat: HeartbeatScheduler;
@@ -144,7 +144,7 @@ export class HubCore implements GatewayRole, MonitorRole, HealthRole {
     this.instanceId = parts.instanceId;
     this.counters = parts.counters;
     this.registry = parts.registry;
-    this.streams = parts.streams;
+    this.events = parts.events;
     this.link = parts.link;
     this.rooms = parts.rooms;
     this.heartbeat = parts.heartbeat;
@@ -159,7 +159,7 @@ export class HubCore implements GatewayRole, MonitorRole, HealthRole {
   }
 
   get connected$(): Observable<HubConnectedEvent> {
-    return this.streams.connected;
+    return this.events.connected;
   }
 
   set authorizeJoin(fn: HubAuthorizeJoinFn | undefined) {
@@ -208,7 +208,7 @@ export class HubCore implements GatewayRole, MonitorRole, HealthRole {
   }
 
   /** Registers a socket the gateway accepted; undefined once a drain or shutdown has begun. */
-  register(socket: HubSocket, info: ConnectionInfo): HubClient | undefined {
+  register(socket: HubSocket, info: ConnectionInfo): Connection | undefined {
     if (this.draining) {
       // Accepted just before the drain began: go elsewhere, as the drained clients do.
       socket.close(DRAIN_CLOSE.code, DRAIN_CLOSE.reason);
@@ -223,7 +223,7 @@ export class HubCore implements GatewayRole, MonitorRole, HealthRole {
 
   /** Unregisters a socket after its close event. */
   unregister(socket: HubSocket, code: number | undefined): void {
-    const client = socket[kHubClient];
+    const client = socket[kConnection];
     if (client) this.closer.closed(client, code);
   }
 
@@ -244,7 +244,7 @@ export class HubCore implements GatewayRole, MonitorRole, HealthRole {
 
   /** Handles one incoming frame (see `HubFrameDispatcher`). */
   handleFrame(
-    client: HubClient,
+    client: Connection,
     raw: Buffer | ArrayBuffer | Buffer[],
     isBinary: boolean,
     handlers: Map<string, HubFrameHandler>,
@@ -270,7 +270,7 @@ export class HubCore implements GatewayRole, MonitorRole, HealthRole {
    * The built-in echo: `messages$`, then the ack encoded and written here. Returns undefined,
    * or (data JSON cannot encode back) the reply for the dispatcher to answer.
    */
-  ack(client: HubClient, data: unknown, id: string | number | undefined): unknown {
+  ack(client: Connection, data: unknown, id: string | number | undefined): unknown {
     this.emitMessage(client, ClientEvent.MESSAGE, data, id);
     let text: string;
     try {
@@ -283,9 +283,9 @@ export class HubCore implements GatewayRole, MonitorRole, HealthRole {
   }
 
   /** Publishes a received `message` event on `messages$`. */
-  emitMessage(client: HubClient, event: string, data: unknown, id: string | number | undefined) {
-    if (this.streams.message.observed) {
-      this.streams.message.next({ clientId: client.id, userId: client.userId, event, data, id });
+  emitMessage(client: Connection, event: string, data: unknown, id: string | number | undefined) {
+    if (this.events.message.observed) {
+      this.events.message.next({ clientId: client.id, userId: client.userId, event, data, id });
     }
   }
 
@@ -294,7 +294,7 @@ export class HubCore implements GatewayRole, MonitorRole, HealthRole {
    * that position (the history store is unreachable) a recovering client cannot tell what it
    * missed: the join is undone and answered `UNAVAILABLE` (the client may try again).
    */
-  join(client: HubClient, room: unknown): Promise<{ room: string; pos?: Position }> {
+  join(client: Connection, room: unknown): Promise<{ room: string; pos?: Position }> {
     return this.rooms.requestJoin(client, room, async (joined, added) => {
       let pos: Position | undefined;
       try {
@@ -310,12 +310,12 @@ export class HubCore implements GatewayRole, MonitorRole, HealthRole {
     });
   }
 
-  renewToken(client: HubClient, principal: HubPrincipal): TokenExpiryData | Record<string, never> {
+  renewToken(client: Connection, principal: HubPrincipal): TokenExpiryData | Record<string, never> {
     return this.expiry.renewed(client, principal);
   }
 
   /** A client's `leave` (after its pending join of the room, if any). */
-  leave(client: HubClient, room: unknown): { room: string } | Promise<{ room: string }> {
+  leave(client: Connection, room: unknown): { room: string } | Promise<{ room: string }> {
     const left = this.rooms.requestLeave(client, room);
     return typeof left === 'string' ? { room: left } : left.then((r) => ({ room: r }));
   }

@@ -59,10 +59,10 @@ export class HubService<Events extends Record<string, any> = Record<string, any>
     @Inject(WS_HUB_CORE) private readonly hub: HubCore,
   ) {
     this.instanceId = hub.instanceId;
-    this.connected$ = hub.streams.connected.asObservable();
-    this.disconnected$ = hub.streams.disconnected.asObservable();
-    this.messages$ = hub.streams.message.asObservable();
-    this.instanceGone$ = hub.streams.instanceGone.asObservable();
+    this.connected$ = hub.events.connected.asObservable();
+    this.disconnected$ = hub.events.disconnected.asObservable();
+    this.messages$ = hub.events.message.asObservable();
+    this.instanceGone$ = hub.events.instanceGone.asObservable();
   }
 
   /** Clients connected to this instance. */

@@ -7,7 +7,7 @@ import type { Delivery } from './delivery.js';
 import type { DeliveryStrategy } from './delivery-strategy.js';
 import { frameSenderOf } from './frame-writer.js';
 import { markAlive, type HeartbeatScheduler } from './heartbeat.js';
-import { HubClient, kHubClient, type ConnectionInfo, type HubSocket } from './hub-client.js';
+import { Connection, kConnection, type ConnectionInfo, type HubSocket } from './connection.js';
 import type { HubCounters } from './hub-counters.js';
 import type { Welcomer } from './welcomer.js';
 
@@ -25,15 +25,15 @@ export class Registrar {
     private readonly strategy: DeliveryStrategy,
   ) {}
 
-  register(socket: HubSocket, info: ConnectionInfo): HubClient {
-    const client = new HubClient(
+  register(socket: HubSocket, info: ConnectionInfo): Connection {
+    const client = new Connection(
       formatClientId(this.instanceId, randomId()),
       socket,
       Date.now(),
       info.ip,
       info.principal,
     );
-    socket[kHubClient] = client;
+    socket[kConnection] = client;
     this.counters.connectionsOpened++;
     client.frameSender = frameSenderOf(socket);
     const userId = client.userId;

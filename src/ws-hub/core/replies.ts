@@ -7,15 +7,15 @@ import { CloseCode, DisconnectReason, ErrorCode } from '../protocol/constants.js
 import { encodeError, encodeFrame, type HubEnvelope } from '../protocol/envelope.js';
 import { HubHandlerError } from '../protocol/hub.error.js';
 import { errorReplyOf } from './handler-errors.js';
-import type { HubClient } from './hub-client.js';
+import type { Connection } from './connection.js';
 import type { HubCounters } from './hub-counters.js';
 import { LogBudget } from './log-budget.js';
 import { WindowCounter } from './window-counter.js';
 
 /** What the dispatcher needs from the hub to answer and to close clients. */
 export interface DispatchSink {
-  deliverText(client: HubClient, text: string): boolean;
-  closeClient(client: HubClient, code: number, reason: string, why: string): void;
+  deliverText(client: Connection, text: string): boolean;
+  closeClient(client: Connection, code: number, reason: string, why: string): void;
 }
 
 /**
@@ -35,7 +35,7 @@ export class Replies {
   ) {}
 
   /** A handler's result (a value, or an Observable's emissions) as its reply frames. */
-  send(client: HubClient, value: unknown, event: string, id: string | number | undefined): void {
+  send(client: Connection, value: unknown, event: string, id: string | number | undefined): void {
     if (value === undefined || value === null || client.removed) return;
     if (isObservable(value)) {
       this.follow(client, value, event, id);
@@ -65,7 +65,7 @@ export class Replies {
    * out of reach (an uncaught exception), so each callback catches what it causes.
    */
   private follow(
-    client: HubClient,
+    client: Connection,
     value: Observable<unknown>,
     event: string,
     id: string | number | undefined,
@@ -108,7 +108,7 @@ export class Replies {
    * `maxHandlerFailures` within 10 s (a client that keeps making a handler fail would otherwise
    * keep the log busy).
    */
-  failed(client: HubClient, err: unknown, id: string | number | undefined): void {
+  failed(client: Connection, err: unknown, id: string | number | undefined): void {
     const reply = errorReplyOf(err);
     if (reply) {
       this.error(client, reply.code, reply.message, id, reply.details);
@@ -136,7 +136,7 @@ export class Replies {
   }
 
   /** A failure while answering a failure (a bug of the hub's): logged, never thrown. */
-  lastResort(client: HubClient, err: unknown): void {
+  lastResort(client: Connection, err: unknown): void {
     const budget = this.failureLog.take();
     if (budget) {
       hubLogger.error(`answering client ${client.id} failed: ${errorText(err)}${budget.note}`);
@@ -145,7 +145,7 @@ export class Replies {
 
   /** Sends an error frame (and counts it under its bounded label). */
   error(
-    client: HubClient,
+    client: Connection,
     code: string,
     message: string,
     id?: string | number,

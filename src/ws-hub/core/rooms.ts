@@ -2,7 +2,7 @@ import type { ClusterLink } from '../cluster/cluster-link.js';
 import type { HubAuthorizeJoinFn } from '../interfaces/options.interface.js';
 import { ErrorCode } from '../protocol/constants.js';
 import { HubError } from '../protocol/hub.error.js';
-import type { HubClient } from './hub-client.js';
+import type { Connection } from './connection.js';
 
 /** Longest room name accepted, in characters. */
 export const MAX_ROOM_LENGTH = 128;
@@ -21,7 +21,7 @@ const done = (): void => undefined;
  * asynchronous `authorizeJoin` is pending.
  */
 export class Rooms {
-  private readonly byRoom = new Map<string, Set<HubClient>>();
+  private readonly byRoom = new Map<string, Set<Connection>>();
   /** Set once the module's hooks are resolved. */
   authorizeJoin: HubAuthorizeJoinFn | undefined;
 
@@ -31,7 +31,7 @@ export class Rooms {
   ) {}
 
   /** Members of a room on this instance (the live set; do not modify). */
-  members(room: string): ReadonlySet<HubClient> | undefined {
+  members(room: string): ReadonlySet<Connection> | undefined {
     return this.byRoom.get(room);
   }
 
@@ -53,7 +53,7 @@ export class Rooms {
    * Adds a member (`byClient`: its own `join`; else the server decided, without
    * `authorizeJoin`). Returns what the client's receiver needs to record it, if anything.
    */
-  add(client: HubClient, room: string, byClient = false): Promise<void> | void {
+  add(client: Connection, room: string, byClient = false): Promise<void> | void {
     client.rooms ??= new Set();
     if (client.rooms.has(room)) return;
     client.rooms.add(room);
@@ -67,14 +67,14 @@ export class Rooms {
   }
 
   /** Leaves (`byServer`: `HubService.leave`); false when the client was not in the room. */
-  remove(client: HubClient, room: string, byServer = false): boolean {
+  remove(client: Connection, room: string, byServer = false): boolean {
     if (!this.drop(client, room)) return false;
     client.receiver?.roomLeft(client, room, byServer);
     return true;
   }
 
   /** Takes a client out of every room (it is going away: its session, if any, keeps them). */
-  removeAll(client: HubClient): void {
+  removeAll(client: Connection): void {
     if (client.rooms) for (const room of client.rooms) this.drop(client, room);
   }
 
@@ -86,7 +86,7 @@ export class Rooms {
    * was in already: false), so that a failing `then` can undo it.
    */
   requestJoin<T>(
-    client: HubClient,
+    client: Connection,
     room: unknown,
     then: (room: string, added: boolean) => Promise<T> | T,
   ): Promise<T> {
@@ -97,7 +97,7 @@ export class Rooms {
   }
 
   /** A client's `leave` request, applied after the client's pending join of the room if any. */
-  requestLeave(client: HubClient, room: unknown): string | Promise<string> {
+  requestLeave(client: Connection, room: unknown): string | Promise<string> {
     if (!isValidRoom(room)) {
       throw new HubError(ErrorCode.BAD_ENVELOPE, `"data.room" ${ROOM_RULE}`);
     }
@@ -110,7 +110,7 @@ export class Rooms {
   }
 
   /** Joins; true when this made the client a member. */
-  private async join(client: HubClient, room: string): Promise<boolean> {
+  private async join(client: Connection, room: string): Promise<boolean> {
     if (client.rooms?.has(room)) return false;
     this.assertCapacity(client);
     if (this.authorizeJoin) {
@@ -134,7 +134,7 @@ export class Rooms {
   }
 
   /** Runs `op` after the client's earlier joins and leaves of `room` have finished. */
-  private inOrder<T>(client: HubClient, room: string, op: () => Promise<T>): Promise<T> {
+  private inOrder<T>(client: Connection, room: string, op: () => Promise<T>): Promise<T> {
     const ops = (client.roomOps ??= new Map());
     const previous = ops.get(room);
     const result = previous ? previous.then(op) : op();
@@ -146,7 +146,7 @@ export class Rooms {
     return result;
   }
 
-  private drop(client: HubClient, room: string): boolean {
+  private drop(client: Connection, room: string): boolean {
     if (!client.rooms?.delete(room)) return false;
     const members = this.byRoom.get(room);
     if (members && members.delete(client) && members.size === 0) {
@@ -156,7 +156,7 @@ export class Rooms {
     return true;
   }
 
-  private assertCapacity(client: HubClient): void {
+  private assertCapacity(client: Connection): void {
     if ((client.rooms?.size ?? 0) >= this.maxRoomsPerClient) {
       throw new HubError(ErrorCode.FORBIDDEN, `at most ${this.maxRoomsPerClient} rooms per client`);
     }

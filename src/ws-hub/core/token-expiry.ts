@@ -2,7 +2,7 @@ import type { HubPrincipal } from '../interfaces/options.interface.js';
 import { ServerEvent } from '../protocol/constants.js';
 import { encodeFrame } from '../protocol/envelope.js';
 import { Deadlines } from './deadlines.js';
-import type { HubClient } from './hub-client.js';
+import type { Connection } from './connection.js';
 
 /** How much earlier than its lead an `expiring` may go, at random (a fraction of the lead). */
 export const ASK_SPREAD = 0.25;
@@ -30,14 +30,14 @@ export function expiryOf(principal: HubPrincipal | undefined): number | undefine
  * in between.
  */
 export class TokenExpiry {
-  private readonly deadlines: Deadlines<HubClient>;
+  private readonly deadlines: Deadlines<Connection>;
 
   constructor(
     private readonly refreshBeforeMs: number,
     /** Writes a frame to a client (`expiring`). */
-    private readonly write: (client: HubClient, text: string) => void,
+    private readonly write: (client: Connection, text: string) => void,
     /** Closes a client whose token expired. */
-    private readonly expire: (client: HubClient) => void,
+    private readonly expire: (client: Connection) => void,
     private readonly now: () => number = Date.now,
     resolutionMs = 250,
     private readonly random: () => number = Math.random,
@@ -51,14 +51,14 @@ export class TokenExpiry {
   }
 
   /** `client` is open (its welcome sent): its token's expiry is watched from now on. */
-  track(client: HubClient): void {
+  track(client: Connection): void {
     const at = client.expiresAt;
     if (at === undefined || client.removed) return;
     this.schedule(client, at);
   }
 
   /** A `refresh` was accepted: the client's principal is the new one; the `refreshed` data. */
-  renewed(client: HubClient, principal: HubPrincipal): TokenExpiryData | Record<string, never> {
+  renewed(client: Connection, principal: HubPrincipal): TokenExpiryData | Record<string, never> {
     const before = client.expiresAt;
     client.principal = principal;
     const at = (client.expiresAt = expiryOf(principal));
@@ -77,7 +77,7 @@ export class TokenExpiry {
   }
 
   /** What the welcome says of the expiry; undefined for a token that does not expire. */
-  data(client: HubClient): TokenExpiryData | undefined {
+  data(client: Connection): TokenExpiryData | undefined {
     const at = client.expiresAt;
     return at === undefined
       ? undefined
@@ -85,7 +85,7 @@ export class TokenExpiry {
   }
 
   /** `client` is gone. */
-  remove(client: HubClient): void {
+  remove(client: Connection): void {
     this.deadlines.delete(client);
   }
 
@@ -94,7 +94,7 @@ export class TokenExpiry {
     this.deadlines.clear();
   }
 
-  private schedule(client: HubClient, at: number): void {
+  private schedule(client: Connection, at: number): void {
     const now = this.now();
     client.refreshAsked = false;
     const base = Math.max(at - this.refreshBeforeMs, now + (at - now) / 2);
@@ -104,7 +104,7 @@ export class TokenExpiry {
     this.deadlines.set(client, Math.min(askAt, at));
   }
 
-  private due(client: HubClient): void {
+  private due(client: Connection): void {
     const at = client.expiresAt;
     if (client.removed || at === undefined) return;
     if (this.now() >= at) return this.expire(client);

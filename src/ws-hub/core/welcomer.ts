@@ -1,8 +1,8 @@
 import type { ResolvedHubOptions } from '../options/resolve-options.js';
 import { PROTOCOL_VERSION, ServerEvent } from '../protocol/constants.js';
 import { encodeFrame } from '../protocol/envelope.js';
-import type { HubClient } from './hub-client.js';
-import type { HubStreams } from './hub-streams.js';
+import type { Connection } from './connection.js';
+import type { HubEvents } from './hub-events.js';
 import type { TokenExpiry } from './token-expiry.js';
 
 /**
@@ -16,7 +16,7 @@ export class Welcomer {
       ResolvedHubOptions,
       'pingIntervalMs' | 'maxPayloadBytes' | 'welcome'
     >,
-    private readonly streams: HubStreams,
+    private readonly events: HubEvents,
     /** Connection expiry: its data in the welcome, watched from the announcement on. */
     private readonly expiry?: Pick<TokenExpiry, 'data' | 'track'>,
   ) {}
@@ -27,7 +27,7 @@ export class Welcomer {
   }
 
   /** The welcome frame; `extra` goes into its data (recovery's), `id` answers a frame. */
-  frame(client: HubClient, extra?: Record<string, unknown>, id?: string | number): string {
+  frame(client: Connection, extra?: Record<string, unknown>, id?: string | number): string {
     const data: Record<string, unknown> = {
       clientId: client.id,
       pingIntervalMs: this.options.pingIntervalMs,
@@ -41,9 +41,9 @@ export class Welcomer {
   }
 
   /** Emits `connected$` for a client that is now fully open. */
-  announce(client: HubClient): void {
+  announce(client: Connection): void {
     this.expiry?.track(client);
-    this.streams.connected.next({
+    this.events.connected.next({
       clientId: client.id,
       userId: client.userId,
       principal: client.principal,

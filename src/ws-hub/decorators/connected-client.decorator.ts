@@ -1,6 +1,6 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import { connectedClientOf } from '../core/client-info.js';
-import { kHubClient, type HubSocket } from '../core/hub-client.js';
+import { kConnection, type HubSocket } from '../core/connection.js';
 import type { HubConnectedClient } from '../interfaces/events.interface.js';
 
 /**
@@ -15,7 +15,7 @@ export function hubClientOf(
     source !== undefined && typeof (source as ExecutionContext).switchToWs === 'function'
       ? (source as ExecutionContext).switchToWs().getClient<HubSocket>()
       : (source as HubSocket | undefined);
-  const client = socket?.[kHubClient];
+  const client = socket?.[kConnection];
   return client && !client.removed ? connectedClientOf(client) : undefined;
 }
 

@@ -2,7 +2,7 @@ import type { Type } from '@nestjs/common';
 import { MetadataScanner, type ModulesContainer } from '@nestjs/core';
 import { WebSocketGateway } from '@nestjs/websockets';
 import { kConnectionGate } from '../socket/connection-gate.js';
-import type { HubSocket } from '../socket/ws-hub-socket.adapter.js';
+import type { GatedSocket } from '../socket/ws-hub-socket.adapter.js';
 import { HubExceptionFilter } from './exception.filter.js';
 import {
   EXCEPTION_FILTERS_METADATA,
@@ -155,7 +155,7 @@ export function deferInstanceHooks(instance: object): void {
 }
 
 function deferredConnect(connect: (...args: unknown[]) => unknown) {
-  return function (this: unknown, socket: HubSocket, ...rest: unknown[]) {
+  return function (this: unknown, socket: GatedSocket, ...rest: unknown[]) {
     const gate = socket?.[kConnectionGate];
     if (!gate) return connect.call(this, socket, ...rest);
     gate.whenOpen(() => connect.call(this, socket, ...rest));
@@ -163,7 +163,7 @@ function deferredConnect(connect: (...args: unknown[]) => unknown) {
 }
 
 function deferredDisconnect(disconnect: (...args: unknown[]) => unknown) {
-  return function (this: unknown, socket: HubSocket, ...rest: unknown[]) {
+  return function (this: unknown, socket: GatedSocket, ...rest: unknown[]) {
     const gate = socket?.[kConnectionGate];
     if (gate && !gate.opened) return;
     return disconnect.call(this, socket, ...rest);

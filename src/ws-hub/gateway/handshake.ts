@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { ServerOptions } from 'ws';
-import type { ConnectionInfo } from '../core/hub-client.js';
+import type { ConnectionInfo } from '../core/connection.js';
 import type {
   HubAuthenticateFn,
   HubHandshakeContext,

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { GatewayRole } from '../core/hub-core.js';
-import type { HubClient } from '../core/hub-client.js';
+import type { Connection } from '../core/connection.js';
 import { LogBudget } from '../core/log-budget.js';
 import type { HubPrincipal } from '../interfaces/options.interface.js';
 import type { ResolvedHubOptions } from '../options/resolve-options.js';
@@ -21,7 +21,7 @@ import { redactedError } from './redact.js';
  */
 export class TokenRefresh {
   /** Upgrade requests of the connections whose token expires (the `request` of a refresh). */
-  private readonly requests = new WeakMap<HubClient, IncomingMessage>();
+  private readonly requests = new WeakMap<Connection, IncomingMessage>();
   /** `authenticate` failures logged: 10 lines per 10 s, the rest counted. */
   private readonly failureLog = new LogBudget(10, 10_000);
 
@@ -31,12 +31,12 @@ export class TokenRefresh {
   ) {}
 
   /** A registered connection: its request is kept while its token expires. */
-  remember(client: HubClient | undefined, request: IncomingMessage | undefined): void {
+  remember(client: Connection | undefined, request: IncomingMessage | undefined): void {
     if (client && request && client.expiresAt !== undefined) this.requests.set(client, request);
   }
 
   /** Answers a `refresh` frame: `refreshed` with the new expiry, or throws a `HubError`. */
-  async refresh(client: HubClient, data: unknown) {
+  async refresh(client: Connection, data: unknown) {
     const token = (data as { token?: unknown } | null | undefined)?.token;
     if (typeof token !== 'string' || token.length === 0) {
       throw new HubError(ErrorCode.BAD_REQUEST, 'refresh needs {"token": string}');
@@ -59,7 +59,7 @@ export class TokenRefresh {
 
   /** `authenticate` on the new token, within `authenticateTimeoutMs`; failures are `INTERNAL`. */
   private async check(
-    client: HubClient,
+    client: Connection,
     request: IncomingMessage,
     token: string,
   ): Promise<HubPrincipal | null | undefined | false> {

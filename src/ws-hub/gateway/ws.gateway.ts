@@ -20,7 +20,7 @@ import type { Subscription } from 'rxjs';
 import type { ServerOptions } from 'ws';
 import { kConnectionGate } from '../socket/connection-gate.js';
 import type { HubDirectHandler } from '../core/frame-dispatcher.js';
-import { kHubClient, type HubClient } from '../core/hub-client.js';
+import { kConnection, type Connection } from '../core/connection.js';
 import type { GatewayRole } from '../core/hub-core.js';
 import { FrameId } from '../decorators/frame-id.decorator.js';
 import { hubLogger } from '../util/logger.js';
@@ -34,7 +34,7 @@ import {
   kFrameSink,
   kHubServer,
   kHubEndpoint,
-  type HubSocket,
+  type GatedSocket,
 } from '../socket/ws-hub-socket.adapter.js';
 import {
   adoptGateway,
@@ -120,7 +120,7 @@ export class WsGateway
     hub.reserveGatewayEvents(owners);
     // The app's gateways see a connection once the hub announced it (after its welcome).
     this.announced = hub.connected$.subscribe(({ clientId }) => {
-      const socket = hub.socketOf(clientId) as HubSocket | undefined;
+      const socket = hub.socketOf(clientId) as GatedSocket | undefined;
       socket?.[kConnectionGate]?.open();
     });
   }
@@ -186,7 +186,7 @@ export class WsGateway
     );
   }
 
-  handleConnection(socket: HubSocket, request?: IncomingMessage): void {
+  handleConnection(socket: GatedSocket, request?: IncomingMessage): void {
     // In Nest 12.1 an exception here becomes an uncaughtException: nothing may escape.
     try {
       if (closeIfRefused(socket, request)) return;
@@ -214,7 +214,7 @@ export class WsGateway
     }
   }
 
-  handleDisconnect(socket: HubSocket, code?: number | string): void {
+  handleDisconnect(socket: GatedSocket, code?: number | string): void {
     try {
       this.hub.unregister(socket, typeof code === 'number' ? code : undefined);
     } catch (err) {
@@ -225,11 +225,11 @@ export class WsGateway
   /** Echo acknowledgement: `{"event":"message","id":7,"data":X}` gets `{"event":"ack","id":7,"data":X}`. */
   @SubscribeMessage(ClientEvent.MESSAGE)
   onMessage(
-    @ConnectedSocket() socket: HubSocket,
+    @ConnectedSocket() socket: GatedSocket,
     @MessageBody() data: unknown,
     @FrameId() id?: string | number,
   ) {
-    const client = socket[kHubClient];
+    const client = socket[kConnection];
     if (client) this.hub.emitMessage(client, ClientEvent.MESSAGE, data, id);
     return { event: ServerEvent.ACK, data };
   }
@@ -241,29 +241,29 @@ export class WsGateway
   }
 
   @SubscribeMessage(ClientEvent.JOIN)
-  onJoin(@ConnectedSocket() socket: HubSocket, @MessageBody() data: unknown) {
-    return this.join(socket[kHubClient]!, data);
+  onJoin(@ConnectedSocket() socket: GatedSocket, @MessageBody() data: unknown) {
+    return this.join(socket[kConnection]!, data);
   }
 
   @SubscribeMessage(ClientEvent.LEAVE)
-  onLeave(@ConnectedSocket() socket: HubSocket, @MessageBody() data: unknown) {
-    return this.leave(socket[kHubClient]!, data);
+  onLeave(@ConnectedSocket() socket: GatedSocket, @MessageBody() data: unknown) {
+    return this.leave(socket[kConnection]!, data);
   }
 
   /** `refresh` → `refreshed` (a new token for the open connection; see `TokenRefresh`). */
   @SubscribeMessage(ClientEvent.REFRESH)
-  onRefresh(@ConnectedSocket() socket: HubSocket, @MessageBody() data: unknown) {
-    return this.refresher.refresh(socket[kHubClient]!, data);
+  onRefresh(@ConnectedSocket() socket: GatedSocket, @MessageBody() data: unknown) {
+    return this.refresher.refresh(socket[kConnection]!, data);
   }
 
   /** `join` → `joined` (with where a recovering client starts in the room's stream). */
-  private async join(client: HubClient, data: unknown) {
+  private async join(client: Connection, data: unknown) {
     const joined = await this.hub.join(client, (data as { room?: unknown } | undefined)?.room);
     return { event: ServerEvent.JOINED, data: joined };
   }
 
   /** `leave` → `left`, after the client's pending join of the room if any. */
-  private leave(client: HubClient, data: unknown) {
+  private leave(client: Connection, data: unknown) {
     const left = this.hub.leave(client, (data as { room?: unknown } | undefined)?.room);
     return left instanceof Promise
       ? left.then((d) => ({ event: ServerEvent.LEFT, data: d }))

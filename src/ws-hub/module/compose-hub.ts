@@ -10,7 +10,7 @@ import { pingIfOpen } from '../core/frame-writer.js';
 import { HeartbeatScheduler } from '../core/heartbeat.js';
 import { HubCore } from '../core/hub-core.js';
 import { HubCounters } from '../core/hub-counters.js';
-import { HubStreams } from '../core/hub-streams.js';
+import { HubEvents } from '../core/hub-events.js';
 import { PlainDelivery } from '../core/plain-delivery.js';
 import { Registrar } from '../core/registrar.js';
 import { Rooms } from '../core/rooms.js';
@@ -45,7 +45,7 @@ export function composeHub(options: ResolvedHubOptions, adapter: HubAdapter): Hu
   const instanceId = newInstanceId();
   const counters = new HubCounters(options.metrics ? options.metrics.errorCodes : []);
   const registry = new ClientRegistry();
-  const streams = new HubStreams();
+  const events = new HubEvents();
   // With recovery recorded through the cluster, the continuity of the streams as they arrive
   // is watched (and forgotten for a stream whose channel this instance leaves), and a resumed
   // session keeps its first instance's id prefix wherever it is.
@@ -69,7 +69,7 @@ export function composeHub(options: ResolvedHubOptions, adapter: HubAdapter): Hu
         DisconnectReason.TOKEN_EXPIRED,
       ),
   );
-  const closer = new Closer(counters, registry, rooms, heartbeat, link, streams, expiry);
+  const closer = new Closer(counters, registry, rooms, heartbeat, link, events, expiry);
   const delivery = new Delivery(
     counters,
     registry,
@@ -79,7 +79,7 @@ export function composeHub(options: ResolvedHubOptions, adapter: HubAdapter): Hu
     options.slowConsumer,
     options.coalesceWrites,
   );
-  const welcomer = new Welcomer(options, streams, expiry);
+  const welcomer = new Welcomer(options, events, expiry);
   let strategy: DeliveryStrategy;
   if (!recovery) {
     strategy = new PlainDelivery(registry, delivery, link);
@@ -133,13 +133,13 @@ export function composeHub(options: ResolvedHubOptions, adapter: HubAdapter): Hu
     },
     strategy.routes,
   );
-  const adapterHost = new AdapterHost(instanceId, registry, closer, strategy, streams);
+  const adapterHost = new AdapterHost(instanceId, registry, closer, strategy, events);
   return new HubCore({
     options,
     instanceId,
     counters,
     registry,
-    streams,
+    events,
     link,
     rooms,
     heartbeat,

@@ -105,7 +105,7 @@ export class HubLifecycle
     this.hub.drainer.dispose();
     this.hub.expiry.clear();
     this.hub.closer.dispose();
-    this.hub.streams.complete();
+    this.hub.events.complete();
   }
 
   /**

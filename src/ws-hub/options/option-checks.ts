@@ -1,10 +1,10 @@
 import { WsHubOptionsError } from './options.error.js';
-import { ENV_HINT, positiveInt as checkPositiveInt, show } from './validators.js';
+import { ENV_HINT, readPositiveInt, show } from './validators.js';
 
 /** Option checks that throw `WsHubOptionsError` naming the option. */
 
 export function positiveInt(name: string, value: unknown, fallback: number, unit: string): number {
-  return checkPositiveInt(value, fallback, unit, (problem) => {
+  return readPositiveInt(value, fallback, unit, (problem) => {
     throw new WsHubOptionsError(name, problem);
   });
 }

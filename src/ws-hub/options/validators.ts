@@ -17,7 +17,7 @@ export const ENV_HINT =
  * as `ConfigService.get` returns it) read as one; `fallback` when absent; anything else calls
  * `fail` with the problem (each caller throws its own error type naming the option).
  */
-export function positiveInt(
+export function readPositiveInt(
   value: unknown,
   fallback: number,
   unit: string,

@@ -1,4 +1,4 @@
-import type { ClientReceiver, HubClient, ReceiverMessage } from '../core/hub-client.js';
+import type { ClientReceiver, Connection, ReceiverMessage } from '../core/connection.js';
 import type { StreamTop } from '../interfaces/recovery.interface.js';
 import { ClientEvent } from '../protocol/constants.js';
 import { continuity, type Positions, type StreamPosition } from '../protocol/streams.js';
@@ -12,22 +12,22 @@ export const MAX_EARLY_FRAMES = 100;
 /** What a recovering client's receiver asks of the strategy that installed it. */
 export interface ClientStreamsOwner {
   /** Writes a positioned frame; a client over the buffer limit is closed (1013), never skipped. */
-  write(client: HubClient, message: PositionedMessage): boolean;
+  write(client: Connection, message: PositionedMessage): boolean;
   /** Too much held while resuming: the client is closed (1013). */
-  overflow(client: HubClient): void;
+  overflow(client: Connection): void;
   /** Too many frames sent before the welcome: the client is closed (1008). */
-  tooEarly(client: HubClient): void;
+  tooEarly(client: Connection): void;
   /** A held message does not continue what the welcome said: the client resumes (1012). */
-  discontinued(client: HubClient): void;
+  discontinued(client: Connection): void;
   /** Records a room in the client's session (resolves once recorded; never rejects). */
-  recordRoom(client: HubClient, room: string, byClient: boolean): Promise<void>;
-  forgetRoom(client: HubClient, room: string): void;
+  recordRoom(client: Connection, room: string, byClient: boolean): Promise<void>;
+  forgetRoom(client: Connection, room: string): void;
   /** Tells the client it is in `room` now (server-side join): `joined` with its position. */
-  announceJoin(client: HubClient, room: string): Promise<void>;
+  announceJoin(client: Connection, room: string): Promise<void>;
   /** Tells the client it is no longer in `room` (server-side leave): `left`. */
-  announceLeave(client: HubClient, room: string): void;
+  announceLeave(client: Connection, room: string): void;
   /** The client is gone: its session, if any, becomes resumable for `sessionTtlMs`. */
-  removed(client: HubClient, streams: ClientStreams): void;
+  removed(client: Connection, streams: ClientStreams): void;
 }
 
 /**
@@ -57,7 +57,7 @@ export class ClientStreams implements ClientReceiver {
     this.early = [];
   }
 
-  hold(client: HubClient, raw: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): boolean {
+  hold(client: Connection, raw: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): boolean {
     const early = this.early;
     if (early === undefined) return false;
     if (early.length >= MAX_EARLY_FRAMES) {
@@ -69,7 +69,7 @@ export class ClientStreams implements ClientReceiver {
   }
 
   /** After the welcome (or a failed resume): the frames sent meanwhile are handled, in order. */
-  opened(client: HubClient): void {
+  opened(client: Connection): void {
     const early = this.early ?? [];
     this.early = undefined;
     for (const [raw, isBinary] of early) {
@@ -82,7 +82,7 @@ export class ClientStreams implements ClientReceiver {
     return this.awaiting ? ClientEvent.RECOVER : undefined;
   }
 
-  deliver(client: HubClient, message: ReceiverMessage): boolean {
+  deliver(client: Connection, message: ReceiverMessage): boolean {
     const positioned = message as PositionedMessage;
     const held = this.held;
     if (held !== undefined) {
@@ -93,7 +93,7 @@ export class ClientStreams implements ClientReceiver {
     return this.owner.write(client, positioned);
   }
 
-  roomJoined(client: HubClient, room: string, byClient: boolean): Promise<void> | void {
+  roomJoined(client: Connection, room: string, byClient: boolean): Promise<void> | void {
     if (!this.hasSession || this.restoring) return;
     const recorded = this.owner.recordRoom(client, room, byClient);
     // The client learns of a room the server put it in, with its position there, so that it
@@ -103,13 +103,13 @@ export class ClientStreams implements ClientReceiver {
     return recorded;
   }
 
-  roomLeft(client: HubClient, room: string, byServer = false): void {
+  roomLeft(client: Connection, room: string, byServer = false): void {
     if (!this.hasSession) return;
     this.owner.forgetRoom(client, room);
     if (byServer) this.owner.announceLeave(client, room);
   }
 
-  removed(client: HubClient): void {
+  removed(client: Connection): void {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.held = undefined;
@@ -125,7 +125,7 @@ export class ClientStreams implements ClientReceiver {
    * saw) would be a gap on the client's connection: the client resumes instead (1012).
    * Returns false when the client could not take them (it is being closed).
    */
-  release(client: HubClient, tops: readonly StreamTop[]): boolean {
+  release(client: Connection, tops: readonly StreamTop[]): boolean {
     const held = this.held ?? [];
     this.held = undefined;
     const at = new Map(

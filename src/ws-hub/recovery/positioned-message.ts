@@ -1,5 +1,5 @@
 import { OutgoingFrame } from '../core/frame-writer.js';
-import type { HubClient, ReceiverMessage } from '../core/hub-client.js';
+import type { Connection, ReceiverMessage } from '../core/connection.js';
 import type { CopyHolders } from './copy-ledger.js';
 import {
   ALL_STREAM,
@@ -52,7 +52,7 @@ export class PositionedMessage implements ReceiverMessage {
    * The frame for `client`: only the positions of its streams (a `skip` frame when the
    * message is not for it); undefined when it is in none of them.
    */
-  frameFor(client: HubClient): OutgoingFrame | undefined {
+  frameFor(client: Connection): OutgoingFrame | undefined {
     const streams = this.streams;
     let key = '';
     let all = true;
@@ -96,7 +96,7 @@ export class PositionedMessage implements ReceiverMessage {
 }
 
 /** Whether a client is in a stream (recovery's streams: all, its own, its user's, its rooms'). */
-export function isIn(client: HubClient, stream: string): boolean {
+export function isIn(client: Connection, stream: string): boolean {
   const room = roomOfStream(stream);
   if (room !== undefined) return client.rooms?.has(room) === true;
   return (

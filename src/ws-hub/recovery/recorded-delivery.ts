@@ -1,7 +1,7 @@
 import type { FrameMessage } from '../core/delivery-strategy.js';
 import type { LocalMessage } from '../core/delivery.js';
 import { OutgoingFrame } from '../core/frame-writer.js';
-import type { HubClient } from '../core/hub-client.js';
+import type { Connection } from '../core/connection.js';
 import type { StreamTop } from '../interfaces/recovery.interface.js';
 import { hubLogger } from '../util/logger.js';
 import { CloseCode, DisconnectReason } from '../protocol/constants.js';
@@ -132,7 +132,7 @@ export class RecordedDelivery extends RecoveringDelivery {
     return this.deps.link.settled();
   }
 
-  override replayedCopies(client: HubClient, ids: ReadonlySet<string>): void {
+  override replayedCopies(client: Connection, ids: ReadonlySet<string>): void {
     for (const id of ids) this.copies.of(id).set(client.id, null);
   }
 
@@ -142,7 +142,7 @@ export class RecordedDelivery extends RecoveringDelivery {
    * connection that was already dead never reached it.
    */
   override gotCopy(
-    client: HubClient,
+    client: Connection,
     id: string,
     asked: ReadonlyMap<string, StreamPosition>,
   ): boolean {
@@ -236,11 +236,11 @@ export class RecordedDelivery extends RecoveringDelivery {
   };
 
   /** This instance's recovering clients in a stream. */
-  private recoveringIn(stream: string): HubClient[] {
-    const out: HubClient[] = [];
+  private recoveringIn(stream: string): Connection[] {
+    const out: Connection[] = [];
     const room = roomOfStream(stream);
     const { rooms, registry } = this.deps;
-    let candidates: Iterable<HubClient> = [];
+    let candidates: Iterable<Connection> = [];
     if (room !== undefined) candidates = rooms.members(room) ?? [];
     else if (stream === ALL_STREAM) candidates = registry.list;
     else if (stream.startsWith(USER_PREFIX))

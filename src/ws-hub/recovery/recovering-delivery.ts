@@ -5,7 +5,7 @@ import type { Delivery } from '../core/delivery.js';
 import type { DeliveryStrategy, FrameMessage } from '../core/delivery-strategy.js';
 import type { HubDirectHandler } from '../core/frame-dispatcher.js';
 import type { OutgoingFrame } from '../core/frame-writer.js';
-import type { ConnectionInfo, HubClient } from '../core/hub-client.js';
+import type { ConnectionInfo, Connection } from '../core/connection.js';
 import type { HubCounters } from '../core/hub-counters.js';
 import type { Rooms } from '../core/rooms.js';
 import type { Welcomer } from '../core/welcomer.js';
@@ -102,14 +102,14 @@ export abstract class RecoveringDelivery
   abstract observed(tops: readonly StreamTop[]): void;
 
   /** Only a cluster appends messages as several copies. */
-  replayedCopies(_client: HubClient, _ids: ReadonlySet<string>): void {}
+  replayedCopies(_client: Connection, _ids: ReadonlySet<string>): void {}
 
-  gotCopy(_client: HubClient, _id: string, _asked: ReadonlyMap<string, unknown>): boolean {
+  gotCopy(_client: Connection, _id: string, _asked: ReadonlyMap<string, unknown>): boolean {
     return false;
   }
 
   /** A client that negotiated recovery waits for its `recover` frame; others are plain. */
-  admit(client: HubClient, info: ConnectionInfo): boolean {
+  admit(client: Connection, info: ConnectionInfo): boolean {
     if (info.protocol !== RECOVERY_SUBPROTOCOL) return true;
     const streams = new ClientStreams(this);
     client.receiver = streams;
@@ -129,9 +129,9 @@ export abstract class RecoveringDelivery
   }
 
   /** A recovering client registered (before its `recover`). */
-  protected added(_client: HubClient): void {}
+  protected added(_client: Connection): void {}
 
-  async joinedPosition(client: HubClient, room: string): Promise<Position | undefined> {
+  async joinedPosition(client: Connection, room: string): Promise<Position | undefined> {
     if (!(client.receiver instanceof ClientStreams)) return undefined;
     const [top] = await this.deps.store.tops([roomStream(room)]);
     this.observed([top]);
@@ -141,12 +141,12 @@ export abstract class RecoveringDelivery
     return [top.top, top.epoch];
   }
 
-  write(client: HubClient, message: PositionedMessage): boolean {
+  write(client: Connection, message: PositionedMessage): boolean {
     const frame = message.frameFor(client);
     return frame === undefined || this.deps.delivery.strictFrame(client, frame);
   }
 
-  overflow(client: HubClient): void {
+  overflow(client: Connection): void {
     this.deps.counters.slowClosed++;
     this.deps.closer.close(
       client,
@@ -156,7 +156,7 @@ export abstract class RecoveringDelivery
     );
   }
 
-  discontinued(client: HubClient): void {
+  discontinued(client: Connection): void {
     this.deps.closer.close(
       client,
       CloseCode.SERVICE_RESTART,
@@ -165,7 +165,7 @@ export abstract class RecoveringDelivery
     );
   }
 
-  tooEarly(client: HubClient): void {
+  tooEarly(client: Connection): void {
     this.deps.closer.close(
       client,
       CloseCode.POLICY_VIOLATION,
@@ -174,11 +174,11 @@ export abstract class RecoveringDelivery
     );
   }
 
-  recordRoom(client: HubClient, room: string, byClient: boolean): Promise<void> {
+  recordRoom(client: Connection, room: string, byClient: boolean): Promise<void> {
     return this.deps.store.addRoom(client.id, room, byClient);
   }
 
-  forgetRoom(client: HubClient, room: string): void {
+  forgetRoom(client: Connection, room: string): void {
     this.deps.store.removeRoom(client.id, room);
   }
 
@@ -188,7 +188,7 @@ export abstract class RecoveringDelivery
    * stream it did not know yet); later ones continue it. If that cannot be read, the client
    * resumes (1012) and learns its rooms from the welcome.
    */
-  async announceJoin(client: HubClient, room: string): Promise<void> {
+  async announceJoin(client: Connection, room: string): Promise<void> {
     try {
       await this.deps.link.ready(roomStream(room));
       const [top] = await this.deps.store.tops([roomStream(room)]);
@@ -206,11 +206,11 @@ export abstract class RecoveringDelivery
     }
   }
 
-  announceLeave(client: HubClient, room: string): void {
+  announceLeave(client: Connection, room: string): void {
     this.deps.delivery.text(client, encodeFrame(ServerEvent.LEFT, { room }));
   }
 
-  removed(client: HubClient, streams: ClientStreams): void {
+  removed(client: Connection, streams: ClientStreams): void {
     if (!streams.hasSession) return;
     // Revoked (`revokeUser`, `revoke`): the session ends with the connection.
     if (client.closeReason === DisconnectReason.REVOKED) {

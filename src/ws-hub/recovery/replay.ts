@@ -1,4 +1,4 @@
-import type { HubClient } from '../core/hub-client.js';
+import type { Connection } from '../core/connection.js';
 import type { HistoryEntry, StreamHistory } from '../interfaces/recovery.interface.js';
 import {
   entryKey,
@@ -32,7 +32,7 @@ export function plainOf(positioned: string): string {
 export function missedMessages(
   histories: readonly StreamHistory[],
   asked: ReadonlyMap<string, StreamPosition>,
-  client: HubClient,
+  client: Connection,
   /** Filled with the ids of the multi-copy messages (`id`) the replay sends in full. */
   copiesSent?: Set<string>,
   /** Whether a multi-copy message reached the client live already (through another copy). */

@@ -2,7 +2,7 @@ import type { ClusterLink } from '../cluster/cluster-link.js';
 import type { ClientRegistry } from '../core/client-registry.js';
 import type { Closer } from '../core/closer.js';
 import type { Delivery } from '../core/delivery.js';
-import type { HubClient } from '../core/hub-client.js';
+import type { Connection } from '../core/connection.js';
 import type { Rooms } from '../core/rooms.js';
 import type { Welcomer } from '../core/welcomer.js';
 import type { RecoveryStore, StreamTop } from '../interfaces/recovery.interface.js';
@@ -48,9 +48,9 @@ export interface ResumeHost {
    * The replay sent these messages appended as several copies: their copies still to come
    * live are `skip` frames for this client.
    */
-  replayedCopies(client: HubClient, ids: ReadonlySet<string>): void;
+  replayedCopies(client: Connection, ids: ReadonlySet<string>): void;
   /** Whether a copy of the multi-copy message `id` reached this client here already. */
-  gotCopy(client: HubClient, id: string, asked: ReadonlyMap<string, StreamPosition>): boolean;
+  gotCopy(client: Connection, id: string, asked: ReadonlyMap<string, StreamPosition>): boolean;
 }
 
 /**
@@ -78,7 +78,7 @@ export class Resumer {
   private readonly reader: HistoryReader;
 
   async recover(
-    client: HubClient,
+    client: Connection,
     streams: ClientStreams,
     data: unknown,
     id: string | number | undefined,
@@ -115,7 +115,7 @@ export class Resumer {
   }
 
   private async resume(
-    client: HubClient,
+    client: Connection,
     streams: ClientStreams,
     request: RecoverRequest,
     parsed: RecoverRequest | string,
@@ -215,7 +215,7 @@ export class Resumer {
    * without its session having it is a fresh join (at most `maxRoomsPerClient` of them).
    */
   private async restoreRooms(
-    client: HubClient,
+    client: Connection,
     streams: ClientStreams,
     request: RecoverRequest,
     sessionRooms: ReadonlyMap<string, boolean> | undefined,
@@ -268,7 +268,7 @@ export class Resumer {
   }
 
   private async resumeOrCreate(
-    client: HubClient,
+    client: Connection,
     streams: ClientStreams,
     request: RecoverRequest,
   ): Promise<
@@ -325,7 +325,7 @@ export class Resumer {
    * Another connection of this session may still be open (a half-open socket the heartbeat has
    * not caught yet, or a stolen credential): it is closed with 4409, here or wherever it is.
    */
-  private takeOver(clientId: string, old: HubClient | undefined, by: HubClient): void {
+  private takeOver(clientId: string, old: Connection | undefined, by: Connection): void {
     if (old && old !== by) {
       this.closer.close(
         old,
@@ -347,7 +347,7 @@ export class Resumer {
 }
 
 /** The streams a client is in: all, its own, its user's, its rooms'. */
-export function streamsOf(client: HubClient): string[] {
+export function streamsOf(client: Connection): string[] {
   const names = [ALL_STREAM, clientStream(client.id)];
   if (client.userId !== undefined) names.push(userStream(client.userId));
   if (client.rooms) for (const room of client.rooms) names.push(roomStream(room));

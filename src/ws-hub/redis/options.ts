@@ -1,6 +1,6 @@
 import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import type { HubRedisOptions } from '../interfaces/options.interface.js';
-import { positiveInt } from '../options/validators.js';
+import { readPositiveInt } from '../options/validators.js';
 
 /**
  * Options of `RedisHubAdapter`: the module's `redis` block (documented on `HubRedisOptions`),
@@ -62,7 +62,7 @@ function invalid(problem: string): never {
 }
 
 function ms(name: string, value: unknown, fallback: number): number {
-  return positiveInt(value, fallback, 'ms', (problem) => invalid(`"${name}" ${problem}`));
+  return readPositiveInt(value, fallback, 'ms', (problem) => invalid(`"${name}" ${problem}`));
 }
 
 /** Validates the adapter's options and fills in defaults; throws a `TypeError` naming the option. */

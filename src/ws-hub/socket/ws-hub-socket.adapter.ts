@@ -6,7 +6,7 @@ import type { MessageMappingProperties } from '@nestjs/websockets';
 import type { Observable } from 'rxjs';
 import type { WebSocketServer } from 'ws';
 import type { HubFrameHandler } from '../core/frame-dispatcher.js';
-import { kHubClient, type HubClient, type HubSocket as CoreSocket } from '../core/hub-client.js';
+import { kConnection, type Connection, type HubSocket as CoreSocket } from '../core/connection.js';
 import { hubLogger } from '../util/logger.js';
 import { errorText } from '../util/error-text.js';
 import { CloseCode, DisconnectReason } from '../protocol/constants.js';
@@ -34,7 +34,7 @@ type Listener = (request: IncomingMessage, socket: Duplex, head: Buffer) => void
 /** Where a hub socket's frames go (`HubService` provides it). */
 export interface FrameSink {
   handleFrame(
-    client: HubClient,
+    client: Connection,
     raw: Buffer | ArrayBuffer | Buffer[],
     isBinary: boolean,
     handlers: Map<string, HubFrameHandler>,
@@ -42,7 +42,7 @@ export interface FrameSink {
 }
 
 /** A socket as the hub gateway marks it. */
-export type HubSocket = CoreSocket & {
+export type GatedSocket = CoreSocket & {
   [kHubSocket]?: boolean;
   [kConnectionGate]?: ConnectionGate;
   [kFrameSink]?: FrameSink;
@@ -81,7 +81,7 @@ export class WsHubSocketAdapter extends WsAdapter {
     if (options?.[kHubEndpoint as never]) {
       // Registered before Nest's own listeners: every gateway on the path sees the mark, and
       // the gate that holds the app's gateways until the hub has accepted the connection.
-      server.on('connection', (ws: HubSocket) => {
+      server.on('connection', (ws: GatedSocket) => {
         ws[kHubSocket] = true;
         const gate = (ws[kConnectionGate] = new ConnectionGate());
         ws.once('close', () => gate.drop());
@@ -127,7 +127,7 @@ export class WsHubSocketAdapter extends WsAdapter {
   }
 
   override bindMessageHandlers(
-    client: HubSocket,
+    client: GatedSocket,
     handlers: MessageMappingProperties[],
     transform: (data: unknown) => Observable<unknown>,
   ): void {
@@ -142,7 +142,7 @@ export class WsHubSocketAdapter extends WsAdapter {
     if (!map) {
       const merged = (client[kHandlers] = map = new Map());
       client.on('message', (data: Buffer, isBinary: boolean) => {
-        const hubClient = client[kHubClient];
+        const hubClient = client[kConnection];
         const sink = client[kFrameSink];
         // Not registered (refused, or registration failed and it is being closed): ignored.
         if (hubClient === undefined || sink === undefined) return;
@@ -161,7 +161,7 @@ export class WsHubSocketAdapter extends WsAdapter {
   }
 
   override bindErrorHandler(server: WebSocketServer): WebSocketServer {
-    server.on('connection', (ws: HubSocket) =>
+    server.on('connection', (ws: GatedSocket) =>
       ws.on('error', (err) => this.onClientError(ws, err)),
     );
     server.on('error', (err) => hubLogger.error(err));
@@ -172,8 +172,8 @@ export class WsHubSocketAdapter extends WsAdapter {
    * Protocol violations (oversized or malformed frames) are the peer's fault and ws already
    * closed the socket with the right code: logging each would let clients flood the log.
    */
-  private onClientError(ws: HubSocket, err: Error & { code?: string }): void {
-    const client = ws[kHubClient];
+  private onClientError(ws: GatedSocket, err: Error & { code?: string }): void {
+    const client = ws[kConnection];
     if (client && !client.closeReason && err.code) {
       // ws destroys the socket after a protocol error, so the close event only says 1006:
       // keep what really happened for the disconnected stream.

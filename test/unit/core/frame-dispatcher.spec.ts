@@ -6,7 +6,7 @@ import {
   HubFrameDispatcher,
   type DispatchSink,
 } from '../../../src/ws-hub/core/frame-dispatcher.js';
-import { HubClient } from '../../../src/ws-hub/core/hub-client.js';
+import { Connection } from '../../../src/ws-hub/core/connection.js';
 import { HubCounters } from '../../../src/ws-hub/core/hub-counters.js';
 import { resolveHubOptions } from '../../../src/ws-hub/options/resolve-options.js';
 import { HubError } from '../../../src/ws-hub/protocol/hub.error.js';
@@ -30,7 +30,7 @@ function setup(options: WsHubModuleOptions = {}) {
   const resolved = resolveHubOptions({ rateLimit: false, ...options });
   const counters = new HubCounters();
   const dispatcher = new HubFrameDispatcher(resolved, counters, sink);
-  const client = new HubClient('i.c1', {} as never, 0, '127.0.0.1', { userId: 'u1', role: 'x' });
+  const client = new Connection('i.c1', {} as never, 0, '127.0.0.1', { userId: 'u1', role: 'x' });
   if (resolved.rateLimit) client.tokens = resolved.rateLimit.burst;
   client.lastRefillMs = performance.now();
   const frame = (value: unknown, handlers = new Map(), binary = false) =>
@@ -66,7 +66,7 @@ describe('HubFrameDispatcher', () => {
   it('prefers a direct handler, which gets the client first', () => {
     const { dispatcher, client, sent, frame } = setup();
     dispatcher.directHandlers = new Map([
-      ['ping', (c: HubClient) => ({ event: 'pong', data: c.id })],
+      ['ping', (c: Connection) => ({ event: 'pong', data: c.id })],
     ]);
     frame({ event: 'ping', id: 'p' }, new Map([['ping', () => 'slow path']]));
     expect(sent).toEqual([{ event: 'pong', id: 'p', data: client.id }]);

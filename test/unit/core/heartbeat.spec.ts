@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { HubClient } from '../../../src/ws-hub/core/hub-client.js';
+import { Connection } from '../../../src/ws-hub/core/connection.js';
 import { HeartbeatScheduler } from '../../../src/ws-hub/core/heartbeat.js';
 
-function fakeClient(n: number): HubClient {
-  return new HubClient(`c${n}`, {} as never, 0, '127.0.0.1', undefined);
+function fakeClient(n: number): Connection {
+  return new Connection(`c${n}`, {} as never, 0, '127.0.0.1', undefined);
 }
 
 describe('HeartbeatScheduler', () => {

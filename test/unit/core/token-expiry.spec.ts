@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { HubClient } from '../../../src/ws-hub/core/hub-client.js';
+import { Connection } from '../../../src/ws-hub/core/connection.js';
 import { TokenExpiry } from '../../../src/ws-hub/core/token-expiry.js';
 
 afterEach(() => {
@@ -7,7 +7,7 @@ afterEach(() => {
 });
 
 const clientOf = (id: string, expiresAt?: number) =>
-  new HubClient(id, {} as never, Date.now(), '127.0.0.1', { userId: id, expiresAt });
+  new Connection(id, {} as never, Date.now(), '127.0.0.1', { userId: id, expiresAt });
 
 describe('TokenExpiry', () => {
   it('asks once refreshBeforeMs early, then expires; a renewal moves both; one timer for all', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { positiveInt, show } from '../../../src/ws-hub/options/validators.js';
+import { readPositiveInt, show } from '../../../src/ws-hub/options/validators.js';
 
 describe('show', () => {
   it.each([
@@ -26,19 +26,19 @@ describe('show', () => {
   });
 });
 
-describe('positiveInt', () => {
+describe('readPositiveInt', () => {
   const fail = (problem: string): never => {
     throw new Error(problem);
   };
 
   it.each([1, 2, 25_000, Number.MAX_SAFE_INTEGER])('returns %d as it is', (value) => {
-    expect(positiveInt(value, 7, 'units', fail)).toBe(value);
+    expect(readPositiveInt(value, 7, 'units', fail)).toBe(value);
   });
 
   it('returns the fallback when the value is absent (undefined or null)', () => {
-    expect(positiveInt(undefined, 7, 'units', fail)).toBe(7);
-    expect(positiveInt(null, 7, 'units', fail)).toBe(7);
-    expect(positiveInt(undefined, Infinity, 'units', fail)).toBe(Infinity);
+    expect(readPositiveInt(undefined, 7, 'units', fail)).toBe(7);
+    expect(readPositiveInt(null, 7, 'units', fail)).toBe(7);
+    expect(readPositiveInt(undefined, Infinity, 'units', fail)).toBe(Infinity);
   });
 
   it.each([
@@ -54,20 +54,20 @@ describe('positiveInt', () => {
     [true, 'true'],
     [{}, 'object'],
   ])('calls fail for %j, naming the unit and showing the value', (value, shown) => {
-    expect(() => positiveInt(value, 7, 'milliseconds', fail)).toThrow(
+    expect(() => readPositiveInt(value, 7, 'milliseconds', fail)).toThrow(
       new Error(`must be a positive integer (milliseconds), got ${shown}`),
     );
   });
 
   it('reads a string of decimal digits (an environment value) as the number', () => {
-    expect(positiveInt('10', 7, 'milliseconds', fail)).toBe(10);
-    expect(positiveInt(' 250\n', 7, 'milliseconds', fail)).toBe(250);
+    expect(readPositiveInt('10', 7, 'milliseconds', fail)).toBe(10);
+    expect(readPositiveInt(' 250\n', 7, 'milliseconds', fail)).toBe(250);
   });
 
   it('lets the caller choose the error thrown', () => {
     class OwnError extends Error {}
     expect(() =>
-      positiveInt(-5, 1, 'bytes', (problem) => {
+      readPositiveInt(-5, 1, 'bytes', (problem) => {
         throw new OwnError(`option "x" ${problem}`);
       }),
     ).toThrow(OwnError);

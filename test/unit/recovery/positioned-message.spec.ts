@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { HubClient } from '../../../src/ws-hub/core/hub-client.js';
+import { Connection } from '../../../src/ws-hub/core/connection.js';
 import { positionedFrame, type Positions } from '../../../src/ws-hub/protocol/streams.js';
 import { PositionedMessage } from '../../../src/ws-hub/recovery/positioned-message.js';
 
 const plain = '{"event":"e","data":1}';
-function client(id: string, rooms: string[]): HubClient {
-  const c = new HubClient(id, {} as never, 0, undefined, undefined);
+function client(id: string, rooms: string[]): Connection {
+  const c = new Connection(id, {} as never, 0, undefined, undefined);
   c.rooms = new Set(rooms);
   return c;
 }
-const parse = (m: PositionedMessage, c: HubClient) => {
+const parse = (m: PositionedMessage, c: Connection) => {
   const f = m.frameFor(c);
   return f === undefined ? undefined : (JSON.parse(f.text) as Record<string, unknown>);
 };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HubClient } from '../../../src/ws-hub/core/hub-client.js';
+import { Connection } from '../../../src/ws-hub/core/connection.js';
 import type {
   HistoryEntry,
   StreamHistory,
@@ -22,8 +22,8 @@ const hist = (stream: string, entries: HistoryEntry[]): StreamHistory => ({
   complete: true,
 });
 /** A client in `rooms` (its streams: all, its own, its rooms'). */
-function client(rooms: string[] = []): HubClient {
-  const c = new HubClient('i.c', {} as never, 0, undefined, undefined);
+function client(rooms: string[] = []): Connection {
+  const c = new Connection('i.c', {} as never, 0, undefined, undefined);
   c.rooms = new Set(rooms);
   return c;
 }

@@ -6,7 +6,7 @@ import type {
 } from '../interfaces/events.interface.js';
 
 /** The subjects behind `HubService`'s public streams. */
-export class HubStreams {
+export class HubEvents {
   readonly connected = new Subject<HubConnectedEvent>();
   readonly disconnected = new Subject<HubDisconnectedEvent>();
   readonly message = new Subject<HubMessageEvent>();

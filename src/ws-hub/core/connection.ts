@@ -4,11 +4,11 @@ import type { HubPrincipal } from '../interfaces/options.interface.js';
 import { tcpOf, type FrameSender } from './frame-writer.js';
 import type { WindowCounter } from './window-counter.js';
 
-/** Where a socket keeps its `HubClient`, so handlers can find it without a lookup. */
-export const kHubClient = Symbol('ws-hub.client');
+/** Where a socket keeps its `Connection`, so handlers can find it without a lookup. */
+export const kConnection = Symbol('ws-hub.connection');
 
 /** A socket as the hub sees it: the `ws` socket carrying its client record once registered. */
-export type HubSocket = WebSocket & { [kHubClient]?: HubClient };
+export type HubSocket = WebSocket & { [kConnection]?: Connection };
 
 /** What the handshake decided about a connection, handed to the registry. */
 export interface ConnectionInfo {
@@ -36,7 +36,7 @@ export interface ReceiverMessage {
 /**
  * A client that does not take the plain frames of messages, and the state that comes with it
  * (with recovery: positioned frames, held while its session is resumed, and its session).
- * Installed on `HubClient.receiver` by the delivery strategy when the client registers; the
+ * Installed on `Connection.receiver` by the delivery strategy when the client registers; the
  * core hands it each message for the client and tells it what happens to the client.
  */
 export interface ClientReceiver {
@@ -49,25 +49,25 @@ export interface ClientReceiver {
    * Takes an incoming frame to hand back later (its opening is still being answered: frames
    * must follow the welcome); false to let it be handled now.
    */
-  hold(client: HubClient, raw: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): boolean;
+  hold(client: Connection, raw: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): boolean;
   /**
    * Writes (or holds) one message for `client`; false when nothing was written now. Also
    * handed messages whose `except` names the client: the receiver decides what that means.
    */
-  deliver(client: HubClient, message: ReceiverMessage): boolean;
+  deliver(client: Connection, message: ReceiverMessage): boolean;
   /**
    * `client` is now in `room` (`byClient`: its own `join`, else `HubService.join`). A promise
    * settles once that is recorded (the `joined` reply waits for it); it never rejects.
    */
-  roomJoined(client: HubClient, room: string, byClient: boolean): Promise<void> | void;
+  roomJoined(client: Connection, room: string, byClient: boolean): Promise<void> | void;
   /** `client` left `room` (`byServer`: `HubService.leave`, else its own `leave` or an undo). */
-  roomLeft(client: HubClient, room: string, byServer?: boolean): void;
+  roomLeft(client: Connection, room: string, byServer?: boolean): void;
   /** `client` was unregistered (closed, evicted, or replaced by a resume of its session). */
-  removed(client: HubClient): void;
+  removed(client: Connection): void;
 }
 
 /** Everything the hub keeps about one connection (internal). */
-export class HubClient {
+export class Connection {
   /** Set by the heartbeat to false when it pings; any pong or frame sets it back. */
   alive = true;
   missedPongs = 0;
