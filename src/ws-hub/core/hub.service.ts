@@ -54,6 +54,7 @@ export class HubService<Events extends Record<string, any> = Record<string, any>
   /** Emits the id of another instance that died without leaving (its clients are gone with it). */
   readonly instanceGone$: Observable<string>;
 
+  /** @internal Built by Nest: the hub's object graph is not part of the API. */
   constructor(
     @Inject(WS_HUB_RESOLVED_OPTIONS) readonly options: ResolvedHubOptions,
     @Inject(WS_HUB_CORE) private readonly hub: HubCore,

@@ -1,4 +1,5 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import type { WebSocket } from 'ws';
 import { connectedClientOf } from '../core/client-info.js';
 import { kConnection, type HubSocket } from '../core/connection.js';
 import type { HubConnectedClient } from '../interfaces/events.interface.js';
@@ -9,7 +10,7 @@ import type { HubConnectedClient } from '../interfaces/events.interface.js';
  * socket the hub did not register (another gateway's, or one being refused).
  */
 export function hubClientOf(
-  source: ExecutionContext | HubSocket | undefined,
+  source: ExecutionContext | WebSocket | undefined,
 ): HubConnectedClient | undefined {
   const socket =
     source !== undefined && typeof (source as ExecutionContext).switchToWs === 'function'

@@ -26,6 +26,7 @@ export type HubHealthResult<Key extends string = string> = Record<
  */
 @Injectable()
 export class HubHealthIndicator {
+  /** @internal Built by Nest: the hub's object graph is not part of the API. */
   constructor(@Inject(WS_HUB_CORE) private readonly hub: HealthRole) {}
 
   isHealthy<const Key extends string = 'ws-hub'>(key: Key = 'ws-hub' as Key): HubHealthResult<Key> {

@@ -3,8 +3,6 @@ import type { HubMetricsRegistry } from '../interfaces/options.interface.js';
 import { LoopDelay } from './loop-delay.js';
 import { MetricSet, type MetricsSource, type PromClient } from './metric-set.js';
 
-export type { PromClient } from './metric-set.js';
-
 /** Resolution of the event-loop delay monitor, in milliseconds. */
 const LOOP_RESOLUTION_MS = 20;
 
@@ -20,6 +18,7 @@ export class HubMetrics {
   private readonly source: MetricsSource;
   private disposed = false;
 
+  /** @internal Built by Nest: the hub's object graph is not part of the API. */
   constructor(
     private readonly hub: MonitorRole,
     prom: PromClient,

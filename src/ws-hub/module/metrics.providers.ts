@@ -1,7 +1,8 @@
 import type { Provider } from '@nestjs/common';
 import type { HubCore } from '../core/hub-core.js';
 import { loadOptionalPeer } from '../util/optional-peer.js';
-import { HubMetrics, type PromClient } from '../metrics/hub-metrics.js';
+import { HubMetrics } from '../metrics/hub-metrics.js';
+import type { PromClient } from '../metrics/metric-set.js';
 import type { ResolvedHubOptions } from '../options/resolve-options.js';
 import { WS_HUB_CORE, WS_HUB_RESOLVED_OPTIONS } from '../core/tokens.js';
 

@@ -60,7 +60,7 @@ export interface ResumeHost {
  */
 export class Resumer {
   constructor(
-    private readonly options: ResolvedRecoveryOptions,
+    options: ResolvedRecoveryOptions,
     private readonly maxRoomsPerClient: number,
     private readonly store: RecoveryStore,
     private readonly registry: ClientRegistry,
