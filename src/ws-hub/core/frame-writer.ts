@@ -12,7 +12,7 @@ const OPEN = WebSocket.OPEN;
 /** ws's Sender state in which nothing is queued and a frame can be written straight away. */
 const SENDER_IDLE = 0;
 
-/** ws internals this module relies on; checked at startup by `assertFrameInternals`. */
+/** ws internals this module relies on; `frameSenderOf` checks them once per connection. */
 interface SocketInternals {
   _sender?: { _state?: number; sendFrame(list: Buffer[], cb?: () => void): void };
   _extensions?: Record<string, unknown>;

@@ -65,7 +65,7 @@ export function closeIfRefused(
   return true;
 }
 
-/** What the handshake needs to know of the hub (`HubService` provides it). */
+/** What the handshake needs to know of the hub (the core's `GatewayRole` provides it). */
 export interface HandshakeHost {
   readonly online: number;
   readonly isShuttingDown: boolean;
