@@ -103,5 +103,12 @@ export interface RecoveryStore {
   removeRoom(clientId: string, room: string): void;
   /** Ends a session at once (revoked): it cannot be resumed. Never rejects. */
   deleteSession(clientId: string): Promise<void>;
+  /**
+   * Optional, for a store shared by instances (the Redis one has it): gives `stream` a new epoch
+   * if it is still at `epoch` with its newest offset at or below `throughOffset` (it was rolled
+   * back, by a failover or a restart from an old snapshot, and an offset is being reused).
+   * Never rejects.
+   */
+  renewEpoch?(stream: string, epoch: string, throughOffset: number): Promise<void>;
   close(): Promise<void>;
 }

@@ -22,7 +22,7 @@ import { WsHubOptionsError } from '../options/options.error.js';
 import type { ResolvedHubOptions } from '../options/resolve-options.js';
 import { LocalHistoryDelivery } from '../recovery/local-history-delivery.js';
 import { MemoryRecoveryStore } from '../recovery/memory-store.js';
-import { RecordedDelivery, type EpochRenewal } from '../recovery/recorded-delivery.js';
+import { RecordedDelivery } from '../recovery/recorded-delivery.js';
 import type { RecoveryDeps } from '../recovery/recovering-delivery.js';
 import { StreamMonitor } from '../recovery/stream-monitor.js';
 import { newInstanceId } from '../util/random.js';
@@ -98,12 +98,8 @@ export function composeHub(options: ResolvedHubOptions, adapter: HubAdapter): Hu
     });
     if (recorded) {
       const store = adapter.recoveryStore!(recovery);
-      const renewal = store as RecoveryDeps['store'] & Partial<EpochRenewal>;
-      strategy = new RecordedDelivery(
-        deps(store),
-        monitor!,
-        typeof renewal.renewEpoch === 'function' ? (renewal as EpochRenewal) : undefined,
-      );
+      const renewEpoch = store.renewEpoch?.bind(store);
+      strategy = new RecordedDelivery(deps(store), monitor!, renewEpoch && { renewEpoch });
     } else {
       const memory = new MemoryRecoveryStore(
         recovery.historySize,

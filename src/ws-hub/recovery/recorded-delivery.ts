@@ -2,7 +2,7 @@ import type { FrameMessage } from '../core/delivery-strategy.js';
 import type { LocalMessage } from '../core/delivery.js';
 import { OutgoingFrame } from '../core/frame-writer.js';
 import type { Connection } from '../core/connection.js';
-import type { StreamTop } from '../interfaces/recovery.interface.js';
+import type { RecoveryStore, StreamTop } from '../interfaces/recovery.interface.js';
 import { hubLogger } from '../util/logger.js';
 import { CloseCode, DisconnectReason } from '../protocol/constants.js';
 import {
@@ -21,15 +21,6 @@ import { CopyLedger } from './copy-ledger.js';
 import { PositionedMessage, isIn } from './positioned-message.js';
 import { RecoveringDelivery, type RecoveryDeps } from './recovering-delivery.js';
 import { StreamMonitor, type StreamBreak } from './stream-monitor.js';
-
-/** What a recording store can do beyond `RecoveryStore` (the Redis one does). */
-export interface EpochRenewal {
-  /**
-   * Gives `stream` a new epoch if it is still at `epoch` with its newest offset at or below
-   * `throughOffset` (it was rolled back and an offset is being reused). Never rejects.
-   */
-  renewEpoch(stream: string, epoch: string, throughOffset: number): Promise<void>;
-}
 
 /**
  * Recovery on a cluster: the adapter appends each message to its streams and publishes it in
@@ -53,7 +44,7 @@ export class RecordedDelivery extends RecoveringDelivery {
     deps: RecoveryDeps,
     /** The continuity monitor, also told by the cluster link when a stream's channel is left. */
     readonly monitor: StreamMonitor,
-    private readonly renewal: EpochRenewal | undefined,
+    private readonly renewal: Required<Pick<RecoveryStore, 'renewEpoch'>> | undefined,
   ) {
     super(deps);
   }
