@@ -25,8 +25,8 @@ export function createEmitter(report: (error: unknown, event: string) => void) {
     off,
     /** Adds a listener (called once when `once`); returns its unsubscribe function. */
     on(key: string | symbol, fn: Listener, once?: boolean): () => void {
-      let bucket = buckets.get(key);
-      if (!bucket) buckets.set(key, (bucket = new Map()));
+      const bucket = buckets.get(key) ?? new Map<Listener, Listener>();
+      buckets.set(key, bucket);
       bucket.set(
         fn,
         once

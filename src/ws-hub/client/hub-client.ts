@@ -289,6 +289,12 @@ export function createHubClient<
       emit(REJOIN, room, new HubRequestError('FORBIDDEN', `room ${room} refused on resume`));
   }
 
+  /** `onState`, `onAny`, ...: a listener of one built-in key. */
+  const listen =
+    (key: symbol) =>
+    (fn: (...args: any[]) => void): (() => void) =>
+      on(key, fn);
+
   const client: WsHubClient<ServerEvents, ClientEvents, Replies> = {
     get state() {
       return state;
@@ -305,15 +311,16 @@ export function createHubClient<
     get tokenExpiresAt() {
       return tokens.expiresAt;
     },
-    onState: (fn) => on(STATE, fn),
+    onState: listen(STATE),
     ready: () => whenOpen(client),
-    on: (event: string, fn: (...args: any[]) => void) => on(event, fn),
+    // (`on` itself: its third parameter, `once`, is not in the client's type.)
+    on: on as WsHubClient<ServerEvents, ClientEvents, Replies>['on'],
     once: (event: string, fn: (...args: any[]) => void) => on(event, fn, true),
     off: emitter.off,
-    onAny: (fn) => on(ANY, fn),
-    onRejoinError: (fn) => on(REJOIN, fn),
-    onQueueFull: (fn) => on(QUEUE_FULL, fn),
-    onRooms: (fn) => on(ROOMS, fn),
+    onAny: listen(ANY),
+    onRejoinError: listen(REJOIN),
+    onQueueFull: listen(QUEUE_FULL),
+    onRooms: listen(ROOMS),
     onTokenRefresh: tokens.onRefresh,
     send(event: string, data?: unknown) {
       const sent = (async () => put(event, data))();

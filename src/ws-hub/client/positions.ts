@@ -1,3 +1,4 @@
+import { ROOM_PREFIX } from '../protocol/streams.js';
 import type { HubPosition, HubWelcome, HubWelcomeRecovery } from './types.js';
 
 /** How many recent `mid`s the client remembers (Redis Cluster copies of one message). */
@@ -54,9 +55,10 @@ export function createPositions() {
       delete recovery?.session;
       for (const stream in restored) {
         const { epoch, offset, recovered } = restored[stream];
-        const room = stream.slice(5);
+        const room = stream.slice(ROOM_PREFIX.length);
         // (A room the server put the client in is not the app's, but the client followed it.)
-        if (stream.startsWith('room:') && !rooms.has(room) && !mine.has(stream)) leave.push(room);
+        if (ROOM_PREFIX + room === stream && !rooms.has(room) && !mine.has(stream))
+          leave.push(room);
         // A recovered stream continues from the client's offset, the replay follows. (Its epoch
         // is the client's, or the stream had none yet when the client was at offset 0.)
         else
@@ -68,7 +70,7 @@ export function createPositions() {
           );
       }
       for (const room of rooms)
-        if (!('room:' + room in restored))
+        if (!(ROOM_PREFIX + room in restored))
           (recovery?.refusedRooms?.includes(room) ? refused : rejoin).push(room);
       const recovered =
         recovery && recovery.recovered && !refused.length && rejoin.every((r) => pending?.has(r));
@@ -115,7 +117,7 @@ export function createPositions() {
 
     /** A join request in flight, until its `reply` settles (a failed join drops its frames' position). */
     joining<T>(room: string, reply: Promise<T>): Promise<T> {
-      const stream = 'room:' + room;
+      const stream = ROOM_PREFIX + room;
       const done = () => {
         joining.delete(stream);
         if (positions.get(stream)?.[2]) positions.delete(stream);
@@ -131,7 +133,7 @@ export function createPositions() {
      * position dropped). Without `pos`: the room was left, its position is dropped.
      */
     room(room: string, pos?: HubPosition): boolean {
-      const stream = 'room:' + room;
+      const stream = ROOM_PREFIX + room;
       const mine = positions.get(stream);
       const first = mine?.[2];
       if (!pos) joining.delete(stream);

@@ -11,10 +11,10 @@ export async function whenOpen(client: WsHubClient<any, any, any>): Promise<HubW
   if (client.state === 'closed') throw new HubDisconnectedError('client closed');
   return new Promise((resolve, reject) => {
     const stop = client.onState((c) => {
-      if (c.state === 'connecting' || c.state === 'reconnecting') return;
-      stop();
       if (c.state === 'open') resolve(c.welcome);
-      else reject(new HubDisconnectedError(`client closed (${c.cause})`));
+      else if (c.state === 'closed') reject(new HubDisconnectedError(`client closed (${c.cause})`));
+      else return; // (re)connecting: wait
+      stop();
     });
   });
 }
