@@ -5,7 +5,7 @@ import { WsAdapter } from '@nestjs/platform-ws';
 import type { MessageMappingProperties } from '@nestjs/websockets';
 import type { Observable } from 'rxjs';
 import type { WebSocketServer } from 'ws';
-import type { HubFrameHandler } from '../core/frame-dispatcher.js';
+import type { HubFrameHandler } from '../core/route-table.js';
 import { kConnection, type Connection, type HubSocket as CoreSocket } from '../core/connection.js';
 import { hubLogger } from '../util/logger.js';
 import { errorText } from '../util/error-text.js';
