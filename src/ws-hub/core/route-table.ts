@@ -122,7 +122,12 @@ export class RouteTable {
   ) {
     for (const event of Object.values(ClientEvent)) this.set(event, RouteTier.BUILT_IN);
     for (const [event, run] of opening) {
-      this.routes.set(event, { tier: RouteTier.BUILT_IN, owner: BUILT_IN_OWNER, run, opening: true });
+      this.routes.set(event, {
+        tier: RouteTier.BUILT_IN,
+        owner: BUILT_IN_OWNER,
+        run,
+        opening: true,
+      });
     }
   }
 

@@ -15,7 +15,6 @@ import {
   PORT_METADATA,
 } from '../decorators/nest-metadata.js';
 
-
 /** Nest's path normalisation for ws gateways: a leading `/`, no trailing one. */
 function normalisePath(path: unknown): string {
   const p = typeof path === 'string' ? path : '/';

@@ -27,7 +27,12 @@ export interface BuiltInEvent {
   /** That method's parameters, which global pipes see (none: Nest's default ones). */
   params: readonly NestParam[];
   /** Answers the frame: the reply (or its promise); throw `HubError` for an error frame. */
-  answer(on: BuiltInContext, client: Connection, data: unknown, id: string | number | undefined): unknown;
+  answer(
+    on: BuiltInContext,
+    client: Connection,
+    data: unknown,
+    id: string | number | undefined,
+  ): unknown;
 }
 
 /** The delivery strategy answers `recover` itself (with recovery on); the gateway none. */
@@ -42,10 +47,9 @@ const roomOf = (data: unknown): unknown => (data as { room?: unknown } | undefin
  * (`client/`), the docs (README: wire protocol).
  */
 export const BUILT_IN_EVENTS: {
-  readonly [E in Exclude<
-    (typeof ClientEvent)[keyof typeof ClientEvent],
-    typeof ClientEvent.RECOVER
-  >]: BuiltInEvent;
+  readonly [
+    E in Exclude<(typeof ClientEvent)[keyof typeof ClientEvent], typeof ClientEvent.RECOVER>
+  ]: BuiltInEvent;
 } = {
   /** Echo acknowledgement: `{"event":"message","id":7,"data":X}` gets `{"event":"ack","id":7,"data":X}`. */
   [ClientEvent.MESSAGE]: {

@@ -279,7 +279,9 @@ describe('HubFrameDispatcher', () => {
       },
     ]);
     expect(() => dispatcher.routes.handle('whoami', () => 1)).toThrow(/already has a handler/);
-    expect(() => dispatcher.routes.handle('join', () => 1)).toThrow(/WsGateway \(built in\) handles it/);
+    expect(() => dispatcher.routes.handle('join', () => 1)).toThrow(
+      /WsGateway \(built in\) handles it/,
+    );
     dispatcher.routes.addGateways([{ event: 'chat', owner: 'ChatGateway.chat' }]);
     expect(() => dispatcher.routes.handle('chat', () => 1)).toThrow(/ChatGateway\.chat handles it/);
     expect(() => dispatcher.routes.addGateways([{ event: 'whoami', owner: 'G.w' }])).toThrow(
