@@ -24,8 +24,11 @@ export interface BuiltInEvent {
    * owner after it (`WsGateway.onPing`).
    */
   method: string;
-  /** That method's parameters, which global pipes see (none: Nest's default ones). */
-  params: readonly NestParam[];
+  /**
+   * That method's parameters, which global pipes see (none: Nest's defaults, the socket and
+   * the body first), in this order.
+   */
+  params: readonly [] | readonly ['socket', 'body'] | readonly ['socket', 'body', 'id'];
   /** Answers the frame: the reply (or its promise); throw `HubError` for an error frame. */
   answer(
     on: BuiltInContext,
@@ -121,7 +124,8 @@ export function addBuiltInMethods(
 ): void {
   const proto = type.prototype as object;
   for (const [event, b] of Object.entries(BUILT_IN_EVENTS) as [string, BuiltInEvent][]) {
-    const withId = b.params.includes('id');
+    const params: readonly NestParam[] = b.params;
+    const withId = params.includes('id');
     const method = {
       [b.method](this: object, socket: HubSocket, data: unknown, id?: string | number) {
         return b.answer(contextOf(this), socket[kConnection]!, data, withId ? id : undefined);
@@ -133,10 +137,10 @@ export function addBuiltInMethods(
       configurable: true,
       enumerable: false,
     });
-    b.params.forEach((param, index) => DECORATE[param]()(proto, b.method, index));
+    params.forEach((param, index) => DECORATE[param]()(proto, b.method, index));
     Reflect.defineMetadata(
       'design:paramtypes',
-      b.params.map(() => Object),
+      params.map(() => Object),
       proto,
       b.method,
     );

@@ -52,9 +52,10 @@ import {
 /**
  * The hub's gateway. Everything it does is delegated to the hub (its `GatewayRole`); the
  * built-in client events are answered by their handlers in `built-in-events.ts`, declared in
- * the hub's route table here and given to Nest as generated `@SubscribeMessage` methods. `@WebSocketGateway` options are static, so the constructor
- * rewrites them from the module options before Nest reads them in `app.init()`; that is how
- * `forRootAsync` can set the path and the ws server options.
+ * the hub's route table here and given to Nest as generated `@SubscribeMessage` methods.
+ * `@WebSocketGateway` options are static, so the constructor rewrites them from the module
+ * options before Nest reads them in `app.init()`; that is how `forRootAsync` can set the path
+ * and the ws server options.
  */
 @WebSocketGateway<ServerOptions>({ path: DEFAULT_PATH })
 @UseFilters(HubExceptionFilter)
