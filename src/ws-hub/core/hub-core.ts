@@ -14,7 +14,7 @@ import { DRAIN_CLOSE, type Drainer, type DrainResult } from './drainer.js';
 import type { Delivery } from './delivery.js';
 import type { DeliveryStrategy } from './delivery-strategy.js';
 import type { HubFrameDispatcher } from './frame-dispatcher.js';
-import type { HubEventHandler, HubFrameHandler, RouteTable } from './route-table.js';
+import type { HubFrameHandler, RouteTable } from './route-table.js';
 import type { HeartbeatScheduler } from './heartbeat.js';
 import { kConnection, type ConnectionInfo, type Connection, type HubSocket } from './connection.js';
 import type { HubCounters } from './hub-counters.js';
@@ -247,14 +247,9 @@ export class HubCore implements GatewayRole, MonitorRole, HealthRole {
     this.dispatcher.handleFrame(client, raw, isBinary, handlers);
   }
 
-  /** Who answers which client event (see `RouteTable`). */
+  /** Who answers which client event (see `RouteTable`; `HubService.handle` adds to it). */
   get routes(): RouteTable {
     return this.dispatcher.routes;
-  }
-
-  /** Adds a custom client event handler (`HubService.handle`). */
-  handle(event: string, handler: HubEventHandler): () => void {
-    return this.dispatcher.routes.handle(event, handler);
   }
 
   /**

@@ -236,7 +236,7 @@ export class HubService<Events extends Record<string, any> = Record<string, any>
    * with a handler already, is refused (`RangeError`); built-ins and gateways answer first.
    */
   handle<T = any>(event: string, handler: HubEventHandler<T>): () => void {
-    return this.hub.handle(event, handler as HubEventHandler);
+    return this.hub.routes.handle(event, handler as HubEventHandler);
   }
 
   /** Counters for monitoring. */
