@@ -1,66 +1,33 @@
-import type { HubPrincipal } from '../interfaces/options.interface.js';
 import { VIOLATION_WINDOW_MS } from '../options/defaults.js';
 import type { ResolvedHubOptions } from '../options/resolve-options.js';
-import { ClientEvent, CloseCode, DisconnectReason, ErrorCode } from '../protocol/constants.js';
+import { CloseCode, DisconnectReason, ErrorCode } from '../protocol/constants.js';
 import { FrameError, readFrame, type HubEnvelope } from '../protocol/envelope.js';
 import type { Connection } from './connection.js';
 import { HubCounters, INVALID_FRAME, UNHANDLED_EVENT } from './hub-counters.js';
 import { Replies } from './replies.js';
 import { takeToken } from './rate-limit.js';
 import { WindowCounter } from './window-counter.js';
+import {
+  RouteTable,
+  RouteTier,
+  type HubDirectHandler,
+  type HubFrameHandler,
+} from './route-table.js';
 
-/** A gateway handler as the socket adapter hands it over: `(data, event, id)`. */
-export type HubFrameHandler = (
-  data: unknown,
-  event: string,
-  id: string | number | undefined,
-) => unknown;
-
-/** A handler called with the client first, outside Nest's pipeline. */
-export type HubDirectHandler = (
-  client: Connection,
-  data: unknown,
-  event: string,
-  id: string | number | undefined,
-) => unknown;
-
-/** Who sent the frame a custom handler (`HubService.handle`) is answering. */
-export interface HubHandlerContext {
-  clientId: string;
-  userId: string | undefined;
-  principal: HubPrincipal | undefined;
-  event: string;
-  /** The frame's correlation id; the reply repeats it without the handler's help. */
-  id: string | number | undefined;
-}
-
-/**
- * Handles a custom client event. The return value (or its promise) is the reply: an object
- * with a string `event` is sent as `{event, id, data}`, anything else as `{event: <same event>,
- * id, data: value}`; `undefined` sends nothing. Throw `HubError` to answer a specific code.
- */
-export type HubEventHandler<T = any> = (context: HubHandlerContext, data: T) => unknown;
-
+/** (`recovery/` imports it from here; its home is `route-table.ts`.) */
+export type { HubDirectHandler } from './route-table.js';
 export type { DispatchSink } from './replies.js';
 import type { DispatchSink } from './replies.js';
 
 /**
  * Everything between a frame arriving and its reply leaving: rate limit, validation, error
- * frames, the handler call (a Nest gateway handler or a custom one) and the reply, which
- * always carries the frame's id. Nothing a client sends can make it throw.
+ * frames, the lookup of its event in the route table (`RouteTable`, the one place that says
+ * who answers which event, in which order), the handler call and the reply, which always
+ * carries the frame's id. Nothing a client sends can make it throw.
  */
 export class HubFrameDispatcher {
-  private readonly customHandlers = new Map<string, HubEventHandler>();
-  /** Events a gateway's `@SubscribeMessage` takes, and which class: `handle()` cannot take them. */
-  private readonly gatewayEvents = new Map<string, string>(
-    Object.values(ClientEvent).map((event) => [event, 'WsGateway (built in)']),
-  );
-  /**
-   * The gateway's own handler methods, called without Nest's per-frame pipeline; set only when
-   * the app has no global guards, interceptors, pipes or filters, so the pipeline would do
-   * nothing but cost (see `WsGateway.onApplicationBootstrap`).
-   */
-  directHandlers: Map<string, HubDirectHandler> | undefined;
+  /** Who answers which client event: built-ins, the app's gateways, `HubService.handle()`. */
+  readonly routes: RouteTable;
   private readonly replies: Replies;
 
   constructor(
@@ -68,44 +35,16 @@ export class HubFrameDispatcher {
     private readonly counters: HubCounters,
     private readonly sink: DispatchSink,
     /** Events the delivery strategy answers itself (`recover`), before any other. */
-    private readonly strategyRoutes: ReadonlyMap<string, HubDirectHandler> = new Map(),
+    strategyRoutes: ReadonlyMap<string, HubDirectHandler> = new Map(),
   ) {
+    this.routes = new RouteTable(strategyRoutes);
     this.replies = new Replies(options, counters, sink);
   }
 
   /**
-   * Handles a custom client event (`{"event": name, ...}`) next to the built-in ones. Returns
-   * a function that removes the handler. The built-in event names cannot be taken.
+   * Handles one incoming frame: limits, validation, dispatch by the route table. `handlers`
+   * are the socket's Nest-bound gateway handlers (see `WsHubSocketAdapter`).
    */
-  handle<T = any>(event: string, handler: HubEventHandler<T>): () => void {
-    if (typeof event !== 'string' || event.length === 0) {
-      throw new RangeError(`cannot handle event ${JSON.stringify(event)}: empty`);
-    }
-    const owner = this.gatewayEvents.get(event);
-    if (owner) {
-      throw new RangeError(`cannot handle event "${event}": ${owner} handles it`);
-    }
-    if (this.customHandlers.has(event))
-      throw new RangeError(`event "${event}" already has a handler`);
-    this.customHandlers.set(event, handler as HubEventHandler);
-    return () => {
-      if (this.customHandlers.get(event) === handler) this.customHandlers.delete(event);
-    };
-  }
-
-  /** Records the events the app's gateways on the hub take (see `adoptAppGateways`). */
-  reserveGatewayEvents(events: Map<string, string>): void {
-    for (const [event, owner] of events) {
-      if (this.customHandlers.has(event)) {
-        throw new RangeError(
-          `WsHubModule: event "${event}" has two handlers, ${owner} and one given to HubService.handle()`,
-        );
-      }
-      this.gatewayEvents.set(event, owner);
-    }
-  }
-
-  /** Handles one incoming frame: limits, validation, dispatch to a gateway or custom handler. */
   handleFrame(
     client: Connection,
     raw: Buffer | ArrayBuffer | Buffer[],
@@ -152,9 +91,11 @@ export class HubFrameDispatcher {
       return;
     }
     const { event, id } = envelope;
-    const own = this.strategyRoutes.get(event);
-    if (own) {
-      this.dispatch(client, undefined, own, envelope);
+    // The route table's order (see `RouteTable`): each event has one owner, so at most one
+    // of these answers; the order keeps the cheapest lookups first.
+    const route = this.routes.get(event);
+    if (route?.opening && route.run) {
+      this.dispatch(client, undefined, route.run, envelope);
       return;
     }
     const first = client.receiver?.firstFrame;
@@ -162,34 +103,21 @@ export class HubFrameDispatcher {
       this.rejectFrame(client, ErrorCode.BAD_ENVELOPE, `the first frame must be "${first}"`, id);
       return;
     }
-    const direct = this.directHandlers?.get(event);
-    if (direct) {
-      this.dispatch(client, undefined, direct, envelope);
+    const run = route?.run;
+    // 1. A built-in event on the fast path (no global enhancers): its handler, client first.
+    if (run !== undefined && route!.tier === RouteTier.BUILT_IN) {
+      this.dispatch(client, undefined, run, envelope);
       return;
     }
-    const handler = handlers.get(event);
-    if (handler) {
-      this.dispatch(client, handler, undefined, envelope);
+    // 2. The socket's Nest-bound handler: an app gateway's (or a built-in one, through Nest).
+    const bound = handlers.get(event);
+    if (bound) {
+      this.dispatch(client, bound, undefined, envelope);
       return;
     }
-    const custom = this.customHandlers.get(event);
-    if (custom) {
-      this.dispatch(
-        client,
-        undefined,
-        (_client, data, ev, frameId) =>
-          custom(
-            {
-              clientId: client.id,
-              userId: client.userId,
-              principal: client.principal,
-              event: ev,
-              id: frameId,
-            },
-            data,
-          ),
-        envelope,
-      );
+    // 3. A `HubService.handle()` handler.
+    if (run !== undefined) {
+      this.dispatch(client, undefined, run, envelope);
       return;
     }
     this.counters.count(this.counters.frames, UNHANDLED_EVENT);

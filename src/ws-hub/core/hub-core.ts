@@ -6,7 +6,6 @@ import type { HubAuthenticateFn, HubAuthorizeJoinFn } from '../interfaces/option
 import type { ResolvedHubOptions } from '../options/resolve-options.js';
 import { ClientEvent, CloseCode, ErrorCode, ServerEvent } from '../protocol/constants.js';
 import { HubError } from '../protocol/hub.error.js';
-import { encodeFrame } from '../protocol/envelope.js';
 import type { Position } from '../protocol/streams.js';
 import type { AdapterHost } from './adapter-host.js';
 import type { ClientRegistry } from './client-registry.js';
@@ -14,7 +13,8 @@ import type { Closer } from './closer.js';
 import { DRAIN_CLOSE, type Drainer, type DrainResult } from './drainer.js';
 import type { Delivery } from './delivery.js';
 import type { DeliveryStrategy } from './delivery-strategy.js';
-import type { HubDirectHandler, HubFrameDispatcher, HubFrameHandler } from './frame-dispatcher.js';
+import type { HubFrameDispatcher } from './frame-dispatcher.js';
+import type { HubFrameHandler, RouteTable } from './route-table.js';
 import type { HeartbeatScheduler } from './heartbeat.js';
 import { kConnection, type ConnectionInfo, type Connection, type HubSocket } from './connection.js';
 import type { HubCounters } from './hub-counters.js';
@@ -67,15 +67,10 @@ export interface GatewayRole {
   ): void;
   /** The socket of a registered client, by id (to let the app's gateways see it). */
   socketOf(clientId: string): HubSocket | undefined;
-  reserveGatewayEvents(events: Map<string, string>): void;
-  useDirectHandlers(handlers: Map<string, HubDirectHandler> | undefined): void;
+  /** Who answers which client event: the gateway declares the built-ins and the app's gateways. */
+  readonly routes: RouteTable;
+  /** The built-in echo: `message` → `ack`. */
   ack(client: Connection, data: unknown, id: string | number | undefined): unknown;
-  emitMessage(
-    client: Connection,
-    event: string,
-    data: unknown,
-    id: string | number | undefined,
-  ): void;
   join(client: Connection, room: unknown): Promise<{ room: string; pos?: Position }>;
   leave(client: Connection, room: unknown): { room: string } | Promise<{ room: string }>;
   /** A `refresh` was accepted: the client's new principal; returns the `refreshed` data. */
@@ -252,41 +247,26 @@ export class HubCore implements GatewayRole, MonitorRole, HealthRole {
     this.dispatcher.handleFrame(client, raw, isBinary, handlers);
   }
 
-  reserveGatewayEvents(events: Map<string, string>): void {
-    this.dispatcher.reserveGatewayEvents(events);
-  }
-
-  /** Lets the gateway's handlers be called without Nest's pipeline (see the gateway). */
-  useDirectHandlers(handlers: Map<string, HubDirectHandler> | undefined): void {
-    this.dispatcher.directHandlers = handlers;
-  }
-
-  /** Adds a custom client event handler (`HubService.handle`). */
-  handle(...args: Parameters<HubFrameDispatcher['handle']>): () => void {
-    return this.dispatcher.handle(...args);
+  /** Who answers which client event (see `RouteTable`; `HubService.handle` adds to it). */
+  get routes(): RouteTable {
+    return this.dispatcher.routes;
   }
 
   /**
-   * The built-in echo: `messages$`, then the ack encoded and written here. Returns undefined,
-   * or (data JSON cannot encode back) the reply for the dispatcher to answer.
+   * The built-in echo, on every path (the fast one and Nest's): `messages$`, then the reply
+   * `{"event":"ack","id":<the frame's>,"data":<the frame's data>}`.
    */
   ack(client: Connection, data: unknown, id: string | number | undefined): unknown {
-    this.emitMessage(client, ClientEvent.MESSAGE, data, id);
-    let text: string;
-    try {
-      text = encodeFrame(ServerEvent.ACK, data, id);
-    } catch {
-      return { event: ServerEvent.ACK, data };
-    }
-    this.delivery.text(client, text);
-    return undefined;
-  }
-
-  /** Publishes a received `message` event on `messages$`. */
-  emitMessage(client: Connection, event: string, data: unknown, id: string | number | undefined) {
     if (this.events.message.observed) {
-      this.events.message.next({ clientId: client.id, userId: client.userId, event, data, id });
+      this.events.message.next({
+        clientId: client.id,
+        userId: client.userId,
+        event: ClientEvent.MESSAGE,
+        data,
+        id,
+      });
     }
+    return { event: ServerEvent.ACK, data };
   }
 
   /**

@@ -17,7 +17,7 @@ import { isAppCloseCode } from '../protocol/close.js';
 import { CloseCode, DisconnectReason, ServerEvent } from '../protocol/constants.js';
 import { encodeFrame } from '../protocol/envelope.js';
 import { infoOf } from './client-info.js';
-import type { HubEventHandler } from './frame-dispatcher.js';
+import type { HubEventHandler } from './route-table.js';
 import { OutgoingFrame } from './frame-writer.js';
 import type { HubCore } from './hub-core.js';
 
@@ -233,10 +233,11 @@ export class HubService<Events extends Record<string, any> = Record<string, any>
 
   /**
    * Handles a custom client event (`{"event": name, ...}`) next to the built-in ones. Returns
-   * a function that removes the handler. The built-in event names cannot be taken.
+   * a function that removes the handler. An event a built-in or an app gateway takes, or one
+   * with a handler already, is refused (`RangeError`); built-ins and gateways answer first.
    */
   handle<T = any>(event: string, handler: HubEventHandler<T>): () => void {
-    return this.hub.handle(event, handler as HubEventHandler);
+    return this.hub.routes.handle(event, handler as HubEventHandler);
   }
 
   /** Counters for monitoring. */

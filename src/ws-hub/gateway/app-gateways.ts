@@ -3,6 +3,7 @@ import { MetadataScanner, type ModulesContainer } from '@nestjs/core';
 import { WebSocketGateway } from '@nestjs/websockets';
 import { kConnectionGate } from '../socket/connection-gate.js';
 import type { GatedSocket } from '../socket/ws-hub-socket.adapter.js';
+import type { GatewayRoute } from '../core/route-table.js';
 import { HubExceptionFilter } from './exception.filter.js';
 import {
   EXCEPTION_FILTERS_METADATA,
@@ -13,24 +14,6 @@ import {
   MESSAGE_METADATA,
   PORT_METADATA,
 } from '../decorators/nest-metadata.js';
-
-/** One `@SubscribeMessage` handler of a gateway class. */
-export interface GatewayHandler {
-  event: string;
-  /** `ClassName.method`, for messages. */
-  owner: string;
-}
-
-/** Thrown at startup when two handlers of the hub's gateways take the same event. */
-export class DuplicateHandlerError extends Error {
-  constructor(event: string, first: string, second: string) {
-    super(
-      `WsHubModule: event "${event}" has two handlers, ${first} and ${second}; ` +
-        'each event of the hub may have one handler (rename one of them)',
-    );
-    this.name = 'DuplicateHandlerError';
-  }
-}
 
 /** Nest's path normalisation for ws gateways: a leading `/`, no trailing one. */
 function normalisePath(path: unknown): string {
@@ -85,10 +68,13 @@ export function otherGatewayWarning(g: OtherGateway, hubPath: string): string {
   );
 }
 
-/** The `@SubscribeMessage` handlers of a gateway class, inherited ones included. */
-export function handlersOf(type: Type): GatewayHandler[] {
+/**
+ * The `@SubscribeMessage` handlers of a gateway class, inherited ones included, as routes of
+ * the hub's route table (`RouteTable.addGateways` refuses an event taken twice).
+ */
+export function handlersOf(type: Type): GatewayRoute[] {
   const proto = type.prototype as Record<string, unknown>;
-  const out: GatewayHandler[] = [];
+  const out: GatewayRoute[] = [];
   for (const name of new MetadataScanner().getAllMethodNames(proto)) {
     const method = proto[name];
     if (typeof method !== 'function') continue;
@@ -97,20 +83,6 @@ export function handlersOf(type: Type): GatewayHandler[] {
     if (typeof event === 'string') out.push({ event, owner: `${type.name}.${name}` });
   }
   return out;
-}
-
-/**
- * Every event the hub's gateways take, and by whom; throws `DuplicateHandlerError` naming both
- * handlers when two take the same event.
- */
-export function eventOwners(handlers: GatewayHandler[]): Map<string, string> {
-  const owners = new Map<string, string>();
-  for (const h of handlers) {
-    const first = owners.get(h.event);
-    if (first !== undefined) throw new DuplicateHandlerError(h.event, first, h.owner);
-    owners.set(h.event, h.owner);
-  }
-  return owners;
 }
 
 /**

@@ -8,27 +8,21 @@ import {
 } from '@nestjs/common';
 import { ApplicationConfig, ModulesContainer } from '@nestjs/core';
 import {
-  ConnectedSocket,
-  MessageBody,
   OnGatewayConnection,
   OnGatewayDisconnect,
   OnGatewayInit,
-  SubscribeMessage,
   WebSocketGateway,
 } from '@nestjs/websockets';
 import type { Subscription } from 'rxjs';
 import type { ServerOptions } from 'ws';
 import { kConnectionGate } from '../socket/connection-gate.js';
-import type { HubDirectHandler } from '../core/frame-dispatcher.js';
-import { kConnection, type Connection } from '../core/connection.js';
 import type { GatewayRole } from '../core/hub-core.js';
-import { FrameId } from '../decorators/frame-id.decorator.js';
 import { hubLogger } from '../util/logger.js';
 import { WS_HUB_CORE, WS_HUB_RESOLVED_OPTIONS } from '../core/tokens.js';
 import { DEFAULT_PATH } from '../options/defaults.js';
 import type { ResolvedHubOptions } from '../options/resolve-options.js';
 import { errorText } from '../util/error-text.js';
-import { ClientEvent, CloseCode, ServerEvent } from '../protocol/constants.js';
+import { CloseCode } from '../protocol/constants.js';
 import {
   kBeforeConnect,
   kFrameSink,
@@ -39,12 +33,12 @@ import {
 import {
   adoptGateway,
   deferInstanceHooks,
-  eventOwners,
   findAppGateways,
   handlersOf,
   instancesOf,
   otherGatewayWarning,
 } from './app-gateways.js';
+import { addBuiltInMethods, builtInRoutes, type BuiltInContext } from './built-in-events.js';
 import { HubExceptionFilter } from './exception.filter.js';
 import { TokenRefresh } from './token-refresh.js';
 import {
@@ -57,9 +51,11 @@ import {
 
 /**
  * The hub's gateway. Everything it does is delegated to the hub (its `GatewayRole`); the
- * decorators only wire the protocol's client events. `@WebSocketGateway` options are static, so the constructor
- * rewrites them from the module options before Nest reads them in `app.init()`; that is how
- * `forRootAsync` can set the path and the ws server options.
+ * built-in client events are answered by their handlers in `built-in-events.ts`, declared in
+ * the hub's route table here and given to Nest as generated `@SubscribeMessage` methods.
+ * `@WebSocketGateway` options are static, so the constructor rewrites them from the module
+ * options before Nest reads them in `app.init()`; that is how `forRootAsync` can set the path
+ * and the ws server options.
  */
 @WebSocketGateway<ServerOptions>({ path: DEFAULT_PATH })
 @UseFilters(HubExceptionFilter)
@@ -82,8 +78,9 @@ export class WsGateway
   ) {
     const handshake = new HubHandshake(hub, options);
     this.refresher = new TokenRefresh(hub, options);
+    this.builtIns = { hub, refresher: this.refresher };
     // The app's gateways on the hub's endpoint share its ws server options and its one
-    // dispatcher; an event taken twice (a built-in one included) fails here, at startup.
+    // route table; an event taken twice (a built-in one included) fails here, at startup.
     const found = findAppGateways(
       modules,
       options.path,
@@ -112,12 +109,9 @@ export class WsGateway
     // one process never see each other's options. Applying Nest's own decorator again, now
     // with the resolved options, overwrites the static ones before Nest reads them.
     WebSocketGateway<ServerOptions>(serverOptions)(new.target);
-    const owners = eventOwners([
-      { event: ClientEvent.RECOVER, owner: 'ws-hub recovery (built in)' },
-      ...[WsGateway, ...appGateways].flatMap((t) => handlersOf(t as Type)),
-    ]);
+    hub.routes.declareBuiltIns(builtInRoutes(WsGateway.name, this.builtIns));
+    hub.routes.addGateways(appGateways.flatMap((t) => handlersOf(t as Type)));
     for (const type of appGateways) adoptGateway(type, serverOptions);
-    hub.reserveGatewayEvents(owners);
     // The app's gateways see a connection once the hub announced it (after its welcome).
     this.announced = hub.connected$.subscribe(({ clientId }) => {
       const socket = hub.socketOf(clientId) as GatedSocket | undefined;
@@ -127,6 +121,12 @@ export class WsGateway
 
   private readonly announced: Subscription;
   private readonly refresher: TokenRefresh;
+  /** What the built-in events' handlers use (see `built-in-events.ts`). */
+  private readonly builtIns: BuiltInContext;
+
+  static {
+    addBuiltInMethods(this, (gateway) => (gateway as WsGateway).builtIns);
+  }
 
   onModuleDestroy(): void {
     this.announced.unsubscribe();
@@ -161,8 +161,8 @@ export class WsGateway
     // Nest runs every frame through its context pipeline (guards, interceptors, pipes, filters,
     // several promises per frame) even when there is nothing in it: a measured share of the
     // per-ack cost. This gateway declares none of its own, so when the app has no global ones
-    // either, the pipeline cannot change anything and the handlers are called directly. With
-    // any global enhancer, every frame goes through Nest as usual.
+    // either, the pipeline cannot change anything and the built-in events' handlers are called
+    // directly. With any global enhancer, every frame goes through Nest as usual.
     const c = this.appConfig;
     const enhanced =
       c.getGlobalGuards().length +
@@ -173,17 +173,7 @@ export class WsGateway
       c.getGlobalRequestInterceptors().length +
       c.getGlobalRequestPipes().length +
       c.getGlobalRequestFilters().length;
-    this.hub.useDirectHandlers(
-      enhanced
-        ? undefined
-        : new Map<string, HubDirectHandler>([
-            [ClientEvent.MESSAGE, (client, data, _event, id) => this.hub.ack(client, data, id)],
-            [ClientEvent.PING, () => this.onPing()],
-            [ClientEvent.JOIN, (client, data) => this.join(client, data)],
-            [ClientEvent.LEAVE, (client, data) => this.leave(client, data)],
-            [ClientEvent.REFRESH, (client, data) => this.refresher.refresh(client, data)],
-          ]),
-    );
+    this.hub.routes.useBuiltInsDirectly(!enhanced);
   }
 
   handleConnection(socket: GatedSocket, request?: IncomingMessage): void {
@@ -220,53 +210,5 @@ export class WsGateway
     } catch (err) {
       hubLogger.error(`unregistering a client failed: ${errorText(err)}`, (err as Error)?.stack);
     }
-  }
-
-  /** Echo acknowledgement: `{"event":"message","id":7,"data":X}` gets `{"event":"ack","id":7,"data":X}`. */
-  @SubscribeMessage(ClientEvent.MESSAGE)
-  onMessage(
-    @ConnectedSocket() socket: GatedSocket,
-    @MessageBody() data: unknown,
-    @FrameId() id?: string | number,
-  ) {
-    const client = socket[kConnection];
-    if (client) this.hub.emitMessage(client, ClientEvent.MESSAGE, data, id);
-    return { event: ServerEvent.ACK, data };
-  }
-
-  /** Application-level ping for browsers, which cannot see protocol pings. */
-  @SubscribeMessage(ClientEvent.PING)
-  onPing() {
-    return { event: ServerEvent.PONG, data: { ts: Date.now() } };
-  }
-
-  @SubscribeMessage(ClientEvent.JOIN)
-  onJoin(@ConnectedSocket() socket: GatedSocket, @MessageBody() data: unknown) {
-    return this.join(socket[kConnection]!, data);
-  }
-
-  @SubscribeMessage(ClientEvent.LEAVE)
-  onLeave(@ConnectedSocket() socket: GatedSocket, @MessageBody() data: unknown) {
-    return this.leave(socket[kConnection]!, data);
-  }
-
-  /** `refresh` → `refreshed` (a new token for the open connection; see `TokenRefresh`). */
-  @SubscribeMessage(ClientEvent.REFRESH)
-  onRefresh(@ConnectedSocket() socket: GatedSocket, @MessageBody() data: unknown) {
-    return this.refresher.refresh(socket[kConnection]!, data);
-  }
-
-  /** `join` → `joined` (with where a recovering client starts in the room's stream). */
-  private async join(client: Connection, data: unknown) {
-    const joined = await this.hub.join(client, (data as { room?: unknown } | undefined)?.room);
-    return { event: ServerEvent.JOINED, data: joined };
-  }
-
-  /** `leave` → `left`, after the client's pending join of the room if any. */
-  private leave(client: Connection, data: unknown) {
-    const left = this.hub.leave(client, (data as { room?: unknown } | undefined)?.room);
-    return left instanceof Promise
-      ? left.then((d) => ({ event: ServerEvent.LEFT, data: d }))
-      : { event: ServerEvent.LEFT, data: left };
   }
 }

@@ -15,7 +15,11 @@ export const RECOVERY_SUBPROTOCOL = 'ws-hub.recovery';
 /** Prefix of the subprotocol that carries a token from browsers, which cannot set headers. */
 export const BEARER_SUBPROTOCOL_PREFIX = 'bearer.';
 
-/** Events the client sends. */
+/**
+ * Events the client sends: the built-in ones, reserved for the hub (no app gateway or
+ * `HubService.handle()` may take them). Each has one handler, in `gateway/built-in-events.ts`
+ * (`recover`: the delivery strategy's); the README's "Adding a built-in event" says what else.
+ */
 export const ClientEvent = {
   MESSAGE: 'message',
   PING: 'ping',

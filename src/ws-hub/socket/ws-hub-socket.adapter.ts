@@ -5,7 +5,7 @@ import { WsAdapter } from '@nestjs/platform-ws';
 import type { MessageMappingProperties } from '@nestjs/websockets';
 import type { Observable } from 'rxjs';
 import type { WebSocketServer } from 'ws';
-import type { HubFrameHandler } from '../core/frame-dispatcher.js';
+import type { HubFrameHandler } from '../core/route-table.js';
 import { kConnection, type Connection, type HubSocket as CoreSocket } from '../core/connection.js';
 import { hubLogger } from '../util/logger.js';
 import { errorText } from '../util/error-text.js';
@@ -19,7 +19,10 @@ export const kHubServer = Symbol('ws-hub.server');
 export const kHubSocket = Symbol('ws-hub.socket');
 /** Marks the ws server options of the hub's endpoint (every gateway on its path shares them). */
 export const kHubEndpoint = Symbol('ws-hub.endpoint');
-/** Where a hub socket keeps the handlers of every gateway on the hub's path, merged. */
+/**
+ * Where a hub socket keeps the handlers Nest bound to it, of every gateway on the hub's path:
+ * the route table (`core/route-table.ts`) turns to them for the events it leaves to Nest.
+ */
 const kHandlers = Symbol('ws-hub.handlers');
 /**
  * In the hub endpoint's ws server options: run before the server is created, once every
@@ -31,7 +34,7 @@ export const kFrameSink = Symbol('ws-hub.frame-sink');
 
 type Listener = (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
-/** Where a hub socket's frames go (`HubService` provides it). */
+/** Where a hub socket's frames go: the hub (`HubCore`), set by the gateway on registration. */
 export interface FrameSink {
   handleFrame(
     client: Connection,
@@ -137,7 +140,8 @@ export class WsHubSocketAdapter extends WsAdapter {
       return;
     }
     // Nest calls this once per gateway on the path: their handlers go into one map, read by
-    // one listener, so each frame is dispatched once (duplicate events are refused at startup).
+    // one listener, so each frame is dispatched once, by the route table (which refused
+    // duplicate events at startup).
     let map = client[kHandlers];
     if (!map) {
       const merged = (client[kHandlers] = map = new Map());

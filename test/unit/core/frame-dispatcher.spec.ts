@@ -65,9 +65,10 @@ describe('HubFrameDispatcher', () => {
 
   it('prefers a direct handler, which gets the client first', () => {
     const { dispatcher, client, sent, frame } = setup();
-    dispatcher.directHandlers = new Map([
-      ['ping', (c: Connection) => ({ event: 'pong', data: c.id })],
+    dispatcher.routes.declareBuiltIns([
+      { event: 'ping', owner: 'T.onPing', run: (c: Connection) => ({ event: 'pong', data: c.id }) },
     ]);
+    dispatcher.routes.useBuiltInsDirectly(true);
     frame({ event: 'ping', id: 'p' }, new Map([['ping', () => 'slow path']]));
     expect(sent).toEqual([{ event: 'pong', id: 'p', data: client.id }]);
   });
@@ -257,7 +258,7 @@ describe('HubFrameDispatcher', () => {
 
   it('runs custom handlers with the client context, and refuses events a gateway takes', async () => {
     const { dispatcher, sent, frame } = setup();
-    const off = dispatcher.handle('whoami', (ctx, data) => ({
+    const off = dispatcher.routes.handle('whoami', (ctx, data) => ({
       event: 'you',
       data: { ...ctx, data },
     }));
@@ -277,11 +278,13 @@ describe('HubFrameDispatcher', () => {
         },
       },
     ]);
-    expect(() => dispatcher.handle('whoami', () => 1)).toThrow(/already has a handler/);
-    expect(() => dispatcher.handle('join', () => 1)).toThrow(/WsGateway \(built in\) handles it/);
-    dispatcher.reserveGatewayEvents(new Map([['chat', 'ChatGateway.chat']]));
-    expect(() => dispatcher.handle('chat', () => 1)).toThrow(/ChatGateway\.chat handles it/);
-    expect(() => dispatcher.reserveGatewayEvents(new Map([['whoami', 'G.w']]))).toThrow(
+    expect(() => dispatcher.routes.handle('whoami', () => 1)).toThrow(/already has a handler/);
+    expect(() => dispatcher.routes.handle('join', () => 1)).toThrow(
+      /WsGateway \(built in\) handles it/,
+    );
+    dispatcher.routes.addGateways([{ event: 'chat', owner: 'ChatGateway.chat' }]);
+    expect(() => dispatcher.routes.handle('chat', () => 1)).toThrow(/ChatGateway\.chat handles it/);
+    expect(() => dispatcher.routes.addGateways([{ event: 'whoami', owner: 'G.w' }])).toThrow(
       /two handlers, G\.w and one given to HubService\.handle/,
     );
     off();
