@@ -1,11 +1,10 @@
 export { WsHubModule } from './module/ws-hub.module.js';
 export { HubService } from './core/hub.service.js';
-export type { HubEventHandler, HubHandlerContext } from './core/route-table.js';
 export { WsGateway } from './gateway/ws.gateway.js';
 export { FrameId } from './decorators/frame-id.decorator.js';
 export { HubGateway } from './decorators/hub-gateway.decorator.js';
 export { ConnectedClient, hubClientOf } from './decorators/connected-client.decorator.js';
-export { DuplicateHandlerError } from './core/route-table.js';
+export { DuplicateHandlerError } from './core/duplicate-handler.error.js';
 export { HubMetrics } from './metrics/hub-metrics.js';
 export { HubHealthIndicator, type HubHealthResult } from './health/hub.health.js';
 export { WsHubSocketAdapter } from './socket/ws-hub-socket.adapter.js';

@@ -17,7 +17,7 @@ import { isAppCloseCode } from '../protocol/close.js';
 import { CloseCode, DisconnectReason, ServerEvent } from '../protocol/constants.js';
 import { encodeFrame } from '../protocol/envelope.js';
 import { infoOf } from './client-info.js';
-import type { HubEventHandler } from './route-table.js';
+import type { HubEventHandler } from '../interfaces/events.interface.js';
 import { OutgoingFrame } from './frame-writer.js';
 import type { HubCore } from './hub-core.js';
 

@@ -1,4 +1,5 @@
-import type { HubPrincipal } from '../interfaces/options.interface.js';
+import { DuplicateHandlerError } from './duplicate-handler.error.js';
+import type { HubEventHandler } from '../interfaces/events.interface.js';
 import { ClientEvent } from '../protocol/constants.js';
 import type { Connection } from './connection.js';
 
@@ -15,34 +16,6 @@ export type HubDirectHandler = (
   event: string,
   id: FrameIdOf,
 ) => unknown;
-
-/** Who sent the frame a custom handler (`HubService.handle`) is answering. */
-export interface HubHandlerContext {
-  clientId: string;
-  userId: string | undefined;
-  principal: HubPrincipal | undefined;
-  event: string;
-  /** The frame's correlation id; the reply repeats it without the handler's help. */
-  id: string | number | undefined;
-}
-
-/**
- * Handles a custom client event. The return value (or its promise) is the reply: an object
- * with a string `event` is sent as `{event, id, data}`, anything else as `{event: <same event>,
- * id, data: value}`; `undefined` sends nothing. Throw `HubError` to answer a specific code.
- */
-export type HubEventHandler<T = any> = (context: HubHandlerContext, data: T) => unknown;
-
-/** Thrown at startup when two handlers of the hub's gateways take the same event. */
-export class DuplicateHandlerError extends Error {
-  constructor(event: string, first: string, second: string) {
-    super(
-      `WsHubModule: event "${event}" has two handlers, ${first} and ${second}; ` +
-        'each event of the hub may have one handler (rename one of them)',
-    );
-    this.name = 'DuplicateHandlerError';
-  }
-}
 
 /** The tiers of the table, in the order a frame's event is looked up. */
 export const RouteTier = {

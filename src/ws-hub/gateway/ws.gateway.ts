@@ -70,6 +70,7 @@ export class WsGateway
   private serverSeen = false;
   private foreignServer = false;
 
+  /** @internal Built by Nest: the hub's object graph is not part of the API. */
   constructor(
     @Inject(WS_HUB_CORE) private readonly hub: GatewayRole,
     @Inject(WS_HUB_RESOLVED_OPTIONS) private readonly options: ResolvedHubOptions,
@@ -176,6 +177,7 @@ export class WsGateway
     this.hub.routes.useBuiltInsDirectly(!enhanced);
   }
 
+  /** @internal Nest's connection hook (a socket the hub gateway marked). */
   handleConnection(socket: GatedSocket, request?: IncomingMessage): void {
     // In Nest 12.1 an exception here becomes an uncaughtException: nothing may escape.
     try {
@@ -204,6 +206,7 @@ export class WsGateway
     }
   }
 
+  /** @internal Nest's disconnection hook. */
   handleDisconnect(socket: GatedSocket, code?: number | string): void {
     try {
       this.hub.unregister(socket, typeof code === 'number' ? code : undefined);

@@ -81,3 +81,19 @@ export interface HubDrainResult {
   /** From the first close to the last, in milliseconds (at most about `drainMs`). */
   spreadMs: number;
 }
+/** Who sent the frame a custom handler (`HubService.handle`) is answering. */
+export interface HubHandlerContext {
+  clientId: string;
+  userId: string | undefined;
+  principal: HubPrincipal | undefined;
+  event: string;
+  /** The frame's correlation id; the reply repeats it without the handler's help. */
+  id: string | number | undefined;
+}
+
+/**
+ * Handles a custom client event. The return value (or its promise) is the reply: an object
+ * with a string `event` is sent as `{event, id, data}`, anything else as `{event: <same event>,
+ * id, data: value}`; `undefined` sends nothing. Throw `HubError` to answer a specific code.
+ */
+export type HubEventHandler<T = any> = (context: HubHandlerContext, data: T) => unknown;

@@ -34,7 +34,7 @@ export const kFrameSink = Symbol('ws-hub.frame-sink');
 
 type Listener = (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
-/** Where a hub socket's frames go: the hub (`HubCore`), set by the gateway on registration. */
+/** @internal Where a hub socket's frames go: the hub (`HubCore`), set by the gateway on registration. */
 export interface FrameSink {
   handleFrame(
     client: Connection,
@@ -44,7 +44,7 @@ export interface FrameSink {
   ): void;
 }
 
-/** A socket as the hub gateway marks it. */
+/** @internal A socket as the hub gateway marks it. */
 export type GatedSocket = CoreSocket & {
   [kHubSocket]?: boolean;
   [kConnectionGate]?: ConnectionGate;
@@ -129,6 +129,7 @@ export class WsHubSocketAdapter extends WsAdapter {
     return server;
   }
 
+  /** @internal Nest binds a gateway's handlers: the hub's sockets get one `message` listener. */
   override bindMessageHandlers(
     client: GatedSocket,
     handlers: MessageMappingProperties[],

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { Connection } from '../../../src/ws-hub/core/connection.js';
 import { HubFrameDispatcher } from '../../../src/ws-hub/core/frame-dispatcher.js';
 import { HubCounters } from '../../../src/ws-hub/core/hub-counters.js';
+import { DuplicateHandlerError } from '../../../src/ws-hub/core/duplicate-handler.error.js';
 import {
-  DuplicateHandlerError,
   RouteTable,
   RouteTier,
   type HubDirectHandler,
