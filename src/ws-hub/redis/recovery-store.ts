@@ -7,7 +7,7 @@ import type {
 } from '../interfaces/recovery.interface.js';
 import type { StreamPosition } from '../protocol/streams.js';
 import { newEpoch } from '../util/random.js';
-import { TIMEOUT, withTimeout } from './connections.js';
+import { TIMEOUT, withTimeout } from '../cluster/command-timeout.js';
 import { redact } from './outage.js';
 import { parseRead, readArgs, userField, type StreamKeys } from './stream-keys.js';
 import {

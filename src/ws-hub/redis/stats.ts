@@ -1,4 +1,5 @@
 import type { HubAdapterStats } from '../interfaces/cluster-adapter.interface.js';
+import type { InboxCounters } from '../cluster/inbox.js';
 import type { RecorderStats } from './recorder.js';
 
 /** Counters of the Redis adapter (see `RedisHubAdapter.stats()`). */
@@ -29,12 +30,9 @@ export interface RedisHubAdapterStats extends HubAdapterStats, Partial<RecorderS
 }
 
 /** The adapter's plain counters. */
-export interface AdapterCounters {
+export interface AdapterCounters extends InboxCounters {
   published: number;
   publishFailures: number;
-  received: number;
-  duplicates: number;
-  malformed: number;
 }
 
 /** Assembles `stats()`: the history counters only when recovery is on. */

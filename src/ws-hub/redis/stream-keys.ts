@@ -1,6 +1,5 @@
 import type { HistoryEntry, StreamHistory } from '../interfaces/recovery.interface.js';
 import {
-  POS_MARK,
   positionsOf,
   readFromTop,
   type Positions,
@@ -112,11 +111,6 @@ export function mergePositions(replies: unknown[]): string {
     if (inner) parts.push(inner);
   }
   return '{' + parts.join(',') + '}';
-}
-
-/** The positioned frame `APPEND_PUBLISH` built, from the positions it returned. */
-export function positionedText(plain: string, posJson: string): string {
-  return plain.slice(0, -1) + POS_MARK + posJson + '}';
 }
 
 /** A session's user as stored: `+<id>`, or `-` for an anonymous client. */
