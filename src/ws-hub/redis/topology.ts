@@ -2,11 +2,8 @@ import type { MessageFilter } from '../cluster/sequence-filter.js';
 import type { Subscriber } from '../cluster/subscription-set.js';
 import { assertOptionalPeer } from '../util/optional-peer.js';
 import type { ChannelNames } from './channels.js';
-import type { ResolvedRedisOptions } from './options.js';
-import type { PlainPublisher } from './plain-publisher.js';
-import type { PresenceKeys } from './presence.js';
-import type { PublishConnection } from './plain-publisher.js';
-import type { PresenceConnection } from './presence.js';
+import type { PlainPublisher, PublishConnection } from './plain-publisher.js';
+import type { PresenceConnection, PresenceKeys } from './presence.js';
 import type { RecorderConnection } from './recorder.js';
 import type { StoreConnection } from './recovery-store.js';
 
