@@ -130,6 +130,16 @@ export interface HubAdapter {
   stats?(): HubAdapterStats;
 }
 
+/**
+ * An adapter built by the module at startup rather than given built (the `adapter` option takes
+ * either): `useFactory` runs once, when the module's providers are created, and may be async.
+ * The `redis` option is sugar for the Redis adapter's factory (`redisAdapterFactory` of
+ * `ws-hub/redis`); a backend of your own can be given the same way.
+ */
+export interface HubAdapterFactory {
+  useFactory(): HubAdapter | Promise<HubAdapter>;
+}
+
 /** What an adapter's recovery store is configured with (the module's `recovery` option, resolved). */
 export interface HubRecoveryStoreOptions {
   historySize: number;

@@ -10,7 +10,7 @@ import { ALL_STREAM, clientStream, roomStream, userStream } from '../protocol/st
  * stream's keys (`<channel>:m`, `<channel>:h`, `<channel>:s`, see `StreamKeys`) share, so a
  * stream's keys and its channel always live in one slot; `send` and `disconnect` then go to
  * the client's own channel, which follows a resumed session to whichever instance holds it.
- * In cluster mode (`tagged`) every channel, the instance channels too, is hash-tagged so.
+ * On a Redis Cluster (`tagged`) every channel, the instance channels too, is hash-tagged so.
  */
 export class ChannelNames {
   /** Broadcasts to everyone; every instance subscribes. */
@@ -20,7 +20,7 @@ export class ChannelNames {
     private readonly prefix: string,
     /** Recovery on: stream channels, hash-tagged. */
     readonly streams = false,
-    /** Cluster mode: every channel hash-tagged (each is its own slot group). */
+    /** Redis Cluster: every channel hash-tagged (each is its own slot group). */
     readonly tagged = false,
   ) {
     this.all = this.stream(ALL_STREAM);

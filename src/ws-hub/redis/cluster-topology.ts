@@ -18,7 +18,7 @@ import {
 async function loadRedisClusterClass(): Promise<typeof Cluster> {
   const ioredis = await loadOptionalPeer<typeof import('ioredis')>(
     'ioredis',
-    "the Redis adapter's cluster mode",
+    "the Redis adapter's Redis Cluster topology",
   );
   return ioredis.Cluster;
 }

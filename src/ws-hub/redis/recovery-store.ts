@@ -152,7 +152,7 @@ export class RedisRecoveryStore implements RecoveryStore {
   touch(clientIds: readonly string[], streams: readonly string[]): void {
     const conn = this.ready();
     if (!conn) return;
-    // One PEXPIRE each: ioredis routes each to its slot in cluster mode.
+    // One PEXPIRE each: ioredis routes each to its slot on a Redis Cluster.
     const ttl = this.liveSessionTtlMs;
     for (const id of clientIds) {
       conn.pexpire(this.keys.session(id), ttl).catch(() => undefined);

@@ -68,10 +68,10 @@ export function appendArgs(
   streams: readonly string[],
   except: readonly string[] | undefined,
   /**
-   * Cluster mode: SPUBLISH, and for a message appended as several copies (one per stream) the
+   * Redis Cluster: SPUBLISH, and for a message appended as several copies (one per stream) the
    * id they share (`mid` in their frames).
    */
-  cluster?: { id: string },
+  copies?: { id: string },
   /** The newest position the publisher saw of some streams (a rollback check). */
   floors?: Positions,
 ): string[] {
@@ -99,7 +99,7 @@ export function appendArgs(
     except && except.length ? JSON.stringify(except) : '',
     String(plain.length - 1),
     ...perStream,
-    ...(cluster ? [cluster.id, 'S'] : []),
+    ...(copies ? [copies.id, 'S'] : []),
   ];
 }
 
