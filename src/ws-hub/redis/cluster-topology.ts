@@ -73,8 +73,8 @@ export class ClusterTopology implements RedisTopology {
   readonly layout = 'cluster=on';
   /** A shard's failover fails some commands while others succeed: one outage, not a flapping one. */
   readonly outageQuietMs: number;
-  pub: Cluster | undefined;
-  sub: ShardedSubscriber | undefined;
+  private pub: Cluster | undefined;
+  private sub: ShardedSubscriber | undefined;
   /** Times the cluster came back after having been ready once. */
   reconnects = 0;
   private owns = false;

@@ -33,8 +33,8 @@ const DISCONNECT_TIMEOUT_MS = 200;
 export class SingleTopology implements RedisTopology {
   readonly layout = 'cluster=off';
   readonly outageQuietMs = 0;
-  pub: Redis | undefined;
-  sub: Redis | undefined;
+  private pub: Redis | undefined;
+  private sub: Redis | undefined;
   /** Times a connection came back after having been ready once. */
   reconnects = 0;
   private ownsPublisher = false;
