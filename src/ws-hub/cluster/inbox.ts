@@ -1,16 +1,16 @@
-import type { HubAdapterMessage, Recorded } from '../interfaces/cluster-adapter.interface.js';
+import type {
+  HubAdapterDeliveryStats,
+  HubAdapterMessage,
+  Recorded,
+} from '../interfaces/cluster-adapter.interface.js';
 import { decodeMessage, originPrefix } from './codec.js';
 import type { Floors } from './floors.js';
 import type { MessageFilter } from './sequence-filter.js';
 
-/** The inbox's counters (part of an adapter's stats). */
-export interface InboxCounters {
+/** The inbox's counters (part of an adapter's stats, `HubAdapterStats`). */
+export interface InboxCounters extends HubAdapterDeliveryStats {
   /** Messages from other instances applied to this instance's clients. */
   received: number;
-  /** Extra copies of a message (a multi-room broadcast), dropped so that each client gets it once. */
-  duplicates: number;
-  /** Payloads that were not ws-hub messages (ignored). */
-  malformed: number;
 }
 
 /**

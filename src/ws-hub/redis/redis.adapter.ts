@@ -35,6 +35,22 @@ import type { ConnectionEvents, RedisLinks, RedisTopology, Role } from './topolo
 
 export type { RedisHubAdapterOptions } from './options.js';
 
+/** The channel names of an adapter (`RedisHubAdapter.channels()`; the README explains them). */
+export interface RedisChannelNames {
+  /** Broadcasts to everyone. */
+  readonly all: string;
+  /** Broadcasts to a room. */
+  room(room: string): string;
+  /** `sendToUser` / `disconnectUser`. */
+  user(userId: string): string;
+  /** `send` / `disconnect` to the clients of one instance (recovery off). */
+  instance(instanceId: string): string;
+  /** With recovery: `send` / `disconnect` to one client, wherever it is connected. */
+  client(clientId: string): string;
+  /** The channel of a stream (`all`, `room:<r>`, `user:<u>`, `client:<id>`). */
+  stream(name: string): string;
+}
+
 /** Single Redis or Redis Cluster, chosen once from the options. */
 function createTopology(options: ResolvedRedisOptions, events: ConnectionEvents): RedisTopology {
   return options.cluster || options.clusterClient
@@ -235,7 +251,7 @@ export class RedisHubAdapter implements HubAdapter {
   }
 
   /** Channel names, for tools and tests (`client` is a stream channel: recovery on). */
-  channels(): Pick<ChannelNames, 'all' | 'room' | 'user' | 'instance' | 'client' | 'stream'> {
+  channels(): RedisChannelNames {
     return this.names;
   }
 
