@@ -49,6 +49,7 @@ export const BLOCKS = [
     match: 'new RedisHubAdapter(',
     wrap: 'redis-options',
   },
+  { section: 'Scaling out with Redis', match: 'NatsHubAdapter', wrap: 'own-adapter' },
   { section: 'Redis Cluster', match: 'new Cluster(nodes', wrap: 'redis-cluster-options' },
   { section: 'Metrics and health', match: 'class HealthController', file: 'health.controller.ts' },
   {

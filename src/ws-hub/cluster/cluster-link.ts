@@ -2,8 +2,10 @@ import type {
   HubAdapter,
   HubAdapterHost,
   HubAdapterMessage,
+  HubAdapterStats,
   HubInstanceInfo,
 } from '../interfaces/cluster-adapter.interface.js';
+import { clientStream, roomStream, userStream } from '../protocol/streams.js';
 import { hubLogger } from '../util/logger.js';
 import { errorText } from '../util/error-text.js';
 import { instanceOfClientId } from '../protocol/client-id.js';
@@ -55,31 +57,31 @@ export class ClusterLink {
   }
 
   /**
-   * This instance gained its first member of `room`: subscribes. `ready('room:' + room)`
+   * This instance gained its first member of `room`: subscribes. `ready(roomStream(room))`
    * settles once the room's messages from other instances reach this one.
    */
   roomAdded(room: string): void {
     this.pending.track(
-      'room:' + room,
+      roomStream(room),
       this.settle(() => this.adapter.roomAdded(room)),
     );
   }
 
   roomRemoved(room: string): void {
-    this.observer?.unsubscribed('room:' + room);
+    this.observer?.unsubscribed(roomStream(room));
     this.call(() => this.adapter.roomRemoved(room));
   }
 
   /** This instance gained its first connection of `userId` (see `roomAdded`). */
   userAdded(userId: string): void {
     this.pending.track(
-      'user:' + userId,
+      userStream(userId),
       this.settle(() => this.adapter.userAdded(userId)),
     );
   }
 
   userRemoved(userId: string): void {
-    this.observer?.unsubscribed('user:' + userId);
+    this.observer?.unsubscribed(userStream(userId));
     this.call(() => this.adapter.userRemoved(userId));
   }
 
@@ -88,7 +90,7 @@ export class ClusterLink {
     const adapter = this.adapter;
     if (!adapter.clientAdded) return;
     this.pending.track(
-      'client:' + clientId,
+      clientStream(clientId),
       this.settle(() => adapter.clientAdded!(clientId)),
     );
   }
@@ -110,7 +112,7 @@ export class ClusterLink {
   clientRemoved(clientId: string): void {
     const adapter = this.adapter;
     if (!adapter.clientRemoved) return;
-    this.observer?.unsubscribed('client:' + clientId);
+    this.observer?.unsubscribed(clientStream(clientId));
     this.call(() => adapter.clientRemoved!(clientId));
   }
 
@@ -122,7 +124,8 @@ export class ClusterLink {
     return this.adapter.instances();
   }
 
-  stats(): object | undefined {
+  /** The adapter's counters (`HubAdapter.stats`), for the metrics and the health indicator. */
+  stats(): HubAdapterStats | undefined {
     return this.adapter.stats?.();
   }
 

@@ -130,6 +130,16 @@ export interface HubAdapter {
   stats?(): HubAdapterStats;
 }
 
+/**
+ * An adapter built by the module at startup rather than given built (the `adapter` option takes
+ * either): `useFactory` runs once, when the module's providers are created, and may be async.
+ * The `redis` option is sugar for the Redis adapter's factory (`redisAdapterFactory` of
+ * `ws-hub/redis`); a backend of your own can be given the same way.
+ */
+export interface HubAdapterFactory {
+  useFactory(): HubAdapter | Promise<HubAdapter>;
+}
+
 /** What an adapter's recovery store is configured with (the module's `recovery` option, resolved). */
 export interface HubRecoveryStoreOptions {
   historySize: number;
@@ -139,9 +149,11 @@ export interface HubRecoveryStoreOptions {
 
 /**
  * What an adapter reports for monitoring: the fields the metrics (`<prefix>adapter_*`) and the
- * health indicator read, each optional (an adapter reports what it knows), and its own.
+ * health indicator read, each optional (an adapter reports what it knows), and the sections
+ * below when it has them. An adapter may add its own fields (`RedisHubAdapterStats`).
  */
-export interface HubAdapterStats {
+export interface HubAdapterStats
+  extends Partial<HubAdapterDeliveryStats>, Partial<HubAdapterHistoryStats> {
   /** Whether the adapter reaches its store (false: other instances are out of reach). */
   connected?: boolean;
   /** Messages published and acknowledged. */
@@ -156,4 +168,26 @@ export interface HubAdapterStats {
   presenceAgeMs?: number;
   /** Instances of the cluster that disagree with this one on how messages cross (see the README). */
   layoutConflicts?: number;
+  /** Times a connection to the store was re-established after having been lost. */
+  reconnects?: number;
+}
+
+/** What an adapter's inbox counts besides `received` (the cluster toolkit's `Inbox`). */
+export interface HubAdapterDeliveryStats {
+  /** Extra copies of a multi-room broadcast, dropped so that each client gets it once. */
+  duplicates: number;
+  /** Payloads that were not ws-hub messages (ignored). */
+  malformed: number;
+}
+
+/** With recovery on, an adapter that keeps history (`recoveryStore`): its history counters. */
+export interface HubAdapterHistoryStats {
+  /** Messages appended to their streams' history and published. */
+  historyWrites: number;
+  /** Messages whose history write failed or timed out (a tombstone follows). */
+  historyFailures: number;
+  /** Streams waiting for a tombstone (the store unreachable since they lost a message). */
+  gapsPending: number;
+  /** Tombstones written. */
+  gapsMarked: number;
 }

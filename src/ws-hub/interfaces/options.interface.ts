@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Type } from '@nestjs/common';
-import type { HubAdapter } from './cluster-adapter.interface.js';
+import type { HubAdapter, HubAdapterFactory } from './cluster-adapter.interface.js';
 
 /** Who is behind a connection, as decided by `authenticate` at the handshake. */
 export interface HubPrincipal {
@@ -193,9 +193,15 @@ export interface WsHubModuleOptions {
   authorizeJoin?: HubAuthorizeJoinFn | Type<HubJoinAuthorizer>;
   /** Most rooms one client may be in; past it `join` answers `FORBIDDEN`. Default 100. */
   maxRoomsPerClient?: number;
-  /** Cross-instance adapter; default: the in-memory adapter (one instance). */
-  adapter?: HubAdapter;
-  /** Use the built-in Redis adapter (needs `ioredis`). Ignored when `adapter` is given. */
+  /**
+   * Cross-instance adapter: an instance, or a factory (`{ useFactory }`) the module runs once at
+   * startup. Default: the in-memory adapter (one instance).
+   */
+  adapter?: HubAdapter | HubAdapterFactory;
+  /**
+   * Use the built-in Redis adapter (needs `ioredis`): sugar for `adapter: redisAdapterFactory(...)`
+   * (`ws-hub/redis`). Ignored when `adapter` is given.
+   */
   redis?: HubRedisOptions;
   /**
    * Prometheus metrics through `prom-client` (an optional peer: `npm install prom-client`):

@@ -1,6 +1,6 @@
 import { Provider, Type } from '@nestjs/common';
 import { ApplicationConfig, HttpAdapterHost } from '@nestjs/core';
-import type { HubAdapter } from '../interfaces/cluster-adapter.interface.js';
+import type { HubAdapter, HubAdapterFactory } from '../interfaces/cluster-adapter.interface.js';
 import {
   WS_HUB_ADAPTER,
   WS_HUB_CORE,
@@ -13,6 +13,7 @@ import type { WsHubModuleOptions } from '../interfaces/options.interface.js';
 import { resolveHubOptions, type ResolvedHubOptions } from '../options/resolve-options.js';
 import { WsHubSocketAdapter } from '../socket/ws-hub-socket.adapter.js';
 import { InMemoryHubAdapter } from '../cluster/in-memory.adapter.js';
+import { redisAdapterFactory } from '../redis/factory.js';
 
 /** Internal token of the provider that installs the socket adapter. */
 const WS_HUB_SOCKET_ADAPTER_INSTALLER = 'WS_HUB:SOCKET_ADAPTER_INSTALLER';
@@ -30,17 +31,23 @@ export const coreProvider: Provider = {
   inject: [WS_HUB_RESOLVED_OPTIONS, WS_HUB_ADAPTER],
 };
 
+/**
+ * Where the adapter comes from, in one place: the `adapter` option (an instance, or a
+ * `{ useFactory }` run once here), the `redis` option (sugar for the Redis adapter's factory),
+ * else the in-memory adapter (one instance).
+ */
+export function adapterFactoryOf(options: ResolvedHubOptions): HubAdapterFactory {
+  const given = options.adapter;
+  if (given) return 'useFactory' in given ? given : { useFactory: () => given };
+  if (options.redis) return redisAdapterFactory(options.redis);
+  return { useFactory: () => new InMemoryHubAdapter() };
+}
+
+/** The hub's cross-instance adapter (`WS_HUB_ADAPTER`), built by its factory. */
 export const adapterProvider: Provider = {
   provide: WS_HUB_ADAPTER,
-  useFactory: async (options: ResolvedHubOptions): Promise<HubAdapter> => {
-    if (options.adapter) return options.adapter;
-    if (options.redis) {
-      // Loaded only when asked for, so single-instance users need no ioredis.
-      const { RedisHubAdapter } = await import('../redis/redis.adapter.js');
-      return new RedisHubAdapter(options.redis);
-    }
-    return new InMemoryHubAdapter();
-  },
+  useFactory: (options: ResolvedHubOptions): Promise<HubAdapter> | HubAdapter =>
+    adapterFactoryOf(options).useFactory(),
   inject: [WS_HUB_RESOLVED_OPTIONS],
 };
 

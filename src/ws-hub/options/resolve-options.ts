@@ -191,7 +191,9 @@ export function resolveHubOptions(options: WsHubModuleOptions | undefined): Reso
   }
   if (
     o.adapter !== undefined &&
-    (typeof o.adapter !== 'object' || typeof o.adapter.publish !== 'function')
+    (typeof o.adapter !== 'object' ||
+      (typeof (o.adapter as { publish?: unknown }).publish !== 'function' &&
+        typeof (o.adapter as { useFactory?: unknown }).useFactory !== 'function'))
   ) {
     throw new WsHubOptionsError('adapter', 'must implement HubAdapter');
   }

@@ -13,17 +13,17 @@ export interface RedisHubAdapterOptions extends Omit<
   /**
    * An existing ioredis client. The adapter publishes and runs its presence commands with it
    * (it never closes it) and duplicates it once for its subscriber connection. A `Cluster`
-   * client (created with `shardedSubscribers: true`) switches cluster mode on: the adapter then
+   * client (created with `shardedSubscribers: true`) switches to Redis Cluster (`ClusterTopology`): the adapter then
    * uses it for everything, subscribing included, and never closes it.
    */
   client?: Redis | Cluster;
-  /** Cluster mode: the adapter creates its own ioredis `Cluster` (README, "Redis Cluster"). */
+  /** Redis Cluster: the adapter creates its own ioredis `Cluster` (README, "Redis Cluster"). */
   cluster?: RedisClusterOptions;
   /** Extra ioredis options for the connections created from `url` (TLS, username, ...). */
   redisOptions?: RedisOptions;
 }
 
-/** Cluster mode with a `Cluster` client the adapter creates (sharded pub/sub, Redis 7). */
+/** Redis Cluster with a `Cluster` client the adapter creates (sharded pub/sub, Redis 7). */
 export interface RedisClusterOptions {
   /** Startup nodes; any few nodes of the cluster will do. */
   nodes: { host: string; port: number }[];
@@ -44,7 +44,7 @@ export const REDIS_DEFAULTS = {
 /** Validated options with every default applied; exactly one of `client` and `url` is set. */
 export interface ResolvedRedisOptions {
   client: Redis | undefined;
-  /** Cluster mode: the startup nodes, or the given `Cluster` client (`client` is then unset). */
+  /** Redis Cluster: the startup nodes, or the given `Cluster` client (`client` is then unset). */
   cluster?: RedisClusterOptions;
   clusterClient?: Cluster;
   url: string | undefined;
@@ -78,7 +78,7 @@ export function resolveRedisOptions(
       invalid('"client" must be an ioredis client');
     }
     if ((c as { isCluster?: boolean }).isCluster) {
-      // Cluster mode needs sharded pub/sub, which ioredis only does with shardedSubscribers.
+      // Redis Cluster needs sharded pub/sub, which ioredis only does with shardedSubscribers.
       const co = (c as Partial<Cluster>).options;
       if (co?.shardedSubscribers !== true) {
         invalid('Redis Cluster is not supported; give a client of a single Redis (or its primary)');

@@ -1,6 +1,7 @@
 import type { LoggerService } from '@nestjs/common';
 import { hubLogger } from '../util/logger.js';
 import { errorText } from '../util/error-text.js';
+import { OutageLog } from '../cluster/outage-log.js';
 import type { ResolvedRedisOptions } from './options.js';
 
 /** Longest error text a log line carries. */
@@ -58,58 +59,17 @@ export function redact(err: unknown, secrets: readonly string[]): string {
 }
 
 /**
- * Logs an outage once, however many failures it brings, and its end once: a Redis that is down
- * for a minute must not flood the logs with one line per message.
+ * The outage log of a Redis adapter (`OutageLog` of the cluster toolkit): lines name Redis and
+ * its target, and never carry a password of the options.
  */
-export class OutageLog {
-  private down = false;
-  private since = 0;
-  private failures = 0;
-  private lastFailureAt = 0;
-  /**
-   * Cluster mode: an outage ends only once no failure came for this long (a shard's failover
-   * fails some commands while others, presence say, succeed: one outage, not a flapping one).
-   */
-  quietMs = 0;
-
+export class RedisOutageLog extends OutageLog {
   constructor(
     /** `host:port` of the Redis, as every line names it. */
-    readonly target: string,
-    private readonly secrets: readonly string[],
-    private readonly logger: Pick<LoggerService, 'log' | 'warn'> = hubLogger,
-    private readonly now: () => number = Date.now,
-  ) {}
-
-  /** Whether a failure was noted and no recovery since. */
-  get active(): boolean {
-    return this.down;
-  }
-
-  /** Counts a failure; the first of an outage is logged. */
-  failure(what: string, err: unknown): void {
-    this.failures++;
-    this.lastFailureAt = this.now();
-    if (this.down) return;
-    this.down = true;
-    this.since = this.now();
-    this.logger.warn(
-      `Redis unavailable (${what}: ${this.redact(err)}); cross-instance delivery is paused, ` +
-        `local delivery continues; reconnecting in the background`,
-    );
-  }
-
-  /** Ends the outage, if any, with one line saying how long it lasted. */
-  recovered(): void {
-    if (!this.down || this.now() - this.lastFailureAt < this.quietMs) return;
-    this.down = false;
-    this.logger.log(
-      `Redis connection to ${this.target} restored after ${this.now() - this.since} ms ` +
-        `(${this.failures} failures during the outage)`,
-    );
-    this.failures = 0;
-  }
-
-  redact(err: unknown): string {
-    return redact(err, this.secrets);
+    target: string,
+    secrets: readonly string[],
+    logger: Pick<LoggerService, 'log' | 'warn'> = hubLogger,
+    now: () => number = Date.now,
+  ) {
+    super({ backend: 'Redis', target, redact: (err) => redact(err, secrets) }, logger, now);
   }
 }

@@ -6,7 +6,7 @@ import { EVAL_REFUSED, MULTI_PUBLISH } from './scripts.js';
 export interface PublishConnection {
   readonly status: string;
   publish(channel: string, payload: string): Promise<unknown>;
-  /** Cluster mode: sharded publish, routed to the channel's shard. */
+  /** Redis Cluster: sharded publish, routed to the channel's shard. */
   spublish?(channel: string, payload: string): Promise<unknown>;
   eval(script: string, numKeys: number, ...args: string[]): Promise<unknown>;
 }
@@ -15,7 +15,7 @@ export interface PublishConnection {
  * Publishing without history (recovery off, and `disconnect` messages): one PUBLISH, or one
  * `MULTI_PUBLISH` script for the channels of several rooms (the payload crosses the wire
  * once); where Redis refuses `EVAL` for good, one PUBLISH per room from then on (logged once).
- * In cluster mode (`sharded`) one SPUBLISH per channel, each routed to its channel's shard.
+ * On a Redis Cluster (`sharded`) one SPUBLISH per channel, each routed to its channel's shard.
  */
 export class PlainPublisher {
   published = 0;

@@ -1,21 +1,17 @@
 import type { HubAdapterHost, HubInstanceInfo } from '../interfaces/cluster-adapter.interface.js';
+import { goneInstances, withLocalCount, type PresenceEntry } from '../cluster/presence-view.js';
 import { hubLogger } from '../util/logger.js';
 import { errorText } from '../util/error-text.js';
-import { TIMEOUT, withTimeout } from './connections.js';
-import { HEARTBEAT, LEAVE, QUERY } from './scripts.js';
+import { TIMEOUT, withTimeout } from '../cluster/command-timeout.js';
+import { LEAVE, PRESENCE_REFRESH, QUERY } from './scripts.js';
 
 /** The presence keys of a prefix: the instances sorted set, the online-count and layout hashes. */
 export type PresenceKeys = readonly [instances: string, online: string, layout: string];
 
-export function presenceKeys(prefix: string, cluster = false): PresenceKeys {
-  // In cluster mode the keys share the hash tag `{<prefix>}`: the scripts touch one slot.
-  if (cluster) return [`{${prefix}}:instances`, `{${prefix}}:online`, `{${prefix}}:layout`];
+export function presenceKeys(prefix: string, tagged = false): PresenceKeys {
+  // On a Redis Cluster (`tagged`) the keys share the hash tag `{<prefix>}`: the scripts touch one slot.
+  if (tagged) return [`{${prefix}}:instances`, `{${prefix}}:online`, `{${prefix}}:layout`];
   return [`${prefix}:instances`, `${prefix}:online`, `${prefix}:layout`];
-}
-
-/** A live instance as presence reads it, with its layout ('' when it reports none). */
-export interface PresenceEntry extends HubInstanceInfo {
-  layout: string;
 }
 
 /** Parses the flat `id, lastSeenMs, online, layout, ...` reply of the presence scripts. */
@@ -31,54 +27,6 @@ export function parseView(reply: unknown): PresenceEntry[] {
     });
   }
   return out;
-}
-
-/**
- * The live instances whose layout differs from `mine` (they name channels or keys otherwise:
- * neither reaches the other's clients), with theirs.
- */
-export function layoutConflicts(
-  view: readonly PresenceEntry[],
-  selfId: string,
-  mine: string,
-): PresenceEntry[] {
-  return view.filter((i) => i.id !== selfId && i.layout !== mine);
-}
-
-/** The instances once `known` and now missing from `live`; this instance is never gone. */
-export function goneInstances(
-  known: Iterable<string>,
-  live: ReadonlySet<string>,
-  selfId: string,
-): string[] {
-  const gone: string[] = [];
-  for (const id of known) if (!live.has(id) && id !== selfId) gone.push(id);
-  return gone;
-}
-
-/**
- * The instances to report, sorted by id: Redis's view (or nothing when it could not answer)
- * with this instance's own entry carrying its live count, and the `lastSeenAt` Redis has for
- * it (`now` when Redis has none).
- */
-export function withLocalCount(
-  view: HubInstanceInfo[] | undefined,
-  selfId: string,
-  localOnline: number,
-  now: number,
-): HubInstanceInfo[] {
-  if (!view) return [{ id: selfId, online: localOnline, lastSeenAt: now }];
-  const mine = view.find((i) => i.id === selfId);
-  const out = view.filter((i) => i.id !== selfId);
-  out.push({ id: selfId, online: localOnline, lastSeenAt: mine?.lastSeenAt ?? now });
-  return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-}
-
-/** Connected clients over a list of instances. */
-export function totalOnline(instances: readonly HubInstanceInfo[]): number {
-  let total = 0;
-  for (const i of instances) total += i.online;
-  return total;
 }
 
 /** The side of the publisher connection presence uses. */
@@ -98,12 +46,12 @@ export interface PresenceDeps {
   onFailure(what: string, err: unknown): void;
   /** How this instance names channels and keys (see `layoutConflicts`). */
   layout: string;
-  /** A heartbeat succeeded; `view` is every live instance, this one included. */
+  /** A presence refresh succeeded; `view` is every live instance, this one included. */
   onRefreshed(live: ReadonlySet<string>, view: readonly PresenceEntry[]): void;
 }
 
 /**
- * This instance's presence in Redis (the scripts in `scripts.ts`): the heartbeat, the live
+ * This instance's presence in Redis (the scripts in `scripts.ts`): the presence refresh, the live
  * view for reads, leaving on close, and `host.instanceGone` for instances that drop out.
  */
 export class Presence {
@@ -115,14 +63,14 @@ export class Presence {
   constructor(private readonly deps: PresenceDeps) {}
 
   /** Refreshes this instance, prunes the dead, and reports the instances that left. */
-  async heartbeat(): Promise<void> {
+  async refresh(): Promise<void> {
     const { pub, host, keys, instanceTimeoutMs } = this.deps;
     if (this.closed || this.running || pub.status !== 'ready') return;
     this.running = true;
     try {
       const reply = await this.bounded(
         pub.eval(
-          HEARTBEAT,
+          PRESENCE_REFRESH,
           3,
           ...keys,
           String(instanceTimeoutMs),
@@ -134,7 +82,7 @@ export class Presence {
         ),
       );
       if (reply === TIMEOUT || this.closed) return;
-      this.refresh(parseView(reply));
+      this.update(parseView(reply));
     } catch (err) {
       this.deps.onFailure('presence', err);
     } finally {
@@ -159,7 +107,7 @@ export class Presence {
     await withTimeout(left, this.deps.commandTimeoutMs).catch(() => undefined);
   }
 
-  private refresh(view: PresenceEntry[]): void {
+  private update(view: PresenceEntry[]): void {
     const live = new Set(view.map((i) => i.id));
     const host = this.deps.host;
     for (const id of goneInstances(this.known, live, host.instanceId)) {

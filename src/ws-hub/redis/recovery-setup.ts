@@ -15,8 +15,8 @@ export interface RecoveryLink {
   subscriberGeneration(): number;
   apply(message: HubAdapterMessage): void;
   onFailed(what: string, err: unknown): void;
-  /** Cluster mode: the prefix of message ids (this instance's id and a colon). */
-  cluster?: { idPrefix: string };
+  /** Redis Cluster: the prefix of the ids copies of a message share (`RedisTopology.recordedCopies`). */
+  redisCluster?: { idPrefix: string };
 }
 
 /** The recorder (publish scripts) and the store (history reads, sessions) of one adapter. */
@@ -45,7 +45,7 @@ export function createRedisRecovery(
     timeoutMs: commandTimeoutMs,
     apply: link.apply,
     onFailed: link.onFailed,
-    cluster: link.cluster,
+    redisCluster: link.redisCluster,
   });
   // Reads and session checks may take longer than a publish: a resume waits for them anyway.
   const timeoutMs = Math.max(2_000, commandTimeoutMs);

@@ -7,7 +7,7 @@ import type {
 } from '../interfaces/recovery.interface.js';
 import type { StreamPosition } from '../protocol/streams.js';
 import { newEpoch } from '../util/random.js';
-import { TIMEOUT, withTimeout } from './connections.js';
+import { TIMEOUT, withTimeout } from '../cluster/command-timeout.js';
 import { redact } from './outage.js';
 import { parseRead, readArgs, userField, type StreamKeys } from './stream-keys.js';
 import {
@@ -152,7 +152,7 @@ export class RedisRecoveryStore implements RecoveryStore {
   touch(clientIds: readonly string[], streams: readonly string[]): void {
     const conn = this.ready();
     if (!conn) return;
-    // One PEXPIRE each: ioredis routes each to its slot in cluster mode.
+    // One PEXPIRE each: ioredis routes each to its slot on a Redis Cluster.
     const ttl = this.liveSessionTtlMs;
     for (const id of clientIds) {
       conn.pexpire(this.keys.session(id), ttl).catch(() => undefined);

@@ -44,7 +44,7 @@ return out
  * KEYS: instances zset, online hash, layout hash. ARGV: timeoutMs, id, online, ttlMs, layout.
  * Returns a flat list `id, lastSeenMs, online, layout, ...` of live instances.
  */
-export const HEARTBEAT =
+export const PRESENCE_REFRESH =
   NOW +
   `
 local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. cutoff)

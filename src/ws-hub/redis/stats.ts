@@ -1,8 +1,11 @@
-import type { HubAdapterStats } from '../interfaces/cluster-adapter.interface.js';
-import type { RecorderStats } from './recorder.js';
+import type {
+  HubAdapterDeliveryStats,
+  HubAdapterHistoryStats,
+  HubAdapterStats,
+} from '../interfaces/cluster-adapter.interface.js';
 
-/** Counters of the Redis adapter (see `RedisHubAdapter.stats()`). */
-export interface RedisHubAdapterStats extends HubAdapterStats, Partial<RecorderStats> {
+/** Counters of the Redis adapter (see `RedisHubAdapter.stats()`); the history ones with recovery on. */
+export interface RedisHubAdapterStats extends HubAdapterStats, Partial<HubAdapterHistoryStats> {
   /** Messages published to Redis and acknowledged. */
   published: number;
   /** Messages that could not be published (Redis unreachable or an error reply); lost for other instances. */
@@ -28,13 +31,11 @@ export interface RedisHubAdapterStats extends HubAdapterStats, Partial<RecorderS
   layoutConflicts: number;
 }
 
-/** The adapter's plain counters. */
-export interface AdapterCounters {
+/** The adapter's plain counters (the inbox's among them). */
+export interface AdapterCounters extends HubAdapterDeliveryStats {
   published: number;
   publishFailures: number;
   received: number;
-  duplicates: number;
-  malformed: number;
 }
 
 /** Assembles `stats()`: the history counters only when recovery is on. */
@@ -46,7 +47,7 @@ export function adapterStats(
     connected: boolean;
     presenceAgeMs: number | undefined;
     layoutConflicts: number;
-    recorder: RecorderStats | undefined;
+    recorder: HubAdapterHistoryStats | undefined;
   },
 ): RedisHubAdapterStats {
   const { recorder, ...rest } = extra;

@@ -1,6 +1,5 @@
 import type { HistoryEntry, StreamHistory } from '../interfaces/recovery.interface.js';
 import {
-  POS_MARK,
   positionsOf,
   readFromTop,
   type Positions,
@@ -69,10 +68,10 @@ export function appendArgs(
   streams: readonly string[],
   except: readonly string[] | undefined,
   /**
-   * Cluster mode: SPUBLISH, and for a message appended as several copies (one per stream) the
+   * Redis Cluster: SPUBLISH, and for a message appended as several copies (one per stream) the
    * id they share (`mid` in their frames).
    */
-  cluster?: { id: string },
+  copies?: { id: string },
   /** The newest position the publisher saw of some streams (a rollback check). */
   floors?: Positions,
 ): string[] {
@@ -100,7 +99,7 @@ export function appendArgs(
     except && except.length ? JSON.stringify(except) : '',
     String(plain.length - 1),
     ...perStream,
-    ...(cluster ? [cluster.id, 'S'] : []),
+    ...(copies ? [copies.id, 'S'] : []),
   ];
 }
 
@@ -112,11 +111,6 @@ export function mergePositions(replies: unknown[]): string {
     if (inner) parts.push(inner);
   }
   return '{' + parts.join(',') + '}';
-}
-
-/** The positioned frame `APPEND_PUBLISH` built, from the positions it returned. */
-export function positionedText(plain: string, posJson: string): string {
-  return plain.slice(0, -1) + POS_MARK + posJson + '}';
 }
 
 /** A session's user as stored: `+<id>`, or `-` for an anonymous client. */

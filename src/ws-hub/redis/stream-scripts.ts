@@ -91,7 +91,7 @@ end
  * ARGV: header, plain frame, history size, history TTL ms, meta TTL ms, except ('' for none),
  * p (index of the plain frame's last `}`), then per stream (5 each): its name as JSON, an epoch
  * candidate, its channel, the floor offset and the floor's epoch ('0', '' for none); then,
- * optional (cluster mode): the id of a message appended as several copies ('' for none: stored
+ * optional (Redis Cluster): the id of a message appended as several copies ('' for none: stored
  * as `i`, and `,"mid":"<id>"` goes before `,"pos"` in the frame; base64url, so JSON as it is)
  * and `S` to publish with SPUBLISH (`N`: not at all).
  * Returns the positions as JSON (`{"<stream>":[offset,"epoch"],...}`).

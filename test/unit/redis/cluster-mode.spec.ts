@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { ChannelNames } from '../../../src/ws-hub/redis/channels.js';
-import { ShardedSubscriber } from '../../../src/ws-hub/redis/cluster-connections.js';
+import { ShardedSubscriber } from '../../../src/ws-hub/redis/cluster-topology.js';
 import { resolveRedisOptions } from '../../../src/ws-hub/redis/options.js';
-import { OutageLog } from '../../../src/ws-hub/redis/outage.js';
+import { RedisOutageLog } from '../../../src/ws-hub/redis/outage.js';
 import { presenceKeys } from '../../../src/ws-hub/redis/presence.js';
-import { REORDER_WINDOW, ReorderingFilter } from '../../../src/ws-hub/redis/sequence-filter.js';
+import { REORDER_WINDOW, ReorderingFilter } from '../../../src/ws-hub/cluster/sequence-filter.js';
 import { mergePositions, parseEntry } from '../../../src/ws-hub/redis/stream-keys.js';
 
 /** Enough of an ioredis Cluster for validation (never connected here). */
@@ -102,7 +102,7 @@ describe('Redis adapter, cluster mode', () => {
     let now = 0;
     const lines: string[] = [];
     const logger = { log: (m: string) => lines.push(m), warn: (m: string) => lines.push(m) };
-    const log = new OutageLog('cluster', [], logger, () => now);
+    const log = new RedisOutageLog('cluster', [], logger, () => now);
     log.quietMs = 200;
     log.failure('publish', 'x');
     now = 100;

@@ -3,8 +3,8 @@ import { resolveRedisOptions } from '../../../src/ws-hub/redis/options.js';
 import {
   describeTarget,
   describeUrl,
-  OutageLog,
   redact,
+  RedisOutageLog,
   secretsOf,
 } from '../../../src/ws-hub/redis/outage.js';
 
@@ -25,7 +25,7 @@ describe('outage log', () => {
   it('logs the first failure of an outage once, and its end once with duration and count', () => {
     const logger = recordingLogger();
     let now = 1_000;
-    const log = new OutageLog('h:6379', [], logger, () => now);
+    const log = new RedisOutageLog('h:6379', [], logger, () => now);
     expect(log.active).toBe(false);
     log.recovered(); // no outage: nothing to say
     log.failure('publish', 'not connected');
@@ -61,7 +61,7 @@ describe('outage log', () => {
     const long = redact('x'.repeat(1_000), []);
     expect(long).toHaveLength(303);
     expect(long.endsWith('...')).toBe(true);
-    expect(new OutageLog('t', ['hunter2']).redact('hunter2')).toBe('***');
+    expect(new RedisOutageLog('t', ['hunter2']).redact('hunter2')).toBe('***');
   });
 
   it('names a URL without its credentials', () => {

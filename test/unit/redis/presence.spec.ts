@@ -2,17 +2,13 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { HubAdapterHost } from '../../../src/ws-hub/interfaces/cluster-adapter.interface.js';
 import { hubLogger } from '../../../src/ws-hub/util/logger.js';
 import {
-  goneInstances,
-  layoutConflicts,
   parseView,
   Presence,
   presenceKeys,
-  totalOnline,
-  withLocalCount,
   type PresenceConnection,
   type PresenceDeps,
 } from '../../../src/ws-hub/redis/presence.js';
-import { HEARTBEAT, LEAVE, QUERY } from '../../../src/ws-hub/redis/scripts.js';
+import { LEAVE, PRESENCE_REFRESH, QUERY } from '../../../src/ws-hub/redis/scripts.js';
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -37,59 +33,6 @@ describe('presence arithmetic', () => {
   it('names the presence keys under the prefix', () => {
     expect(presenceKeys('hub')).toEqual(['hub:instances', 'hub:online', 'hub:layout']);
     expect(presenceKeys('hub', true)).toEqual(['{hub}:instances', '{hub}:online', '{hub}:layout']);
-  });
-
-  it('finds the live instances whose layout differs from this one', () => {
-    const view = [
-      { id: 'self', online: 0, lastSeenAt: 0, layout: 'L1' },
-      { id: 'a', online: 0, lastSeenAt: 0, layout: 'L1' },
-      { id: 'b', online: 0, lastSeenAt: 0, layout: 'L2' },
-      { id: 'c', online: 0, lastSeenAt: 0, layout: '' },
-    ];
-    expect(layoutConflicts(view, 'self', 'L1').map((i) => i.id)).toEqual(['b', 'c']);
-  });
-
-  it('counts as gone the known instances missing from the live view, never this one', () => {
-    const known = ['self', 'a', 'b', 'c'];
-    expect(goneInstances(known, new Set(['a', 'c']), 'self')).toEqual(['b']);
-    expect(goneInstances(known, new Set(), 'self')).toEqual(['a', 'b', 'c']);
-    expect(goneInstances([], new Set(['a']), 'self')).toEqual([]);
-  });
-
-  it('answers with this instance alone, seen now, when Redis gave no view', () => {
-    expect(withLocalCount(undefined, 'self', 4, 123)).toEqual([
-      { id: 'self', online: 4, lastSeenAt: 123 },
-    ]);
-  });
-
-  it("uses this instance's live count and Redis's lastSeenAt for it, sorted by id", () => {
-    const view = [
-      { id: 'c', online: 2, lastSeenAt: 10 },
-      { id: 'self', online: 99, lastSeenAt: 20 },
-      { id: 'a', online: 1, lastSeenAt: 30 },
-    ];
-    expect(withLocalCount(view, 'self', 5, 1_000)).toEqual([
-      { id: 'a', online: 1, lastSeenAt: 30 },
-      { id: 'c', online: 2, lastSeenAt: 10 },
-      { id: 'self', online: 5, lastSeenAt: 20 },
-    ]);
-  });
-
-  it('adds this instance, seen now, when Redis does not list it yet', () => {
-    expect(withLocalCount([{ id: 'z', online: 1, lastSeenAt: 1 }], 'self', 0, 77)).toEqual([
-      { id: 'self', online: 0, lastSeenAt: 77 },
-      { id: 'z', online: 1, lastSeenAt: 1 },
-    ]);
-  });
-
-  it('sums the online counts', () => {
-    expect(totalOnline([])).toBe(0);
-    expect(
-      totalOnline([
-        { id: 'a', online: 2, lastSeenAt: 0 },
-        { id: 'b', online: 3, lastSeenAt: 0 },
-      ]),
-    ).toBe(5);
   });
 });
 
@@ -147,10 +90,10 @@ function setup(
 describe('Presence', () => {
   it('refreshes this instance with its count and a TTL of ten timeouts (at least a minute)', async () => {
     const { presence, pub } = setup(async () => ['self', '1', '3', 'L']);
-    await presence.heartbeat();
+    await presence.refresh();
     expect(pub.calls).toEqual([
       {
-        script: HEARTBEAT,
+        script: PRESENCE_REFRESH,
         numKeys: 3,
         args: ['p:instances', 'p:online', 'p:layout', '6000', 'self', '3', '60000', 'L'],
       },
@@ -160,16 +103,16 @@ describe('Presence', () => {
   it('reports each instance that left the live view once, never one it never saw', async () => {
     let view = ['self', '1', '3', 'L', 'a', '1', '1', 'L', 'b', '1', '1', 'L'];
     const { presence, gone, refreshed } = setup(async () => view);
-    await presence.heartbeat();
+    await presence.refresh();
     expect(gone).toEqual([]);
     expect(refreshed).toEqual([['self', 'a', 'b']]);
     view = ['self', '2', '3', 'L', 'b', '2', '1', 'L', 'c', '2', '0', 'L'];
-    await presence.heartbeat();
+    await presence.refresh();
     expect(gone).toEqual(['a']);
     view = ['c', '3', '0', 'L']; // this instance pruned (a long pause): still not "gone"
-    await presence.heartbeat();
+    await presence.refresh();
     expect(gone).toEqual(['a', 'b']);
-    await presence.heartbeat();
+    await presence.refresh();
     expect(gone).toEqual(['a', 'b']);
   });
 
@@ -188,9 +131,9 @@ describe('Presence', () => {
         },
       },
     });
-    await presence.heartbeat();
+    await presence.refresh();
     view = [];
-    await presence.heartbeat();
+    await presence.refresh();
     expect(seen).toEqual(['a', 'b']);
     expect(warn).toHaveBeenCalledTimes(1);
     expect(String(warn.mock.calls[0][0])).toBe('instanceGone(a) failed: listener broke');
@@ -198,7 +141,7 @@ describe('Presence', () => {
 
   it('reports a presence command that does not answer in time, or fails', async () => {
     const slow = setup(() => new Promise(() => undefined));
-    await slow.presence.heartbeat();
+    await slow.presence.refresh();
     expect(slow.failures).toEqual([['presence', 'no answer within 50 ms']]);
     expect(await slow.presence.instances()).toEqual([
       { id: 'self', online: 3, lastSeenAt: expect.any(Number) },
@@ -207,22 +150,22 @@ describe('Presence', () => {
 
     const err = new Error('LOADING');
     const failing = setup(() => Promise.reject(err));
-    await failing.presence.heartbeat();
+    await failing.presence.refresh();
     expect(failing.failures).toEqual([['presence', err]]);
   });
 
-  it('skips a heartbeat while one is running, and while not connected', async () => {
+  it('skips a presence refresh while one is running, and while not connected', async () => {
     let release: (v: unknown) => void = () => undefined;
     const { presence, pub } = setup(() => new Promise((r) => (release = r)), {
       commandTimeoutMs: 5_000,
     });
-    const first = presence.heartbeat();
-    await presence.heartbeat();
+    const first = presence.refresh();
+    await presence.refresh();
     expect(pub.calls).toHaveLength(1);
     release([]);
     await first;
     pub.status = 'reconnecting';
-    await presence.heartbeat();
+    await presence.refresh();
     expect(pub.calls).toHaveLength(1);
   });
 
@@ -256,7 +199,7 @@ describe('Presence', () => {
     expect(pub.calls).toEqual([
       { script: LEAVE, numKeys: 3, args: ['p:instances', 'p:online', 'p:layout', 'self'] },
     ]);
-    await presence.heartbeat();
+    await presence.refresh();
     expect((await presence.instances()).map((i) => i.id)).toEqual(['self']);
     expect(pub.calls).toHaveLength(1);
   });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { positionedText } from '../../../src/ws-hub/cluster/codec.js';
 import { ChannelNames } from '../../../src/ws-hub/redis/channels.js';
 import {
   appendArgs,
@@ -6,7 +7,6 @@ import {
   type EpochSource,
   parseEntry,
   parseRead,
-  positionedText,
   readArgs,
   StreamKeys,
   userField,

@@ -1,62 +1,40 @@
 import type { Redis, RedisOptions } from 'ioredis';
-import { assertOptionalPeer, loadOptionalPeer } from '../util/optional-peer.js';
+import { ReadyWaiters } from '../cluster/ready-waiters.js';
+import { SequenceFilter, type MessageFilter } from '../cluster/sequence-filter.js';
+import { loadOptionalPeer } from '../util/optional-peer.js';
+import { ChannelNames } from './channels.js';
 import type { ResolvedRedisOptions } from './options.js';
-import { ReadyWaiters } from './ready-waiters.js';
+import { PlainPublisher } from './plain-publisher.js';
+import { presenceKeys, type PresenceKeys } from './presence.js';
+import {
+  IOREDIS_FEATURE,
+  reconnectDelay,
+  type ConnectionEvents,
+  type RedisLinks,
+  type RedisTopology,
+  type Role,
+} from './topology.js';
 
-// ioredis is an optional peer dependency: never imported statically, so that apps without
-// Redis need not install it. Whoever loads the Redis adapter (`ws-hub/redis`, or the module's
-// `redis` option) fails here at once, with what to install, when it is missing.
-const FEATURE = "the Redis adapter ('ws-hub/redis', the module's \"redis\" option)";
-assertOptionalPeer('ioredis', FEATURE);
-
-/** The ioredis client class, loaded on first use. */
-export type RedisClass = typeof Redis;
-
-/** Loads ioredis (an async init path: no top-level await, CommonJS apps `require()` us). */
-export async function loadRedisClass(): Promise<RedisClass> {
-  const ioredis = await loadOptionalPeer<typeof import('ioredis')>('ioredis', FEATURE);
+/** Loads the ioredis client class (an async init path: no top-level await, CommonJS apps `require()` us). */
+async function loadRedisClass(): Promise<typeof Redis> {
+  const ioredis = await loadOptionalPeer<typeof import('ioredis')>('ioredis', IOREDIS_FEATURE);
   return ioredis.Redis;
-}
-
-export type Role = 'publisher' | 'subscriber';
-
-/** What the connections report to the adapter. */
-export interface ConnectionEvents {
-  /** A connection is (again) ready. */
-  ready(role: Role): void;
-  /** A connection failed or closed. */
-  failure(what: string, err: unknown): void;
-  /** A message arrived on a subscribed channel (registered on the subscriber as is). */
-  message(channel: string, payload: string): void;
 }
 
 /** How long ioredis waits for a closing socket before destroying it (its default is 2 s). */
 const DISCONNECT_TIMEOUT_MS = 200;
 
-export const TIMEOUT = Symbol('timeout');
-
-/** Races a command against `timeoutMs`; a late rejection is swallowed. */
-export function withTimeout<T>(
-  promise: Promise<T>,
-  timeoutMs: number,
-): Promise<T | typeof TIMEOUT> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<typeof TIMEOUT>((resolve) => {
-    timer = setTimeout(() => resolve(TIMEOUT), timeoutMs);
-    timer.unref();
-  });
-  promise.catch(() => undefined);
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
 /**
- * The adapter's two ioredis connections: a publisher (also runs the presence scripts; the
- * user's own client when one is given, never closed here) and a subscriber. Both fail fast
- * instead of queueing and retry in the background; readiness and reconnects are tracked here.
+ * A single Redis (or its primary): two ioredis connections, a publisher (also runs the presence
+ * and recovery scripts; the user's own client when one is given, never closed here) and a
+ * subscriber, plain pub/sub. Both fail fast instead of queueing and retry in the background;
+ * readiness and reconnects are tracked here.
  */
-export class RedisConnections {
-  pub: Redis | undefined;
-  sub: Redis | undefined;
+export class SingleTopology implements RedisTopology {
+  readonly layout = 'cluster=off';
+  readonly outageQuietMs = 0;
+  private pub: Redis | undefined;
+  private sub: Redis | undefined;
   /** Times a connection came back after having been ready once. */
   reconnects = 0;
   private ownsPublisher = false;
@@ -70,15 +48,37 @@ export class RedisConnections {
     private readonly events: ConnectionEvents,
   ) {}
 
-  /**
-   * Creates (or, for a given client, duplicates) the connections; they connect at once.
-   * `RedisCtor` (from `loadRedisClass()`) is needed only without a given client.
-   */
-  open(instanceId: string, RedisCtor?: RedisClass): { pub: Redis; sub: Redis } {
+  channelNames(prefix: string, streams: boolean): ChannelNames {
+    return new ChannelNames(prefix, streams, false);
+  }
+
+  presenceKeys(prefix: string): PresenceKeys {
+    return presenceKeys(prefix, false);
+  }
+
+  /** One publisher connection delivers in publish order: the highest number per origin. */
+  messageFilter(): MessageFilter {
+    return new SequenceFilter();
+  }
+
+  plainPublisher(
+    onFailed: (what: string, err: unknown) => void,
+    redactText: (err: unknown) => string,
+  ): PlainPublisher {
+    return new PlainPublisher(onFailed, redactText, false);
+  }
+
+  recordedCopies(): undefined {
+    return undefined;
+  }
+
+  /** Creates (or, for a given client, duplicates) the connections; they connect at once. */
+  async open(instanceId: string): Promise<RedisLinks | undefined> {
     const o = this.options;
-    const retryStrategy = (times: number): number =>
-      Math.min(50 * 2 ** Math.min(times - 1, 16), o.reconnectMaxDelayMs) +
-      Math.floor(Math.random() * 100);
+    // ioredis, an optional peer, is loaded on first use (a given client brings its own).
+    const RedisCtor = o.client ? undefined : await loadRedisClass();
+    if (this.stopped) return undefined;
+    const retryStrategy = (times: number): number => reconnectDelay(times, o.reconnectMaxDelayMs);
     const socketTimeout = Math.max(5_000, 2 * o.heartbeatIntervalMs);
     // Fail fast instead of queueing: a message Redis cannot take now is dropped and counted,
     // never delivered late, and callers never wait.
@@ -105,7 +105,7 @@ export class RedisConnections {
       sub = o.client.duplicate(subOptions);
       if (pub.status === 'wait') pub.connect().catch(() => undefined);
     } else {
-      if (!RedisCtor) throw new Error('RedisConnections.open: the ioredis class is needed');
+      if (!RedisCtor) throw new Error('SingleTopology.open: the ioredis class is needed');
       const extra = o.redisOptions ?? {};
       pub = new RedisCtor(o.url!, {
         ...extra,
@@ -127,19 +127,17 @@ export class RedisConnections {
     return this.pub?.status === 'ready' && this.sub?.status === 'ready';
   }
 
-  /** Resolves true once both connections are ready, false after `timeoutMs` or on `stop()`. */
   waitForReady(timeoutMs: number): Promise<boolean> {
     return this.readyWaiters.wait(() => this.bothReady(), timeoutMs);
   }
 
-  /** Stops reporting readiness and releases every `waitForReady`; `close()` follows. */
   stop(): void {
     this.stopped = true;
     this.readyWaiters.release();
   }
 
   /** Detaches every listener and closes the connections the adapter created. */
-  async close(_channels?: readonly string[]): Promise<void> {
+  async close(): Promise<void> {
     this.stop();
     for (const off of this.detach.splice(0)) off();
     const ended: Promise<void>[] = [];

@@ -1,22 +1,30 @@
 import type { Cluster, ClusterOptions } from 'ioredis';
+import { ReadyWaiters } from '../cluster/ready-waiters.js';
+import { ReorderingFilter, type MessageFilter } from '../cluster/sequence-filter.js';
 import { loadOptionalPeer } from '../util/optional-peer.js';
-import type { ConnectionEvents } from './connections.js';
+import { newInstanceId } from '../util/random.js';
+import { ChannelNames } from './channels.js';
 import type { ResolvedRedisOptions } from './options.js';
-import { ReadyWaiters } from './ready-waiters.js';
+import { PlainPublisher } from './plain-publisher.js';
+import { presenceKeys, type PresenceKeys } from './presence.js';
+import {
+  reconnectDelay,
+  type ConnectionEvents,
+  type RedisLinks,
+  type RedisTopology,
+} from './topology.js';
 
 /** The ioredis `Cluster` class, loaded on first use (ioredis is an optional peer). */
-export type ClusterClass = typeof Cluster;
-
-export async function loadClusterClass(): Promise<ClusterClass> {
+async function loadRedisClusterClass(): Promise<typeof Cluster> {
   const ioredis = await loadOptionalPeer<typeof import('ioredis')>(
     'ioredis',
-    "the Redis adapter's cluster mode",
+    "the Redis adapter's Redis Cluster topology",
   );
   return ioredis.Cluster;
 }
 
 /**
- * The subscriber side in cluster mode: one `SSUBSCRIBE`/`SUNSUBSCRIBE` per channel (a channel
+ * The subscriber side on a Redis Cluster: one `SSUBSCRIBE`/`SUNSUBSCRIBE` per channel (a channel
  * is its own slot group, so no command ever spans slots), on the per-shard connections ioredis
  * keeps with `shardedSubscribers: true` (it re-subscribes them itself after a failover or a
  * reshard). `ping()` resolves once every (un)subscribe sent so far is answered.
@@ -54,14 +62,19 @@ export class ShardedSubscriber {
 }
 
 /**
- * Cluster mode's connections: one ioredis `Cluster` (created here from `cluster.nodes`, or the
- * user's, never closed then) runs every command (EVAL routed by its first key, SPUBLISH by its
- * channel) and, through its per-shard subscriber connections, the subscriptions. The adapter
- * sees the publisher and subscriber roles of `RedisConnections`, both ready with the cluster.
+ * A Redis Cluster (README, "Redis Cluster"): one ioredis `Cluster` (created here from
+ * `cluster.nodes`, or the user's, never closed then) runs every command (EVAL routed by its
+ * first key, SPUBLISH by its channel) and, through its per-shard subscriber connections, the
+ * subscriptions (sharded pub/sub). Every channel and key is hash-tagged (each channel is its own
+ * slot group). The adapter sees the publisher and subscriber roles of `SingleTopology`, both
+ * ready with the cluster.
  */
-export class ClusterConnections {
-  pub: Cluster | undefined;
-  sub: ShardedSubscriber | undefined;
+export class ClusterTopology implements RedisTopology {
+  readonly layout = 'cluster=on';
+  /** A shard's failover fails some commands while others succeed: one outage, not a flapping one. */
+  readonly outageQuietMs: number;
+  private pub: Cluster | undefined;
+  private sub: ShardedSubscriber | undefined;
   /** Times the cluster came back after having been ready once. */
   reconnects = 0;
   private owns = false;
@@ -73,16 +86,48 @@ export class ClusterConnections {
   constructor(
     private readonly options: ResolvedRedisOptions,
     private readonly events: ConnectionEvents,
-  ) {}
+  ) {
+    this.outageQuietMs = options.heartbeatIntervalMs;
+  }
 
-  open(instanceId: string, ClusterCtor?: ClusterClass): { pub: Cluster; sub: ShardedSubscriber } {
+  /** Every channel hash-tagged: each is its own slot group. */
+  channelNames(prefix: string, streams: boolean): ChannelNames {
+    return new ChannelNames(prefix, streams, true);
+  }
+
+  /** The presence keys share one hash tag: the scripts touch one slot. */
+  presenceKeys(prefix: string): PresenceKeys {
+    return presenceKeys(prefix, true);
+  }
+
+  /** One origin's messages come from several shards, in any order. */
+  messageFilter(): MessageFilter {
+    return new ReorderingFilter();
+  }
+
+  /** One SPUBLISH per channel, each routed to its channel's shard. */
+  plainPublisher(
+    onFailed: (what: string, err: unknown) => void,
+    redactText: (err: unknown) => string,
+  ): PlainPublisher {
+    return new PlainPublisher(onFailed, redactText, true);
+  }
+
+  /** One script per stream (each its own slot group); the copies share a message id. */
+  recordedCopies(): { idPrefix: string } {
+    return { idPrefix: newInstanceId() + ':' };
+  }
+
+  async open(instanceId: string): Promise<RedisLinks | undefined> {
     const o = this.options;
+    const ClusterCtor = o.clusterClient ? undefined : await loadRedisClusterClass();
+    if (this.stopped) return undefined;
     let cluster: Cluster;
     if (o.clusterClient) {
       cluster = o.clusterClient;
       if (cluster.status === 'wait') cluster.connect().catch(() => undefined);
     } else {
-      if (!ClusterCtor) throw new Error('ClusterConnections.open: the Cluster class is needed');
+      if (!ClusterCtor) throw new Error('ClusterTopology.open: the Cluster class is needed');
       const extra: ClusterOptions = o.cluster!.clusterOptions ?? {};
       cluster = new ClusterCtor(o.cluster!.nodes, {
         ...extra,
@@ -95,9 +140,7 @@ export class ClusterConnections {
           'sunsubscribe',
         ],
         shardedSubscribers: true,
-        clusterRetryStrategy: (times: number) =>
-          Math.min(50 * 2 ** Math.min(times - 1, 16), o.reconnectMaxDelayMs) +
-          Math.floor(Math.random() * 100),
+        clusterRetryStrategy: (times: number) => reconnectDelay(times, o.reconnectMaxDelayMs),
         redisOptions: {
           connectionName: `ws-hub-${instanceId}`,
           disconnectTimeout: 200,
@@ -152,8 +195,10 @@ export class ClusterConnections {
     const onReady = (): void => this.onReady();
     const onError = (err: Error): void => this.events.failure('cluster connection', err);
     const onClose = (): void => this.events.failure('cluster connection', 'connection closed');
-    const onMessage = (channel: string, payload: string): void =>
-      this.events.message(channel, payload);
+    const onMessage = (channel: string, payload: string): void => {
+      // A given Cluster client may carry the app's own shard channels too.
+      if (this.events.wanted(channel)) this.events.message(channel, payload);
+    };
     cluster.on('ready', onReady);
     cluster.on('error', onError);
     cluster.on('close', onClose);

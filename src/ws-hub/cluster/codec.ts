@@ -2,7 +2,7 @@ import type { HubAdapterMessage } from '../interfaces/cluster-adapter.interface.
 import { MID_MARK, POS_MARK, type Positions } from '../protocol/streams.js';
 
 /**
- * Wire format of a message on a Redis channel:
+ * Wire format of a message between instances (one pub/sub payload, whatever the transport):
  *
  * ```text
  * {"o":"<origin instance id>","s":<seq>,"t":"b","r":["room"],"x":["client id"]}\n<frame text>
@@ -24,7 +24,8 @@ import { MID_MARK, POS_MARK, type Positions } from '../protocol/streams.js';
  * the publish script puts `,"pos":{...}}` in place of the plain frame's last `}`, and `p` is
  * the plain frame's length minus one (the index of `,"pos"`), so a receiver gets the plain
  * frame back as `text.slice(0, p) + '}'` and the positions from the rest, without parsing the
- * frame. A Redis Cluster copy of a multi-room broadcast has `,"mid":"<id>"` before `,"pos"`.
+ * frame. A copy of a multi-room broadcast appended once per room (a sharded store) has
+ * `,"mid":"<id>"` before `,"pos"`.
  */
 interface WireHeader {
   o: string;
@@ -121,8 +122,16 @@ export function encodeHeader(
 }
 
 /**
+ * The positioned frame a recording store built (`,"pos":<posJson>` in place of the plain
+ * frame's last `}`), from the positions (JSON) it returned.
+ */
+export function positionedText(plain: string, posJson: string): string {
+  return plain.slice(0, -1) + POS_MARK + posJson + '}';
+}
+
+/**
  * Splits a positioned frame at `p` (where the plain frame's last `}` was: `,"pos":` starts
- * there, or `,"mid":"<id>"` before it for a Redis Cluster copy): the plain frame, the positions
+ * there, or `,"mid":"<id>"` before it for a per-room copy): the plain frame, the positions
  * and the copy's id; undefined when it is not one.
  */
 export function splitPositioned(

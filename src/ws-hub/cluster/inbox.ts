@@ -1,8 +1,28 @@
-import type { HubAdapterMessage, Recorded } from '../interfaces/cluster-adapter.interface.js';
+import type {
+  HubAdapterDeliveryStats,
+  HubAdapterMessage,
+  Recorded,
+} from '../interfaces/cluster-adapter.interface.js';
 import { decodeMessage, originPrefix } from './codec.js';
-import type { Recorder } from './recorder.js';
+import type { Floors } from './floors.js';
 import type { MessageFilter } from './sequence-filter.js';
-import type { AdapterCounters } from './stats.js';
+
+/** The inbox's counters (part of an adapter's stats, `HubAdapterStats`). */
+export interface InboxCounters extends HubAdapterDeliveryStats {
+  /** Messages from other instances applied to this instance's clients. */
+  received: number;
+}
+
+/**
+ * With recovery on, the publishing side of an adapter that records messages (the Redis
+ * adapter's recorder): whether an own positioned copy is still to be delivered here, and the floors it
+ * learns from every positioned message.
+ */
+export interface OwnCopies {
+  /** False when the clients here got this own message already. */
+  acceptOwn(seq: number): boolean;
+  readonly floors: Pick<Floors, 'saw'>;
+}
 
 /**
  * The receiving side of the adapter: decodes each payload once, drops what this instance
@@ -11,12 +31,13 @@ import type { AdapterCounters } from './stats.js';
  *
  * Without recovery an instance skips its own messages by their header's start (it delivered
  * them already). With recovery its own recorded messages come back positioned, in the order
- * Redis assigned their offsets: they go to its recovering clients (`own: true`), unless the
- * recorder handed them over already (Redis too slow, or the subscriber was away).
+ * the store assigned their offsets: they go to its recovering clients (`own: true`), unless the
+ * recorder handed them over already (the store too slow, or the subscriber was away).
  *
- * In Redis Cluster mode a multi-room broadcast comes once per room's channel, each copy with
- * its own room's position (and the same `mid`): the first goes to everyone, the others
- * (`again`) only to recovering clients, who need every position (`PositionedMessage`).
+ * Where a multi-room broadcast is appended once per room (a sharded store), it comes
+ * once per room's channel, each copy with its own room's position (and the same `mid`): the
+ * first goes to everyone, the others (`again`) only to recovering clients, who need every
+ * position (`PositionedMessage`).
  */
 export class Inbox {
   private readonly selfPrefix: string;
@@ -24,8 +45,8 @@ export class Inbox {
   constructor(
     selfId: string,
     private readonly filter: MessageFilter,
-    private readonly recorder: Recorder | undefined,
-    private readonly counters: Pick<AdapterCounters, 'received' | 'duplicates' | 'malformed'>,
+    private readonly recorder: OwnCopies | undefined,
+    private readonly counters: InboxCounters,
     private readonly apply: (message: HubAdapterMessage, origin: string) => void,
   ) {
     this.selfPrefix = originPrefix(selfId);
@@ -49,7 +70,7 @@ export class Inbox {
     }
     if (positioned) this.recorder?.floors.saw(positioned.positions);
     if (!this.filter.accept(decoded.origin, decoded.seq)) {
-      // Copies of one message appended per stream (Redis Cluster): each carries its own
+      // Copies of one message appended per stream (a sharded store): each carries its own
       // stream's position, and recovering clients need every one of them.
       if (positioned?.mid === undefined || !this.filter.seen(decoded.origin, decoded.seq)) {
         this.counters.duplicates++;

@@ -1,8 +1,8 @@
 import { hubLogger } from '../util/logger.js';
-import type { PresenceEntry } from './presence.js';
+import type { PresenceEntry } from './presence-view.js';
 
 /**
- * Watches for instances of the cluster (same Redis, same key prefix) that name channels and
+ * Watches for instances of the cluster (same store, same key prefix) that name channels and
  * keys otherwise than this one (recovery on here, off there: a rolling deploy that turns it
  * on): they cannot reach each other's clients, which nothing else would show. Each one is
  * logged once, as an error naming both layouts, and its end once; while any lasts the count is

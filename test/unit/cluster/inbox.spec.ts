@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { HubAdapterMessage } from '../../../src/ws-hub/interfaces/cluster-adapter.interface.js';
-import { encodeHeader, encodeMessage } from '../../../src/ws-hub/redis/codec.js';
-import { Inbox } from '../../../src/ws-hub/redis/inbox.js';
-import { Floors, type Recorder } from '../../../src/ws-hub/redis/recorder.js';
-import { SequenceFilter } from '../../../src/ws-hub/redis/sequence-filter.js';
-import { positionedText } from '../../../src/ws-hub/redis/stream-keys.js';
+import { encodeHeader, encodeMessage, positionedText } from '../../../src/ws-hub/cluster/codec.js';
+import { Floors } from '../../../src/ws-hub/cluster/floors.js';
+import { Inbox, type OwnCopies } from '../../../src/ws-hub/cluster/inbox.js';
+import { SequenceFilter } from '../../../src/ws-hub/cluster/sequence-filter.js';
 
 const frame = '{"event":"m","data":1}';
 /** A Redis Cluster copy of a broadcast to rooms a and b: `mid` and one room's position. */
@@ -21,8 +20,8 @@ const positioned = (origin: string, seq: number) =>
 function setup(recovery: boolean, acceptOwn: (seq: number) => boolean = () => true) {
   const applied: HubAdapterMessage[] = [];
   const counters = { received: 0, duplicates: 0, malformed: 0 };
-  const recorder = recovery
-    ? ({ acceptOwn, floors: new Floors() } as unknown as Recorder)
+  const recorder: OwnCopies | undefined = recovery
+    ? { acceptOwn, floors: new Floors() }
     : undefined;
   const inbox = new Inbox('me', new SequenceFilter(), recorder, counters, (m) => applied.push(m));
   return { applied, counters, inbox };

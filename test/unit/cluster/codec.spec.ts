@@ -5,9 +5,9 @@ import {
   encodeHeader,
   encodeMessage,
   originPrefix,
+  positionedText,
   splitPositioned,
-} from '../../../src/ws-hub/redis/codec.js';
-import { positionedText } from '../../../src/ws-hub/redis/stream-keys.js';
+} from '../../../src/ws-hub/cluster/codec.js';
 import { positionedFrame } from '../../../src/ws-hub/protocol/streams.js';
 
 describe('redis codec', () => {

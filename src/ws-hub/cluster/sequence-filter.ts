@@ -1,11 +1,12 @@
 /**
- * Per-origin sequence filter. Redis delivers one publisher connection's messages in publish
- * order, so keeping the highest sequence number seen per origin and dropping anything not
- * above it keeps each publisher's order and removes the extra copies of a multi-room broadcast
- * (one copy per room channel, all with the same number). Memory is one entry per origin, and
- * origins that left are forgotten (`forgetSilent`).
+ * Per-origin sequence filter. Where the transport delivers one publisher connection's messages
+ * in publish order (Redis, NATS), keeping the highest sequence number seen per origin and
+ * dropping anything not above it keeps each publisher's order and removes the extra copies of
+ * a multi-room broadcast (one copy per room channel, all with the same number). Memory is one
+ * entry per origin, and origins that left are forgotten (`forgetSilent`).
+ *
+ * What both filters keep per origin: its state, and when it last sent.
  */
-/** What both filters keep per origin: its state, and when it last sent. */
 abstract class OriginFilter<State extends { at: number }> {
   protected readonly last = new Map<string, State>();
 
@@ -64,8 +65,8 @@ export class SequenceFilter extends OriginFilter<{ seq: number; at: number }> {
 export const REORDER_WINDOW = 4_096;
 
 /**
- * The filter of cluster mode: one origin's messages go to channels on different shards, so they
- * may arrive out of order. Each (origin, sequence number) is accepted once, in any order, within
+ * The filter of a sharded transport (Redis Cluster): one origin's messages go to channels on
+ * different shards, so they may arrive out of order. Each (origin, sequence number) is accepted once, in any order, within
  * `REORDER_WINDOW` numbers of the highest seen; older ones count as copies.
  */
 export class ReorderingFilter extends OriginFilter<{ max: number; seen: Set<number>; at: number }> {

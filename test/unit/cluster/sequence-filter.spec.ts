@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SequenceFilter } from '../../../src/ws-hub/redis/sequence-filter.js';
+import { SequenceFilter } from '../../../src/ws-hub/cluster/sequence-filter.js';
 
 /** A clock the test moves by hand. */
 function manualClock(start = 1_000): { now: () => number; advance(ms: number): void } {
