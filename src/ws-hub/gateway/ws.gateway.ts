@@ -14,7 +14,7 @@ import {
   WebSocketGateway,
 } from '@nestjs/websockets';
 import type { Subscription } from 'rxjs';
-import type { ServerOptions } from 'ws';
+import type { ServerOptions, WebSocket } from 'ws';
 import { kConnectionGate } from '../socket/connection-gate.js';
 import type { GatewayRole } from '../core/hub-core.js';
 import { hubLogger } from '../util/logger.js';
@@ -177,8 +177,9 @@ export class WsGateway
     this.hub.routes.useBuiltInsDirectly(!enhanced);
   }
 
-  /** @internal Nest's connection hook (a socket the hub gateway marked). */
-  handleConnection(socket: GatedSocket, request?: IncomingMessage): void {
+  /** Nest's connection hook: registers the socket (typed as `ws` gives it; the adapter marked it). */
+  handleConnection(ws: WebSocket, request?: IncomingMessage): void {
+    const socket = ws as GatedSocket;
     // In Nest 12.1 an exception here becomes an uncaughtException: nothing may escape.
     try {
       if (closeIfRefused(socket, request)) return;
@@ -206,8 +207,9 @@ export class WsGateway
     }
   }
 
-  /** @internal Nest's disconnection hook. */
-  handleDisconnect(socket: GatedSocket, code?: number | string): void {
+  /** Nest's disconnection hook: unregisters the socket. */
+  handleDisconnect(ws: WebSocket, code?: number | string): void {
+    const socket = ws as GatedSocket;
     try {
       this.hub.unregister(socket, typeof code === 'number' ? code : undefined);
     } catch (err) {
