@@ -43,7 +43,7 @@ interface WireHeader {
 }
 
 /** A message as a receiver decoded it. */
-export interface DecodedMessage {
+interface DecodedMessage {
   origin: string;
   seq: number;
   message: HubAdapterMessage;

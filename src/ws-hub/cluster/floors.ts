@@ -1,7 +1,7 @@
 import type { Position, Positions } from '../protocol/streams.js';
 
 /** Streams whose newest position an instance remembers at most (the oldest are forgotten). */
-export const MAX_FLOORS = 50_000;
+const MAX_FLOORS = 50_000;
 
 /**
  * The newest position this instance knows of each stream, from its own publishes and from

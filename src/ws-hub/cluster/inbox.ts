@@ -8,7 +8,7 @@ import type { Floors } from './floors.js';
 import type { MessageFilter } from './sequence-filter.js';
 
 /** The inbox's counters (part of an adapter's stats, `HubAdapterStats`). */
-export interface InboxCounters extends HubAdapterDeliveryStats {
+interface InboxCounters extends HubAdapterDeliveryStats {
   /** Messages from other instances applied to this instance's clients. */
   received: number;
 }

@@ -2,7 +2,7 @@ import type { LoggerService } from '@nestjs/common';
 import { hubLogger } from '../util/logger.js';
 
 /** What an outage log needs to know of its backend. */
-export interface OutageSubject {
+interface OutageSubject {
   /** The backend as log lines name it (`Redis`, `NATS`). */
   readonly backend: string;
   /** Where the adapter connects (`host:port`, without credentials), as every line names it. */

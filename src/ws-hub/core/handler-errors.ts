@@ -5,7 +5,7 @@ import { ErrorCode } from '../protocol/constants.js';
 import { HubError, HubHandlerError } from '../protocol/hub.error.js';
 
 /** What an error frame answering a failed handler says. */
-export interface HandlerErrorReply {
+interface HandlerErrorReply {
   code: string;
   message: string;
   details?: unknown;

@@ -26,7 +26,7 @@ import type { HubPrincipal } from '../interfaces/options.interface.js';
 import { errorText } from '../util/error-text.js';
 
 /** Everything a hub is made of; built once, by the composition root (`module/compose-hub.ts`). */
-export interface HubParts {
+interface HubParts {
   options: ResolvedHubOptions;
   instanceId: string;
   counters: HubCounters;

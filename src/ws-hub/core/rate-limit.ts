@@ -1,7 +1,7 @@
 import type { HubRateLimitOptions } from '../interfaces/options.interface.js';
 
 /** A client's token bucket, kept on the client record. */
-export interface TokenBucket {
+interface TokenBucket {
   tokens: number;
   lastRefillMs: number;
 }

@@ -29,7 +29,7 @@ export const RouteTier = {
 export type RouteTier = (typeof RouteTier)[keyof typeof RouteTier];
 
 /** One event of the table. */
-export interface Route {
+interface Route {
   readonly tier: RouteTier;
   /** Who answers it, as error messages name it (`WsGateway.onJoin`, `ChatGateway.chat`). */
   readonly owner: string;

@@ -5,7 +5,7 @@ import { Deadlines } from './deadlines.js';
 import type { Connection } from './connection.js';
 
 /** How much earlier than its lead an `expiring` may go, at random (a fraction of the lead). */
-export const ASK_SPREAD = 0.25;
+const ASK_SPREAD = 0.25;
 
 /** When a connection's token expires, as the welcome, `expiring` and `refreshed` carry it. */
 export interface TokenExpiryData {
@@ -16,7 +16,7 @@ export interface TokenExpiryData {
 }
 
 /** The expiry a principal carries: a finite number, else undefined (no expiry). */
-export function expiryOf(principal: HubPrincipal | undefined): number | undefined {
+function expiryOf(principal: HubPrincipal | undefined): number | undefined {
   const at = principal?.expiresAt;
   return typeof at === 'number' && Number.isFinite(at) ? at : undefined;
 }

@@ -1,5 +1,5 @@
 /** The longest `Retry-After` admission control answers (what `ws-hub/client` honours at most). */
-export const MAX_RETRY_AFTER_SECONDS = 600;
+const MAX_RETRY_AFTER_SECONDS = 600;
 
 /**
  * Admission control of handshakes (`maxHandshakesPerSecond`): a token bucket of one second's

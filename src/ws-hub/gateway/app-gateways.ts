@@ -23,7 +23,7 @@ function normalisePath(path: unknown): string {
 }
 
 /** A gateway of the app that is not on the hub's endpoint: a WebSocket endpoint of its own. */
-export interface OtherGateway {
+interface OtherGateway {
   name: string;
   path: string;
   /** 0: the app's HTTP port. */

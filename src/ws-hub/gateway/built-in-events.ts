@@ -17,7 +17,7 @@ export interface BuiltInContext {
 type NestParam = 'socket' | 'body' | 'id';
 
 /** One built-in client event: its handler, and how Nest's pipeline reaches it. */
-export interface BuiltInEvent {
+interface BuiltInEvent {
   /**
    * The hub gateway's method Nest's pipeline calls it through (apps with global guards,
    * pipes, interceptors or filters), generated from this entry; messages name the event's
@@ -39,7 +39,7 @@ export interface BuiltInEvent {
 }
 
 /** The delivery strategy answers `recover` itself (with recovery on); the gateway none. */
-export const RECOVER_OWNER = 'ws-hub recovery (built in)';
+const RECOVER_OWNER = 'ws-hub recovery (built in)';
 
 const roomOf = (data: unknown): unknown => (data as { room?: unknown } | undefined)?.room;
 

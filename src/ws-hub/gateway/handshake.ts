@@ -26,7 +26,7 @@ export const kHandshake = Symbol('ws-hub.handshake');
 export const kRefused = Symbol('ws-hub.refused');
 
 /** The application close of a refused handshake (`authFailure: 'close'`). */
-export interface HandshakeRefusal {
+interface HandshakeRefusal {
   code: number;
   reason: string;
 }
@@ -66,7 +66,7 @@ export function closeIfRefused(
 }
 
 /** What the handshake needs to know of the hub (the core's `GatewayRole` provides it). */
-export interface HandshakeHost {
+interface HandshakeHost {
   readonly online: number;
   readonly isShuttingDown: boolean;
   /** Draining (deploy): every handshake is refused with 503 and `Retry-After: 1`. */
@@ -359,7 +359,7 @@ export class HubHandshake {
  * Whether the client offered the hub's subprotocol (`ws-hub.v1`, or `ws-hub.recovery`): it then
  * speaks the protocol and understands a 4401 / 4403 close (`authFailure: 'auto'`).
  */
-export function offersHubProtocol(request: IncomingMessage): boolean {
+function offersHubProtocol(request: IncomingMessage): boolean {
   const offered = request.headers['sec-websocket-protocol'];
   if (typeof offered !== 'string') return false;
   for (const p of offered.split(',')) {

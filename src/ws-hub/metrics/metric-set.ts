@@ -12,13 +12,13 @@ export interface PromClient {
   register: HubMetricsRegistry;
 }
 
-export interface PromMetric {
+interface PromMetric {
   reset(): void;
   inc(labels: object, value?: number): void;
   set(labels: object, value: number): void;
 }
 
-export type PromHistogram = PromMetric & { observe(labels: object, value: number): void };
+type PromHistogram = PromMetric & { observe(labels: object, value: number): void };
 
 /** One hub whose figures a metric set exports, under its own `instance` label. */
 export interface MetricsSource {

@@ -13,7 +13,7 @@ const MAX_ID_LENGTH = 128;
 /** Longest event name accepted, in characters. */
 const MAX_EVENT_LENGTH = 128;
 
-export type ParsedFrame =
+type ParsedFrame =
   | { ok: true; envelope: HubEnvelope }
   | { ok: false; code: ErrorCode; message: string; id?: string | number };
 

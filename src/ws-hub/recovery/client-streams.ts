@@ -5,9 +5,9 @@ import { continuity, type Positions, type StreamPosition } from '../protocol/str
 import type { PositionedMessage } from './positioned-message.js';
 
 /** Messages held at most for one client while its session is resumed; past it, 1013. */
-export const MAX_HELD_MESSAGES = 10_000;
+const MAX_HELD_MESSAGES = 10_000;
 /** Frames a client may send behind its `recover` before the welcome; past it, 1008. */
-export const MAX_EARLY_FRAMES = 100;
+const MAX_EARLY_FRAMES = 100;
 
 /** What a recovering client's receiver asks of the strategy that installed it. */
 export interface ClientStreamsOwner {

@@ -28,7 +28,7 @@ import type { PositionedMessage } from './positioned-message.js';
 import { Resumer, streamsOf, type ResumeHost } from './resumer.js';
 
 /** How long a connection that negotiated recovery may take to send its `recover` frame. */
-export const RECOVER_TIMEOUT_MS = 10_000;
+const RECOVER_TIMEOUT_MS = 10_000;
 
 /** What both recovering strategies are built with. */
 export interface RecoveryDeps {

@@ -2,7 +2,7 @@ import type { EpochSource, StreamKeys, StreamLimits } from './stream-keys.js';
 import { MARK_GAP } from './stream-scripts.js';
 
 /** The side of the publisher connection the tombstones use. */
-export interface GapConnection {
+interface GapConnection {
   readonly status: string;
   eval(script: string, numKeys: number | string, ...args: string[]): Promise<unknown>;
 }

@@ -27,7 +27,7 @@ export interface RecorderConnection {
   eval(script: string, numKeys: number | string, ...args: string[]): Promise<unknown>;
 }
 
-export interface RecorderDeps {
+interface RecorderDeps {
   conn(): RecorderConnection | undefined;
   /**
    * Which connection of the subscriber is up with every channel subscribed (a number that
@@ -54,7 +54,7 @@ export interface RecorderDeps {
 }
 
 /** Counters of the recorder (the history section of the adapter's stats). */
-export type RecorderStats = HubAdapterHistoryStats;
+type RecorderStats = HubAdapterHistoryStats;
 
 /**
  * The publishing side of recovery on Redis. Each recorded message is one `APPEND_PUBLISH`

@@ -9,7 +9,7 @@ import { sessionTouchIntervalMs } from '../options/defaults.js';
 import { randomEpochs, StreamKeys } from './stream-keys.js';
 
 /** What recovery needs of the adapter. */
-export interface RecoveryLink {
+interface RecoveryLink {
   /** The publisher connection, once it exists. */
   pub(): (RecorderConnection & StoreConnection) | undefined;
   subscriberGeneration(): number;

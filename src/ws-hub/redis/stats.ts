@@ -32,7 +32,7 @@ export interface RedisHubAdapterStats extends HubAdapterStats, Partial<HubAdapte
 }
 
 /** The adapter's plain counters (the inbox's among them). */
-export interface AdapterCounters extends HubAdapterDeliveryStats {
+interface AdapterCounters extends HubAdapterDeliveryStats {
   published: number;
   publishFailures: number;
   received: number;

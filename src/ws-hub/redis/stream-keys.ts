@@ -131,7 +131,7 @@ export function readArgs(
 type RawEntry = [id: string, fields: string[]];
 
 /** One history entry as XRANGE gives it; a tombstone has no text. */
-export interface ParsedEntry {
+interface ParsedEntry {
   offset: number;
   /** Microseconds (Redis time). */
   atUs: number;

@@ -14,13 +14,13 @@ export const IOREDIS_FEATURE = "the Redis adapter ('ws-hub/redis', the module's 
 assertOptionalPeer('ioredis', IOREDIS_FEATURE);
 
 /** The connection that runs the adapter's commands: publishes, presence and recovery scripts. */
-export type CommandConnection = PublishConnection &
+type CommandConnection = PublishConnection &
   PresenceConnection &
   RecorderConnection &
   StoreConnection;
 
 /** The subscriber side: the subscription set's commands, and a PING that answers after them. */
-export interface SubscriberConnection extends Subscriber {
+interface SubscriberConnection extends Subscriber {
   ping(): Promise<unknown>;
 }
 

@@ -16,7 +16,7 @@ import { answerUnknownPath } from './unknown-path.js';
 /** Marks a ws server created by this adapter, so the gateway can tell a plain WsAdapter apart. */
 export const kHubServer = Symbol('ws-hub.server');
 /** Marks a socket accepted on the hub's endpoint, registered or not. */
-export const kHubSocket = Symbol('ws-hub.socket');
+const kHubSocket = Symbol('ws-hub.socket');
 /** Marks the ws server options of the hub's endpoint (every gateway on its path shares them). */
 export const kHubEndpoint = Symbol('ws-hub.endpoint');
 /**

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 
 /** The one context name every ws-hub log line carries. */
-export const LOG_CONTEXT = 'WsHub';
+const LOG_CONTEXT = 'WsHub';
 
 /**
  * The library's logger. Nest's `Logger` instances delegate to the app's logger at call time,

@@ -25,9 +25,9 @@ export class MissingPeerDependencyError extends Error {
 }
 
 /** Imports a module by name, as `import()` does; replaced in tests. */
-export type PeerImporter = (name: string) => Promise<unknown>;
+type PeerImporter = (name: string) => Promise<unknown>;
 /** Resolves a module by name, throwing when it cannot be found; replaced in tests. */
-export type PeerResolver = (name: string) => unknown;
+type PeerResolver = (name: string) => unknown;
 
 const nativeImport: PeerImporter = (name) => import(name);
 const nativeResolve: PeerResolver = (name) => createRequire(import.meta.url).resolve(name);
