@@ -20,7 +20,10 @@ import type {
   HubAdapterMessage,
   HubInstanceInfo,
 } from '../../src/ws-hub/interfaces/cluster-adapter.interface.js';
-import type { WsHubModuleOptions } from '../../src/ws-hub/interfaces/options.interface.js';
+import type {
+  HubPrincipal,
+  WsHubModuleOptions,
+} from '../../src/ws-hub/interfaces/options.interface.js';
 import {
   resolveHubOptions,
   type ResolvedHubOptions,
@@ -181,10 +184,16 @@ let serial = 0;
 
 /**
  * A registry entry over a stand-in socket, for tests about bookkeeping only (nothing is
- * written): `userId` and `ip` as the handshake would have set them.
+ * written): `userId` (or a whole `principal`) and `ip` as the handshake would have set them.
  */
 export function fakeConnection(
-  options: { id?: string; userId?: string; ip?: string; socket?: Partial<HubSocket> } = {},
+  options: {
+    id?: string;
+    userId?: string;
+    principal?: HubPrincipal;
+    ip?: string;
+    socket?: Partial<HubSocket>;
+  } = {},
 ): Connection {
   const socket = {
     readyState: 1,
@@ -199,6 +208,6 @@ export function fakeConnection(
     socket,
     0,
     options.ip,
-    options.userId === undefined ? undefined : { userId: options.userId },
+    options.principal ?? (options.userId === undefined ? undefined : { userId: options.userId }),
   );
 }
