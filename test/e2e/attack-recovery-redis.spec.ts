@@ -8,7 +8,7 @@ import { sleep, waitFor } from '../helpers/client.js';
 import { captureLogs } from '../helpers/logs.js';
 import { invariantProblems, Recovering, settle } from '../helpers/recovering-client.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
-import { startTcpGate, type TcpGate } from '../helpers/tcp-gate.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
 /**
  * Adversarial probes (issue 17 review) of recovery on Redis: a Redis restart from its AOF
@@ -26,7 +26,7 @@ let probe: Redis;
 const apps: HubApp[] = [];
 const raws: Recovering[] = [];
 const servers: RedisServer[] = [];
-const gates: TcpGate[] = [];
+const gates: TcpProxy[] = [];
 
 beforeAll(async () => {
   redis = await startRedisServer();
@@ -298,7 +298,7 @@ describe('attack: resumes during a broadcast storm from another instance', () =>
 describe('attack: HubService.leave while Redis is away', () => {
   it('the room the server took the client out of does not come back on its next resume', async () => {
     captureLogs(OUTAGE, FAULT_LINES);
-    const gate = await startTcpGate(redis.port);
+    const gate = await startTcpProxy(redis.port);
     gates.push(gate);
     const p = prefix();
     // Clients may not join 'vip' themselves: only the server puts them there.
@@ -314,11 +314,12 @@ describe('attack: HubService.leave while Redis is away', () => {
     a.hub.broadcast('v', 1, { rooms: 'vip' });
     // (The client is told of the server-side join by an unsolicited `joined` with the position.)
     await waitFor(() => c.pushes.some((f) => f.event === 'v'));
-    gate.shut();
+    gate.refuse(true);
+    gate.cut();
     await waitFor(() => !connected(), 5_000);
     expect(a.hub.leave(id, 'vip')).toBe(true); // kicked out while Redis is away
     expect(a.hub.roomsOf(id)).toEqual([]);
-    gate.open();
+    gate.refuse(false);
     await waitFor(connected, 5_000);
     await sleep(300);
     const recorded = await probe.hget(roomsKey, 'vip');
@@ -342,7 +343,7 @@ describe('attack: HubService.leave while Redis is away', () => {
 describe('attack: a client leave while Redis is away', () => {
   it('the room does not come back on the next resume, on this instance or another', async () => {
     captureLogs(OUTAGE, FAULT_LINES);
-    const gate = await startTcpGate(redis.port);
+    const gate = await startTcpProxy(redis.port);
     gates.push(gate);
     const p = prefix();
     const a = await hub(p, {}, gate.url);
@@ -354,12 +355,14 @@ describe('attack: a client leave while Redis is away', () => {
     b.hub.broadcast('m', 1, { rooms: 'r' });
     await waitFor(() => c.got('m').length === 1);
 
-    gate.shut();
+    gate.refuse(true);
+
+    gate.cut();
     await waitFor(() => !connected(), 5_000);
     const reply = await c.leave('r');
     expect(reply.event).toBe('left');
     expect(a.hub.roomsOf(id)).toEqual(['keep']);
-    gate.open();
+    gate.refuse(false);
     await waitFor(connected, 5_000);
     await sleep(200);
 

@@ -10,7 +10,7 @@ import { ensureLibraryBuilt, spawnHubInstance, type HubInstance } from '../helpe
 import { captureLogs } from '../helpers/logs.js';
 import { Recovering } from '../helpers/recovering-client.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
-import { startTcpGate, type TcpGate } from '../helpers/tcp-gate.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
 /**
  * Message recovery across a Redis-backed cluster: a client resumes on any instance, including
@@ -23,7 +23,7 @@ const OUTAGE = /^Redis unavailable|^Redis connection to .* restored/;
 let redis: RedisServer;
 const apps: HubApp[] = [];
 const children: HubInstance[] = [];
-const gates: TcpGate[] = [];
+const gates: TcpProxy[] = [];
 const raws: Recovering[] = [];
 const plains: TestClient[] = [];
 
@@ -313,7 +313,7 @@ describe('recovery on Redis: what cannot be recovered says so', () => {
   it('Redis away for the publishing instance: its recovering clients are told, never given an unpositioned message; a resume across it is not recovered', async () => {
     const logs = captureLogs(OUTAGE, /missed messages/);
     const keyPrefix = prefix();
-    const gate = await startTcpGate(redis.port);
+    const gate = await startTcpProxy(redis.port);
     gates.push(gate);
     const a = await hub(keyPrefix, true, gate.url);
     const b = await hub(keyPrefix);
@@ -328,7 +328,9 @@ describe('recovery on Redis: what cannot be recovered says so', () => {
     await drop(rb, b);
     await drop(rc, a);
 
-    gate.shut();
+    gate.refuse(true);
+
+    gate.cut();
     await waitFor(() => !adapterOf(a).stats().connected);
     const from = ra.c.frames.length;
     a.hub.broadcast('news', 2);
@@ -340,7 +342,7 @@ describe('recovery on Redis: what cannot be recovered says so', () => {
     });
     await sleep(200);
     expect(ra.c.frames.slice(from).filter((f) => f.event === 'news')).toEqual([]);
-    gate.open();
+    gate.refuse(false);
     await waitFor(() => adapterOf(a).stats().gapsMarked === 1, 5_000);
     // Message 2's offset went to a tombstone: message 3 follows a gap, so the live recovering
     // client is told (1012), and its resume says the stream was not recovered.
