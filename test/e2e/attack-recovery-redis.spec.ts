@@ -3,10 +3,11 @@ import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { WsHubModuleOptions } from '../../src/ws-hub/index.js';
-import { startHub, type HubApp } from '../helpers/app.js';
+import type { HubApp } from '../helpers/app.js';
 import { sleep, waitFor } from '../helpers/client.js';
 import { captureLogs } from '../helpers/logs.js';
 import { invariantProblems, Recovering, settle } from '../helpers/recovering-client.js';
+import { range, RecoveringHubs } from '../helpers/recovering-hubs.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
@@ -23,8 +24,8 @@ const FAULT_LINES = /Redis|subscri|epoch|offset|gap|contiguous|continuity|resum|
 
 let redis: RedisServer;
 let probe: Redis;
-const apps: HubApp[] = [];
-const raws: Recovering[] = [];
+const recovering = new RecoveringHubs();
+const { client, drop, raws } = recovering;
 const servers: RedisServer[] = [];
 const gates: TcpProxy[] = [];
 
@@ -39,44 +40,22 @@ afterAll(async () => {
 });
 
 afterEach(async () => {
-  for (const r of raws.splice(0)) r.stop();
-  await Promise.all(apps.splice(0).map((a) => a.close()));
+  await recovering.close();
   await Promise.all(servers.splice(0).map((s) => s.stop()));
   await Promise.all(gates.splice(0).map((g) => g.close()));
 });
 
 const prefix = () => `atr-${randomBytes(4).toString('hex')}`;
-const range = (from: number, to: number) =>
-  Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
-async function hub(
+function hub(
   keyPrefix: string,
   options: WsHubModuleOptions = {},
   url = redis.url,
 ): Promise<HubApp> {
-  const app = await startHub({
-    rateLimit: false,
-    recovery: true,
-    authenticate: (_r, { token }) => (token ? { userId: token } : null),
+  return recovering.hub({
     ...options,
     redis: { url, keyPrefix, ...TIMING, reconnectMaxDelayMs: 200 },
   });
-  apps.push(app);
-  return app;
-}
-
-async function client(url: string, user: string, rooms: string[] = []): Promise<Recovering> {
-  const r = new Recovering();
-  raws.push(r);
-  await r.connect(url, user);
-  for (const room of rooms) await r.join(room);
-  return r;
-}
-
-async function drop(r: Recovering, app: HubApp): Promise<void> {
-  const id = r.clientId;
-  r.drop();
-  await waitFor(() => !app.hub.isOnline(id));
 }
 
 describe('attack: Redis restarted from its AOF between a publish and a resume', () => {
