@@ -172,6 +172,8 @@ describe('ws-hub/client and HTTP answers to the handshake (ws shows them)', () =
     const attempts: number[] = [];
     const server = createServer();
     server.on('upgrade', (_req, socket) => {
+      // The client may reset the connection once it has read the refusal (ECONNRESET).
+      socket.on('error', () => undefined);
       attempts.push(performance.now());
       const lines = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`);
       socket.end(`HTTP/1.1 ${status} Refused\r\n${lines.join('')}Content-Length: 0\r\n\r\n`);
