@@ -3,10 +3,11 @@ import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { WsHubModuleOptions } from '../../src/ws-hub/index.js';
-import { startHub, type HubApp } from '../helpers/app.js';
+import type { HubApp } from '../helpers/app.js';
 import { sleep, waitFor } from '../helpers/client.js';
 import { captureLogs } from '../helpers/logs.js';
-import { Recovering, settle } from '../helpers/recovering-client.js';
+import { settle } from '../helpers/recovering-client.js';
+import { range, RecoveringHubs } from '../helpers/recovering-hubs.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 
 /**
@@ -27,8 +28,8 @@ const FAULT_LINES = /rolled back|epoch|history|resum|stream/i;
 
 let redis: RedisServer;
 let probe: Redis;
-const apps: HubApp[] = [];
-const raws: Recovering[] = [];
+const recovering = new RecoveringHubs();
+const { client } = recovering;
 
 beforeAll(async () => {
   redis = await startRedisServer();
@@ -40,31 +41,12 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-afterEach(async () => {
-  for (const r of raws.splice(0)) r.stop();
-  await Promise.all(apps.splice(0).map((a) => a.close()));
-});
+afterEach(() => recovering.close());
 
 const prefix = () => `atk-${randomBytes(4).toString('hex')}`;
 
-async function hub(keyPrefix: string, options: WsHubModuleOptions = {}): Promise<HubApp> {
-  const app = await startHub({
-    rateLimit: false,
-    recovery: true,
-    authenticate: (_r, { token }) => (token ? { userId: token } : null),
-    ...options,
-    redis: { url: redis.url, keyPrefix, ...TIMING },
-  });
-  apps.push(app);
-  return app;
-}
-
-async function client(url: string, user: string, rooms: string[] = []): Promise<Recovering> {
-  const r = new Recovering();
-  raws.push(r);
-  await r.connect(url, user);
-  for (const room of rooms) await r.join(room);
-  return r;
+function hub(keyPrefix: string, options: WsHubModuleOptions = {}): Promise<HubApp> {
+  return recovering.hub({ ...options, redis: { url: redis.url, keyPrefix, ...TIMING } });
 }
 
 async function publishAll(app: HubApp, from: number, n: number, rooms?: string[]) {
@@ -128,7 +110,3 @@ describe('attack: a presented offset past the top renews the epoch for everyone'
     });
   }
 });
-
-function range(from: number, to: number): number[] {
-  return Array.from({ length: to - from + 1 }, (_, i) => from + i);
-}

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { WsHubModuleOptions } from '../../src/ws-hub/index.js';
-import { startHub, type HubApp } from '../helpers/app.js';
+import type { HubApp } from '../helpers/app.js';
 import { sleep, TestClient, waitFor, type Frame } from '../helpers/client.js';
-import { PROTOCOLS, Recovering } from '../helpers/recovering-client.js';
+import { PROTOCOLS } from '../helpers/recovering-client.js';
+import { range, RecoveringHubs } from '../helpers/recovering-hubs.js';
 
 /**
  * Adversarial probes (issue 17 review) of recovery on one instance: hostile `recover` frames,
@@ -11,43 +11,13 @@ import { PROTOCOLS, Recovering } from '../helpers/recovering-client.js';
  * `authorizeJoin` is pending.
  */
 
-const apps: HubApp[] = [];
-const raws: Recovering[] = [];
+const { hub, client, drop, close } = new RecoveringHubs();
 const plain: TestClient[] = [];
 
 afterEach(async () => {
-  for (const r of raws.splice(0)) r.stop();
   for (const c of plain.splice(0)) c.terminate();
-  await Promise.all(apps.splice(0).map((a) => a.close()));
+  await close();
 });
-
-async function hub(options: WsHubModuleOptions = {}): Promise<HubApp> {
-  const app = await startHub({
-    rateLimit: false,
-    recovery: true,
-    authenticate: (_r, { token }) => (token ? { userId: token } : null),
-    ...options,
-  });
-  apps.push(app);
-  return app;
-}
-
-async function client(url: string, user: string, rooms: string[] = []): Promise<Recovering> {
-  const r = new Recovering();
-  raws.push(r);
-  await r.connect(url, user);
-  for (const room of rooms) await r.join(room);
-  return r;
-}
-
-async function drop(r: Recovering, app: HubApp): Promise<void> {
-  const id = r.clientId;
-  r.drop();
-  await waitFor(() => !app.hub.isOnline(id));
-}
-
-const range = (from: number, to: number) =>
-  Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 /** A raw recovering connection that sends `recover` as the given text; resolves its answer. */
 async function rawRecover(app: HubApp, text: string, user = 'x'): Promise<TestClient> {

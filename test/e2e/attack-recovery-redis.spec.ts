@@ -3,12 +3,13 @@ import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { WsHubModuleOptions } from '../../src/ws-hub/index.js';
-import { startHub, type HubApp } from '../helpers/app.js';
+import type { HubApp } from '../helpers/app.js';
 import { sleep, waitFor } from '../helpers/client.js';
 import { captureLogs } from '../helpers/logs.js';
 import { invariantProblems, Recovering, settle } from '../helpers/recovering-client.js';
+import { range, RecoveringHubs } from '../helpers/recovering-hubs.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
-import { startTcpGate, type TcpGate } from '../helpers/tcp-gate.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
 /**
  * Adversarial probes (issue 17 review) of recovery on Redis: a Redis restart from its AOF
@@ -23,10 +24,10 @@ const FAULT_LINES = /Redis|subscri|epoch|offset|gap|contiguous|continuity|resum|
 
 let redis: RedisServer;
 let probe: Redis;
-const apps: HubApp[] = [];
-const raws: Recovering[] = [];
+const recovering = new RecoveringHubs();
+const { client, drop, raws } = recovering;
 const servers: RedisServer[] = [];
-const gates: TcpGate[] = [];
+const gates: TcpProxy[] = [];
 
 beforeAll(async () => {
   redis = await startRedisServer();
@@ -39,44 +40,22 @@ afterAll(async () => {
 });
 
 afterEach(async () => {
-  for (const r of raws.splice(0)) r.stop();
-  await Promise.all(apps.splice(0).map((a) => a.close()));
+  await recovering.close();
   await Promise.all(servers.splice(0).map((s) => s.stop()));
   await Promise.all(gates.splice(0).map((g) => g.close()));
 });
 
 const prefix = () => `atr-${randomBytes(4).toString('hex')}`;
-const range = (from: number, to: number) =>
-  Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
-async function hub(
+function hub(
   keyPrefix: string,
   options: WsHubModuleOptions = {},
   url = redis.url,
 ): Promise<HubApp> {
-  const app = await startHub({
-    rateLimit: false,
-    recovery: true,
-    authenticate: (_r, { token }) => (token ? { userId: token } : null),
+  return recovering.hub({
     ...options,
     redis: { url, keyPrefix, ...TIMING, reconnectMaxDelayMs: 200 },
   });
-  apps.push(app);
-  return app;
-}
-
-async function client(url: string, user: string, rooms: string[] = []): Promise<Recovering> {
-  const r = new Recovering();
-  raws.push(r);
-  await r.connect(url, user);
-  for (const room of rooms) await r.join(room);
-  return r;
-}
-
-async function drop(r: Recovering, app: HubApp): Promise<void> {
-  const id = r.clientId;
-  r.drop();
-  await waitFor(() => !app.hub.isOnline(id));
 }
 
 describe('attack: Redis restarted from its AOF between a publish and a resume', () => {
@@ -298,7 +277,7 @@ describe('attack: resumes during a broadcast storm from another instance', () =>
 describe('attack: HubService.leave while Redis is away', () => {
   it('the room the server took the client out of does not come back on its next resume', async () => {
     captureLogs(OUTAGE, FAULT_LINES);
-    const gate = await startTcpGate(redis.port);
+    const gate = await startTcpProxy(redis.port);
     gates.push(gate);
     const p = prefix();
     // Clients may not join 'vip' themselves: only the server puts them there.
@@ -314,11 +293,12 @@ describe('attack: HubService.leave while Redis is away', () => {
     a.hub.broadcast('v', 1, { rooms: 'vip' });
     // (The client is told of the server-side join by an unsolicited `joined` with the position.)
     await waitFor(() => c.pushes.some((f) => f.event === 'v'));
-    gate.shut();
+    gate.refuse(true);
+    gate.cut();
     await waitFor(() => !connected(), 5_000);
     expect(a.hub.leave(id, 'vip')).toBe(true); // kicked out while Redis is away
     expect(a.hub.roomsOf(id)).toEqual([]);
-    gate.open();
+    gate.refuse(false);
     await waitFor(connected, 5_000);
     await sleep(300);
     const recorded = await probe.hget(roomsKey, 'vip');
@@ -342,7 +322,7 @@ describe('attack: HubService.leave while Redis is away', () => {
 describe('attack: a client leave while Redis is away', () => {
   it('the room does not come back on the next resume, on this instance or another', async () => {
     captureLogs(OUTAGE, FAULT_LINES);
-    const gate = await startTcpGate(redis.port);
+    const gate = await startTcpProxy(redis.port);
     gates.push(gate);
     const p = prefix();
     const a = await hub(p, {}, gate.url);
@@ -354,12 +334,14 @@ describe('attack: a client leave while Redis is away', () => {
     b.hub.broadcast('m', 1, { rooms: 'r' });
     await waitFor(() => c.got('m').length === 1);
 
-    gate.shut();
+    gate.refuse(true);
+
+    gate.cut();
     await waitFor(() => !connected(), 5_000);
     const reply = await c.leave('r');
     expect(reply.event).toBe('left');
     expect(a.hub.roomsOf(id)).toEqual(['keep']);
-    gate.open();
+    gate.refuse(false);
     await waitFor(connected, 5_000);
     await sleep(200);
 

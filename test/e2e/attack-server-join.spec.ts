@@ -5,9 +5,8 @@ import {
   type HubStateChange,
   type WsHubClient,
 } from '../../src/ws-hub/client/index.js';
-import { startHub, type HubApp } from '../helpers/app.js';
 import { sleep, waitFor } from '../helpers/client.js';
-import { Recovering } from '../helpers/recovering-client.js';
+import { RecoveringHubs } from '../helpers/recovering-hubs.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
 /**
@@ -20,27 +19,23 @@ import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
  * and after it, with a silent hole between, under `recovered: true`.
  */
 
-const apps: HubApp[] = [];
+const hubs = new RecoveringHubs();
+const { hub, recovering } = hubs;
 const clients: WsHubClient[] = [];
-const raws: Recovering[] = [];
 let proxy: TcpProxy | undefined;
 
 afterEach(async () => {
   for (const c of clients.splice(0)) c.close();
-  for (const r of raws.splice(0)) r.stop();
+  // the raw clients stop before the proxy closes, the apps after it
+  for (const r of hubs.raws.splice(0)) r.stop();
   await proxy?.close();
   proxy = undefined;
-  await Promise.all(apps.splice(0).map((a) => a.close()));
+  await hubs.close();
 });
 
 describe('attack: a room the server joined a recovering client to', () => {
   it('ws-hub/client: what the room published while it was away is replayed, or it is told recovered: false', async () => {
-    const app = await startHub({
-      recovery: true,
-      rateLimit: false,
-      authenticate: (_r, { token }) => (token ? { userId: token } : null),
-    });
-    apps.push(app);
+    const app = await hub();
     proxy = await startTcpProxy(app.port);
     const c = createHubClient(`ws://127.0.0.1:${proxy.port}/ws`, {
       WebSocket,
@@ -74,12 +69,7 @@ describe('attack: a room the server joined a recovering client to', () => {
   });
 
   it('ws-hub/client, the usual pattern (the app joins each client to its team on connected$): still in the team after a resume', async () => {
-    const app = await startHub({
-      recovery: true,
-      rateLimit: false,
-      authenticate: (_r, { token }) => (token ? { userId: token } : null),
-    });
-    apps.push(app);
+    const app = await hub();
     const sub = app.hub.connected$.subscribe((e) => app.hub.join(e.clientId, 'team'));
     proxy = await startTcpProxy(app.port);
     const c = createHubClient(`ws://127.0.0.1:${proxy.port}/ws`, {
@@ -109,14 +99,8 @@ describe('attack: a room the server joined a recovering client to', () => {
   });
 
   it('raw protocol: the welcome lists the restored room; recovered: true only if its missed messages follow', async () => {
-    const app = await startHub({
-      recovery: true,
-      rateLimit: false,
-      authenticate: (_r, { token }) => (token ? { userId: token } : null),
-    });
-    apps.push(app);
-    const r = new Recovering();
-    raws.push(r);
+    const app = await hub();
+    const r = recovering();
     await r.connect(app.url, 'ann');
     const id = r.clientId;
     expect(app.hub.join(id, 'vip')).toBe(true);

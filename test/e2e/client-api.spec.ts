@@ -4,9 +4,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server as HttpServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Controller, Module, UsePipes, ValidationPipe } from '@nestjs/common';
+import { UsePipes, ValidationPipe } from '@nestjs/common';
 import { MessageBody, SubscribeMessage } from '@nestjs/websockets';
-import { Test } from '@nestjs/testing';
 import { IsString, MaxLength } from 'class-validator';
 import { build } from 'esbuild';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -19,12 +18,8 @@ import {
   type HubStateChange,
   type WsHubClient,
 } from '../../src/ws-hub/client/index.js';
-import {
-  HubGateway,
-  HubService,
-  WsHubModule,
-  type WsHubModuleOptions,
-} from '../../src/ws-hub/index.js';
+import { HubGateway, type WsHubModuleOptions } from '../../src/ws-hub/index.js';
+import { startHubOn, type HubApp } from '../helpers/app.js';
 import { sleep, waitFor } from '../helpers/client.js';
 import { freePort } from '../helpers/redis-server.js';
 
@@ -34,9 +29,6 @@ import { freePort } from '../helpers/redis-server.js';
  * `ready()` / `setToken()` after a refusal, the queue's age while the server is down, HTTP
  * refusals and `Retry-After`, and a throwing listener in a Node process of its own.
  */
-
-@Controller()
-class EmptyController {}
 
 class ChatDto {
   @IsString()
@@ -53,12 +45,7 @@ class ChatGateway {
   }
 }
 
-interface Server {
-  hub: HubService;
-  close(): Promise<void>;
-}
-
-const servers: Server[] = [];
+const servers: HubApp[] = [];
 const clients: WsHubClient<any, any, any>[] = [];
 const httpServers: HttpServer[] = [];
 afterEach(async () => {
@@ -71,31 +58,10 @@ afterEach(async () => {
 });
 
 /** A hub on `port` (restartable there); tokens `good` and `other` are accepted. */
-async function hubOn(port: number, options: WsHubModuleOptions = {}): Promise<Server> {
-  @Module({
-    imports: [
-      WsHubModule.forRoot({
-        authenticate: (_req, { token }) =>
-          token === 'good' || token === 'other' ? { userId: token } : null,
-        ...options,
-      }),
-    ],
-    controllers: [EmptyController],
-    providers: [ChatGateway],
-  })
-  class AppModule {}
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
-  const app = moduleRef.createNestApplication({ logger: ['error', 'warn'] });
-  await app.listen(port, '127.0.0.1');
-  let closed = false;
-  const server: Server = {
-    hub: app.get(HubService),
-    close: async () => {
-      if (closed) return;
-      closed = true;
-      await app.close();
-    },
-  };
+async function hubOn(port: number, options: WsHubModuleOptions = {}): Promise<HubApp> {
+  const authenticate: WsHubModuleOptions['authenticate'] = (_req, { token }) =>
+    token === 'good' || token === 'other' ? { userId: token } : null;
+  const server = await startHubOn(port, { authenticate, ...options }, [ChatGateway]);
   servers.push(server);
   return server;
 }
@@ -206,6 +172,8 @@ describe('ws-hub/client and HTTP answers to the handshake (ws shows them)', () =
     const attempts: number[] = [];
     const server = createServer();
     server.on('upgrade', (_req, socket) => {
+      // The client may reset the connection once it has read the refusal (ECONNRESET).
+      socket.on('error', () => undefined);
       attempts.push(performance.now());
       const lines = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`);
       socket.end(`HTTP/1.1 ${status} Refused\r\n${lines.join('')}Content-Length: 0\r\n\r\n`);

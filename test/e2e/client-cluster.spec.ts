@@ -6,7 +6,8 @@ import {
   type HubStateChange,
   type WsHubClient,
 } from '../../src/ws-hub/client/index.js';
-import { startHub, type HubApp } from '../helpers/app.js';
+import type { HubApp } from '../helpers/app.js';
+import { RecoveringHubs } from '../helpers/recovering-hubs.js';
 import { sleep, waitFor } from '../helpers/client.js';
 import { startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
@@ -23,7 +24,7 @@ import { startRelay, type Relay } from '../helpers/ws-relay.js';
 const TIMING = { heartbeatIntervalMs: 200, instanceTimeoutMs: 1_000, commandTimeoutMs: 2_000 };
 
 let cluster: RedisCluster;
-const apps: HubApp[] = [];
+const recovering = new RecoveringHubs();
 const clients: WsHubClient[] = [];
 let relay: Relay | undefined;
 
@@ -39,18 +40,13 @@ afterEach(async () => {
   for (const c of clients.splice(0)) c.close();
   await relay?.close();
   relay = undefined;
-  await Promise.all(apps.splice(0).map((a) => a.close()));
+  await recovering.close();
 });
 
-async function hub(keyPrefix: string): Promise<HubApp> {
-  const app = await startHub({
-    rateLimit: false,
-    recovery: true,
-    authenticate: (_r, { token }) => (token ? { userId: token } : null),
+function hub(keyPrefix: string): Promise<HubApp> {
+  return recovering.hub({
     redis: { cluster: { nodes: cluster.startupNodes }, keyPrefix, ...TIMING },
   });
-  apps.push(app);
-  return app;
 }
 
 const parse = (frames: string[]) => frames.map((f) => JSON.parse(f));

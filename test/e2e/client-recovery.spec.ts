@@ -1,6 +1,4 @@
 import 'reflect-metadata';
-import { Controller, Module } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import {
@@ -8,8 +6,10 @@ import {
   type HubStateChange,
   type WsHubClient,
 } from '../../src/ws-hub/client/index.js';
-import { HubService, WsHubModule, type WsHubModuleOptions } from '../../src/ws-hub/index.js';
+import type { WsHubModuleOptions } from '../../src/ws-hub/index.js';
+import { startHubOn, type HubApp } from '../helpers/app.js';
 import { waitFor } from '../helpers/client.js';
+import { tokenIsUserId } from '../helpers/recovering-hubs.js';
 import { freePort } from '../helpers/redis-server.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
@@ -19,15 +19,7 @@ import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
  * server restart (history lost: `recovered: false`), and a server without recovery.
  */
 
-@Controller()
-class EmptyController {}
-
-interface Server {
-  hub: HubService;
-  close(): Promise<void>;
-}
-
-const servers: Server[] = [];
+const servers: HubApp[] = [];
 const clients: WsHubClient[] = [];
 let proxy: TcpProxy | undefined;
 afterEach(async () => {
@@ -39,28 +31,7 @@ afterEach(async () => {
 
 /** A hub on `port` (restartable there), tokens are user ids. */
 async function hubOn(port: number, options: WsHubModuleOptions = { recovery: true }) {
-  @Module({
-    imports: [
-      WsHubModule.forRoot({
-        authenticate: (_r, { token }) => (token ? { userId: token } : null),
-        ...options,
-      }),
-    ],
-    controllers: [EmptyController],
-  })
-  class AppModule {}
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
-  const app = moduleRef.createNestApplication({ logger: ['error', 'warn'] });
-  await app.listen(port, '127.0.0.1');
-  let closed = false;
-  const server: Server = {
-    hub: app.get(HubService),
-    close: async () => {
-      if (closed) return;
-      closed = true;
-      await app.close();
-    },
-  };
+  const server = await startHubOn(port, { authenticate: tokenIsUserId, ...options });
   servers.push(server);
   return server;
 }

@@ -1,6 +1,4 @@
 import 'reflect-metadata';
-import { Controller, Module } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
 import { WebSocket } from 'ws';
 import {
@@ -11,7 +9,8 @@ import {
   type HubStateChange,
   type WsHubClient,
 } from '../../src/ws-hub/client/index.js';
-import { HubService, WsHubModule, type WsHubModuleOptions } from '../../src/ws-hub/index.js';
+import type { WsHubModuleOptions } from '../../src/ws-hub/index.js';
+import { startHubOn, type HubApp } from '../helpers/app.js';
 import { freePort } from '../helpers/redis-server.js';
 import { sleep, waitFor } from '../helpers/client.js';
 
@@ -21,30 +20,9 @@ import { sleep, waitFor } from '../helpers/client.js';
  * `'http'` (both stop the client), typed replies and error frames.
  */
 
-@Controller()
-class EmptyController {}
-
-interface Server {
-  hub: HubService;
-  close(): Promise<void>;
-}
-
 /** A hub app on a given port, so that it can be restarted where its clients expect it. */
-async function hubOn(port: number, options: WsHubModuleOptions = {}): Promise<Server> {
-  @Module({ imports: [WsHubModule.forRoot(options)], controllers: [EmptyController] })
-  class AppModule {}
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
-  const app = moduleRef.createNestApplication({ logger: ['error', 'warn'] });
-  await app.listen(port, '127.0.0.1');
-  let closed = false;
-  const server = {
-    hub: app.get(HubService),
-    close: async () => {
-      if (closed) return;
-      closed = true;
-      await app.close();
-    },
-  };
+async function hubOn(port: number, options: WsHubModuleOptions = {}): Promise<HubApp> {
+  const server = await startHubOn(port, options);
   servers.push(server);
   return server;
 }
@@ -55,7 +33,7 @@ const FAST: HubClientOptions = {
   reconnect: { initialDelayMs: 50, maxDelayMs: 200 },
 };
 
-let servers: Server[] = [];
+let servers: HubApp[] = [];
 let clients: WsHubClient<any, any, any>[] = [];
 afterEach(async () => {
   for (const c of clients.splice(0)) c.close();

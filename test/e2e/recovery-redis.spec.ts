@@ -4,13 +4,14 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WS_HUB_ADAPTER, type WsHubModuleOptions } from '../../src/ws-hub/index.js';
 import type { RedisHubAdapter } from '../../src/ws-hub/redis/index.js';
-import { startHub, type HubApp } from '../helpers/app.js';
+import type { HubApp } from '../helpers/app.js';
 import { sleep, TestClient, waitFor, type Frame } from '../helpers/client.js';
 import { ensureLibraryBuilt, spawnHubInstance, type HubInstance } from '../helpers/hub-instance.js';
 import { captureLogs } from '../helpers/logs.js';
-import { Recovering } from '../helpers/recovering-client.js';
+import type { Recovering } from '../helpers/recovering-client.js';
+import { RecoveringHubs } from '../helpers/recovering-hubs.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
-import { startTcpGate, type TcpGate } from '../helpers/tcp-gate.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
 /**
  * Message recovery across a Redis-backed cluster: a client resumes on any instance, including
@@ -21,10 +22,10 @@ const TIMING = { heartbeatIntervalMs: 200, instanceTimeoutMs: 1_000, commandTime
 const OUTAGE = /^Redis unavailable|^Redis connection to .* restored/;
 
 let redis: RedisServer;
-const apps: HubApp[] = [];
+const recovering = new RecoveringHubs();
+const { client, drop } = recovering;
 const children: HubInstance[] = [];
-const gates: TcpGate[] = [];
-const raws: Recovering[] = [];
+const gates: TcpProxy[] = [];
 const plains: TestClient[] = [];
 
 beforeAll(async () => {
@@ -38,10 +39,9 @@ afterAll(async () => {
 });
 
 afterEach(async () => {
-  for (const r of raws.splice(0)) r.c?.terminate();
   for (const c of plains.splice(0)) c.terminate();
   for (const c of children.splice(0)) c.kill();
-  await Promise.all(apps.splice(0).map((a) => a.close()));
+  await recovering.close();
   await Promise.all(gates.splice(0).map((g) => g.close()));
 });
 
@@ -52,37 +52,16 @@ const RECONNECT_DELAY_MS = 250;
 const figures: string[] = [];
 
 /** An in-process hub with recovery on Redis; tokens are user ids. */
-async function hub(
+function hub(
   keyPrefix: string,
   recovery: WsHubModuleOptions['recovery'] = true,
   url = redis.url,
   commandTimeoutMs = TIMING.commandTimeoutMs,
 ): Promise<HubApp> {
-  const app = await startHub({
-    rateLimit: false,
-    recovery,
-    authenticate: (_r, { token }) => (token ? { userId: token } : null),
-    redis: { url, keyPrefix, ...TIMING, commandTimeoutMs },
-  });
-  apps.push(app);
-  return app;
+  return recovering.hub({ recovery, redis: { url, keyPrefix, ...TIMING, commandTimeoutMs } });
 }
 
 const adapterOf = (app: HubApp) => app.app.get(WS_HUB_ADAPTER) as RedisHubAdapter;
-
-async function client(url: string, user: string, rooms: string[] = []): Promise<Recovering> {
-  const r = new Recovering();
-  raws.push(r);
-  await r.connect(url, user);
-  for (const room of rooms) await r.join(room);
-  return r;
-}
-
-/** Drops the connection without a close frame, and waits until the hub saw it go. */
-async function drop(r: Recovering, app: HubApp): Promise<void> {
-  r.c.terminate();
-  await waitFor(() => !app.hub.isOnline(r.clientId));
-}
 
 const pushed = (r: Recovering, event: string) =>
   r.pushes.filter((f) => f.event === event).map((f) => f.data);
@@ -313,7 +292,7 @@ describe('recovery on Redis: what cannot be recovered says so', () => {
   it('Redis away for the publishing instance: its recovering clients are told, never given an unpositioned message; a resume across it is not recovered', async () => {
     const logs = captureLogs(OUTAGE, /missed messages/);
     const keyPrefix = prefix();
-    const gate = await startTcpGate(redis.port);
+    const gate = await startTcpProxy(redis.port);
     gates.push(gate);
     const a = await hub(keyPrefix, true, gate.url);
     const b = await hub(keyPrefix);
@@ -328,7 +307,9 @@ describe('recovery on Redis: what cannot be recovered says so', () => {
     await drop(rb, b);
     await drop(rc, a);
 
-    gate.shut();
+    gate.refuse(true);
+
+    gate.cut();
     await waitFor(() => !adapterOf(a).stats().connected);
     const from = ra.c.frames.length;
     a.hub.broadcast('news', 2);
@@ -340,7 +321,7 @@ describe('recovery on Redis: what cannot be recovered says so', () => {
     });
     await sleep(200);
     expect(ra.c.frames.slice(from).filter((f) => f.event === 'news')).toEqual([]);
-    gate.open();
+    gate.refuse(false);
     await waitFor(() => adapterOf(a).stats().gapsMarked === 1, 5_000);
     // Message 2's offset went to a tombstone: message 3 follows a gap, so the live recovering
     // client is told (1012), and its resume says the stream was not recovered.

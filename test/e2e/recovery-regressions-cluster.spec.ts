@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { WsHubModuleOptions } from '../../src/ws-hub/index.js';
-import { startHub, type HubApp } from '../helpers/app.js';
+import type { HubApp } from '../helpers/app.js';
 import { sleep, waitFor } from '../helpers/client.js';
 import { Recovering, settle } from '../helpers/recovering-client.js';
+import { RecoveringHubs } from '../helpers/recovering-hubs.js';
 import { startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.js';
 
 /**
@@ -17,8 +18,8 @@ import { startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.j
 const TIMING = { heartbeatIntervalMs: 200, instanceTimeoutMs: 1_000, commandTimeoutMs: 2_000 };
 
 let cluster: RedisCluster;
-const apps: HubApp[] = [];
-const raws: Recovering[] = [];
+const recovering = new RecoveringHubs();
+const { raws } = recovering;
 
 beforeAll(async () => {
   cluster = await startRedisCluster({ masters: 3, replicasPerMaster: 0 });
@@ -28,21 +29,13 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-afterEach(async () => {
-  for (const r of raws.splice(0)) r.stop();
-  await Promise.all(apps.splice(0).map((a) => a.close()));
-});
+afterEach(() => recovering.close());
 
-async function hub(keyPrefix: string, options: WsHubModuleOptions = {}): Promise<HubApp> {
-  const app = await startHub({
-    rateLimit: false,
-    recovery: true,
-    authenticate: (_r, { token }) => (token ? { userId: token } : null),
+function hub(keyPrefix: string, options: WsHubModuleOptions = {}): Promise<HubApp> {
+  return recovering.hub({
     ...options,
     redis: { cluster: { nodes: cluster.startupNodes }, keyPrefix, ...TIMING },
   });
-  apps.push(app);
-  return app;
 }
 
 /** The port of the master serving `key`'s slot. */

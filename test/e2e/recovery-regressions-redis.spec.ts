@@ -7,10 +7,11 @@ import {
   type HubDisconnectedEvent,
   type WsHubModuleOptions,
 } from '../../src/ws-hub/index.js';
-import { startHub, type HubApp } from '../helpers/app.js';
+import type { HubApp } from '../helpers/app.js';
 import { sleep, TestClient, waitFor } from '../helpers/client.js';
 import { captureLogs } from '../helpers/logs.js';
 import { invariantProblems, Recovering, settle } from '../helpers/recovering-client.js';
+import { figure, range, RecoveringHubs } from '../helpers/recovering-hubs.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 
 /**
@@ -33,8 +34,8 @@ const FAULT_LINES = /Redis|subscri|epoch|offset|gap|contiguous|continuity|resum|
 
 let redis: RedisServer;
 let probe: Redis;
-const apps: HubApp[] = [];
-const raws: Recovering[] = [];
+const recovering = new RecoveringHubs();
+const { client, drop, raws } = recovering;
 const plains: TestClient[] = [];
 const servers: RedisServer[] = [];
 
@@ -49,54 +50,24 @@ afterAll(async () => {
 });
 
 afterEach(async () => {
-  for (const r of raws.splice(0)) r.stop();
   for (const c of plains.splice(0)) c.terminate();
-  await Promise.all(apps.splice(0).map((a) => a.close()));
+  await recovering.close();
   await Promise.all(servers.splice(0).map((s) => s.stop()));
 });
 
 const prefix = () => `rg-${randomBytes(4).toString('hex')}`;
 
 /** An instance with recovery on Redis (`recovery` false: off); tokens are user ids. */
-async function hub(
+function hub(
   keyPrefix: string,
   options: WsHubModuleOptions = {},
   url = redis.url,
   commandTimeoutMs = TIMING.commandTimeoutMs,
 ): Promise<HubApp> {
-  const app = await startHub({
-    rateLimit: false,
-    recovery: true,
-    authenticate: (_r, { token }) => (token ? { userId: token } : null),
-    ...options,
-    redis: { url, keyPrefix, ...TIMING, commandTimeoutMs },
-  });
-  apps.push(app);
-  return app;
-}
-
-async function client(url: string, user: string, rooms: string[] = []): Promise<Recovering> {
-  const r = new Recovering();
-  raws.push(r);
-  await r.connect(url, user);
-  for (const room of rooms) await r.join(room);
-  return r;
-}
-
-async function drop(r: Recovering, app: HubApp): Promise<void> {
-  const id = r.clientId;
-  r.drop();
-  await waitFor(() => !app.hub.isOnline(id));
-}
-
-/** Measured figures, printed with SHOW_FIGURES=1 (the report quotes them). */
-function figure(line: string): void {
-  if (process.env.SHOW_FIGURES) console.log(line);
+  return recovering.hub({ ...options, redis: { url, keyPrefix, ...TIMING, commandTimeoutMs } });
 }
 
 const health = (app: HubApp) => app.app.get(HubHealthIndicator).isHealthy()['ws-hub'];
-const range = (from: number, to: number) =>
-  Array.from({ length: to - from + 1 }, (_, i) => from + i);
 /** A stream's keys as the README documents them: `{<prefix>:<stream>}:m` and `:h`. */
 const metaKey = (p: string, stream: string) => `{${p}:${stream}}:m`;
 const historyKey = (p: string, stream: string) => `{${p}:${stream}}:h`;

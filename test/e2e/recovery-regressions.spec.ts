@@ -5,16 +5,11 @@ import { promisify } from 'node:util';
 import { afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { WebSocket } from 'ws';
 import { createHubClient, type WsHubClient } from '../../src/ws-hub/client/index.js';
-import type { HubDisconnectedEvent, WsHubModuleOptions } from '../../src/ws-hub/index.js';
-import { startHub, type HubApp } from '../helpers/app.js';
+import type { HubDisconnectedEvent } from '../../src/ws-hub/index.js';
 import { sleep, waitFor } from '../helpers/client.js';
 import { ensureLibraryBuilt } from '../helpers/hub-instance.js';
-import {
-  invariantProblems,
-  Recovering,
-  settle,
-  type StreamState,
-} from '../helpers/recovering-client.js';
+import { invariantProblems, settle, type StreamState } from '../helpers/recovering-client.js';
+import { figure, range, RecoveringHubs } from '../helpers/recovering-hubs.js';
 
 /**
  * Issue 17 on one instance: each numbered scenario of the issue that applies without Redis, as
@@ -24,50 +19,13 @@ import {
  * port 0; the memory bound in a child process on the built library.
  */
 
-const apps: HubApp[] = [];
-const raws: Recovering[] = [];
+const { hub, client, drop, close, raws } = new RecoveringHubs();
 const libClients: WsHubClient[] = [];
 
 afterEach(async () => {
-  for (const r of raws.splice(0)) r.stop();
   for (const c of libClients.splice(0)) c.close();
-  await Promise.all(apps.splice(0).map((a) => a.close()));
+  await close();
 });
-
-/** An app with recovery; tokens are user ids. */
-async function hub(options: WsHubModuleOptions = {}): Promise<HubApp> {
-  const app = await startHub({
-    rateLimit: false,
-    recovery: true,
-    authenticate: (_r, { token }) => (token ? { userId: token } : null),
-    ...options,
-  });
-  apps.push(app);
-  return app;
-}
-
-async function client(url: string, user: string, rooms: string[] = []): Promise<Recovering> {
-  const r = new Recovering();
-  raws.push(r);
-  await r.connect(url, user);
-  for (const room of rooms) await r.join(room);
-  return r;
-}
-
-/** Drops the connection without a close frame and waits until the hub saw it go. */
-async function drop(r: Recovering, app: HubApp): Promise<void> {
-  const id = r.clientId;
-  r.drop();
-  await waitFor(() => !app.hub.isOnline(id));
-}
-
-/** Measured figures, printed with SHOW_FIGURES=1 (the report quotes them). */
-function figure(line: string): void {
-  if (process.env.SHOW_FIGURES) console.log(line);
-}
-
-const range = (from: number, to: number) =>
-  Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 /** Defaults of the design's replay budget (`recovery.maxReplayMessages`, `maxReplayBytes`). */
 const MAX_REPLAY_MESSAGES = 1_000;

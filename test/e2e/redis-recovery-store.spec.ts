@@ -13,7 +13,7 @@ import { RedisHubAdapter } from '../../src/ws-hub/redis/index.js';
 import { sleep, waitFor } from '../helpers/client.js';
 import { captureLogs } from '../helpers/logs.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
-import { startTcpGate, type TcpGate } from '../helpers/tcp-gate.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
 /**
  * The Redis side of recovery without a hub: the publish script, the history reads and the
@@ -31,7 +31,7 @@ interface Node {
 let redis: RedisServer;
 let probe: Redis;
 const nodes: Node[] = [];
-const gates: TcpGate[] = [];
+const gates: TcpProxy[] = [];
 const OPTIONS = { historySize: 5, historyTtlMs: 1_500, sessionTtlMs: 1_000 };
 
 beforeAll(async () => {
@@ -194,7 +194,7 @@ describe('Redis recovery: when the history cannot be written', () => {
   it('delivers nothing unpositioned, then marks the gap with a tombstone once Redis is back', async () => {
     const logs = captureLogs(OUTAGE);
     const p = prefix();
-    const gate = await startTcpGate(redis.port);
+    const gate = await startTcpProxy(redis.port);
     gates.push(gate);
     const a = await node(p, gate.url);
     const b = await node(p);
@@ -202,7 +202,9 @@ describe('Redis recovery: when the history cannot be written', () => {
     await waitFor(() => a.applied.length === 1 && b.applied.length === 1);
     const epoch = a.applied[0].positioned!.positions.all[1];
 
-    gate.shut();
+    gate.refuse(true);
+
+    gate.cut();
     await waitFor(() => !a.adapter.stats().connected);
     a.adapter.publish(broadcast(2));
     // Recovering clients get a message positioned or not at all (plain ones had it at publish).
@@ -212,7 +214,7 @@ describe('Redis recovery: when the history cannot be written', () => {
     // not recorded yet: a resume now would not know (the window this closes once Redis is back)
     expect((await b.store.read('all', { epoch, offset: 1 }, 1)).complete).toBe(true);
 
-    gate.open();
+    gate.refuse(false);
     await waitFor(() => a.adapter.stats().gapsMarked === 1, 5_000);
     expect(a.adapter.stats().gapsPending).toBe(0);
     const h = await b.store.read('all', { epoch, offset: 1 }, 2);
@@ -229,7 +231,7 @@ describe('Redis recovery: when the history cannot be written', () => {
   it('does not wait for a slow Redis: past the command timeout the message is counted lost, and a late copy is delivered once, positioned', async () => {
     const logs = captureLogs(OUTAGE);
     const p = prefix();
-    const gate = await startTcpGate(redis.port);
+    const gate = await startTcpProxy(redis.port);
     gates.push(gate);
     const a = await node(p, gate.url);
     const b = await node(p);
@@ -310,10 +312,11 @@ describe('Redis recovery: sessions', () => {
 
   it('fails fast, without leaking arguments, when Redis is away', async () => {
     const logs = captureLogs(/^Redis unavailable/);
-    const gate = await startTcpGate(redis.port);
+    const gate = await startTcpProxy(redis.port);
     gates.push(gate);
     const a = await node(prefix(), gate.url);
-    gate.shut();
+    gate.refuse(true);
+    gate.cut();
     await waitFor(() => !a.adapter.stats().connected);
     await expect(a.store.resumeSession('i1.x', 'ann', 'SECRET-HASH', 'N', 'k')).rejects.toThrow(
       /not connected/,

@@ -3,9 +3,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { createHubClient, type WsHubClient } from '../../src/ws-hub/client/index.js';
 import type { WsHubModuleOptions } from '../../src/ws-hub/index.js';
-import { startHub, type HubApp } from '../helpers/app.js';
+import type { HubApp } from '../helpers/app.js';
 import { sleep, TestClient, waitFor } from '../helpers/client.js';
-import { PROTOCOLS, Recovering } from '../helpers/recovering-client.js';
+import { PROTOCOLS, type Recovering } from '../helpers/recovering-client.js';
+import { RecoveringHubs } from '../helpers/recovering-hubs.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 
 /**
@@ -24,26 +25,16 @@ const authenticate: WsHubModuleOptions['authenticate'] = (_req, { token }) => {
 };
 const mint = (user: string, ms: number) => `${user}.${Date.now() + ms}`;
 
-const apps: HubApp[] = [];
-const recovering: Recovering[] = [];
+const hubs = new RecoveringHubs();
 const hubClients: WsHubClient[] = [];
 afterEach(async () => {
   for (const c of hubClients.splice(0)) c.close();
-  for (const r of recovering.splice(0)) r.stop();
-  await Promise.all(apps.splice(0).map((a) => a.close()));
+  await hubs.close();
 });
 
-async function start(options: WsHubModuleOptions = {}) {
-  const app = await startHub({ authenticate, rateLimit: false, recovery: true, ...options });
-  apps.push(app);
-  return app;
-}
-
-function client(): Recovering {
-  const r = new Recovering();
-  recovering.push(r);
-  return r;
-}
+/** An app with recovery and these tokens. */
+const start = (options: WsHubModuleOptions = {}) => hubs.hub({ authenticate, ...options });
+const client = hubs.recovering;
 
 /** Broadcasts `tick` 0, 1, 2... to `room` every 30 ms from `app`; the stop says how many. */
 function ticking(app: HubApp, room: string): () => number {

@@ -3,15 +3,14 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { freePort, startRedisServer, type RedisServer } from '../helpers/redis-server.js';
-import { startTcpGate, type TcpGate } from '../helpers/tcp-gate.js';
-import { startFaultProxy, type FaultProxy } from './fault-proxy.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import type { History } from './history.js';
 
 /**
  * The system under test: one private `redis-server` and three hub instances
  * (`test/fixtures/hub-instance.mjs`, running the built library) with recovery on, each a child
- * process with an IPC channel for publishing, each reached by clients through a `FaultProxy`
- * and reaching Redis through a `TcpGate`, so that every network path can fail.
+ * process with an IPC channel for publishing, each reached by clients through a `TcpProxy`
+ * and reaching Redis through another, so that every network path can fail.
  */
 
 const fixture = fileURLToPath(new URL('../fixtures/hub-instance.mjs', import.meta.url));
@@ -63,8 +62,8 @@ export class Instance {
     readonly index: number,
     /** The port it listens on, the same across restarts (its proxy points there). */
     readonly port: number,
-    readonly proxy: FaultProxy,
-    readonly gate: TcpGate,
+    readonly proxy: TcpProxy,
+    readonly gate: TcpProxy,
     private readonly env: Record<string, string>,
     private readonly history: History,
     private readonly now: () => number,
@@ -244,8 +243,8 @@ export class Cluster {
     try {
       for (let i = 0; i < count; i++) {
         const port = await freePort();
-        const proxy = await startFaultProxy(port);
-        const gate = await startTcpGate(redis.port);
+        const proxy = await startTcpProxy(port);
+        const gate = await startTcpProxy(redis.port);
         const slowConsumer = settings.slowConsumer[i % settings.slowConsumer.length];
         instances.push(
           new Instance(

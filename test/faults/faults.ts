@@ -125,7 +125,7 @@ export function applyFault(kind: FaultKind, ctx: FaultContext, state: FaultState
       if (kind === 'client-freeze-cut') {
         const ms = p.int(1_000, 5_000);
         target.c.faulted.add(target.conn);
-        proxy.freeze(target.port);
+        proxy.pause(target.port);
         run(async () => {
           await sleep(ms);
           proxy.cut(target.port);
@@ -155,7 +155,7 @@ export function applyFault(kind: FaultKind, ctx: FaultContext, state: FaultState
       const inst = pickInstance(false);
       if (!inst) return skip('no instance');
       markInstanceConnections(ctx, inst.index);
-      const n = inst.proxy.cutAll();
+      const n = inst.proxy.cut();
       rec.instance = inst.index;
       return done(`${n} connections cut`);
     }
@@ -164,9 +164,9 @@ export function applyFault(kind: FaultKind, ctx: FaultContext, state: FaultState
       if (!inst) return skip('no instance');
       const ms = p.int(1_000, 5_000);
       withInstance(inst, async () => {
-        const n = inst.proxy.freezeAll();
+        const n = inst.proxy.pause();
         await sleep(ms);
-        inst.proxy.thawAll();
+        inst.proxy.resume();
         done(`${n} connections (and new ones) stalled ${ms} ms, then flowing again`);
       });
       return;
@@ -217,9 +217,10 @@ export function applyFault(kind: FaultKind, ctx: FaultContext, state: FaultState
       if (!inst) return skip('no instance');
       const ms = p.int(300, 3_000);
       withInstance(inst, async () => {
-        inst.gate.shut();
+        inst.gate.refuse(true);
+        inst.gate.cut();
         await sleep(ms);
-        inst.gate.open();
+        inst.gate.refuse(false);
         done(`Redis unreachable for ${ms} ms`);
       });
       return;

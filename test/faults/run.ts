@@ -256,9 +256,9 @@ export async function runSchedule(options: ScheduleOptions): Promise<History> {
     log(`  ${(now() / 1000).toFixed(1)}s healing`);
     await Promise.race([Promise.all(state.running), sleep(15_000)]);
     for (const inst of cluster.instances) {
-      inst.proxy.thawAll();
+      inst.proxy.resume();
       if (inst.frozen) inst.thaw();
-      inst.gate.open();
+      inst.gate.refuse(false);
       if (!inst.child) await inst.start().catch(() => undefined);
     }
     if (!cluster.redis.running) await cluster.redis.restart().catch(() => undefined);

@@ -1,5 +1,11 @@
 import 'reflect-metadata';
-import { Controller, DynamicModule, Module, type INestApplication } from '@nestjs/common';
+import {
+  Controller,
+  DynamicModule,
+  Module,
+  type INestApplication,
+  type Provider,
+} from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { afterEach } from 'vitest';
 import { HubService, WsHubModule, type WsHubModuleOptions } from '../../src/ws-hub/index.js';
@@ -17,18 +23,22 @@ export interface HubApp {
 @Controller()
 class EmptyController {}
 
-/** Builds a Nest app around `hubModule` and listens on an ephemeral port of 127.0.0.1. */
+/**
+ * Builds a Nest app around `hubModule` (with the app's own `providers`, e.g. its gateways) and
+ * listens on 127.0.0.1, on `port` (0: an ephemeral one).
+ */
 export async function startApp(
   hubModule: DynamicModule,
   path = '/ws',
   extra: DynamicModule[] = [],
+  { port = 0, providers = [] }: { port?: number; providers?: Provider[] } = {},
 ): Promise<HubApp> {
-  @Module({ imports: [hubModule, ...extra], controllers: [EmptyController] })
+  @Module({ imports: [hubModule, ...extra], controllers: [EmptyController], providers })
   class TestAppModule {}
   const moduleRef = await Test.createTestingModule({ imports: [TestAppModule] }).compile();
   const app = moduleRef.createNestApplication({ logger: ['error', 'warn'] });
   app.enableShutdownHooks = app.enableShutdownHooks.bind(app);
-  await app.listen(0, '127.0.0.1');
+  await app.listen(port, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
   const hub = app.get(HubService);
   let closed = false;
@@ -48,6 +58,18 @@ export async function startApp(
 /** Shorthand: an app with `WsHubModule.forRoot(options)`. */
 export function startHub(options: WsHubModuleOptions = {}): Promise<HubApp> {
   return startApp(WsHubModule.forRoot(options), options.path ?? '/ws');
+}
+
+/**
+ * `startHub` on a given port, so that a test can restart the hub where its clients expect it;
+ * `providers`: the app's gateways.
+ */
+export function startHubOn(
+  port: number,
+  options: WsHubModuleOptions = {},
+  providers: Provider[] = [],
+): Promise<HubApp> {
+  return startApp(WsHubModule.forRoot(options), options.path ?? '/ws', [], { port, providers });
 }
 
 /**

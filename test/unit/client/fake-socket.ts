@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import { createHubClient } from '../../../src/ws-hub/client/index.js';
 import type {
   HubClientOptions,
@@ -134,4 +135,47 @@ export function capture<T>(promise: Promise<T>) {
     (error) => Object.assign(result, { settled: true, error }),
   );
   return result;
+}
+
+/** A client open on a hub: set up, then welcomed. */
+export function openClient(options: HubClientOptions = {}) {
+  const h = setup(options);
+  h.socket.welcome();
+  return h;
+}
+
+/** A recovery server's positions of streams, by stream. */
+export type Streams = Record<string, { epoch: string; offset: number; recovered?: boolean }>;
+
+/** The streams of a first connection to a recovery server (client `c1` of user `alice`). */
+export const FIRST_STREAMS: Streams = {
+  all: { epoch: 'eAll', offset: 10 },
+  'client:c1': { epoch: 'eC1', offset: 0 },
+  'user:alice': { epoch: 'eU', offset: 4 },
+};
+
+/** The welcome of a recovery server (the client's id is `c1` unless `clientId` says otherwise). */
+export function welcomeRecovering(
+  socket: FakeSocket,
+  recovery: { session: string; recovered: boolean; streams: Streams; refusedRooms?: string[] },
+  clientId = 'c1',
+): void {
+  socket.push({
+    event: 'welcome',
+    data: { ...WELCOME, clientId, recovery: structuredClone(recovery) },
+  });
+}
+
+/** A client open on a recovery server, first connection, in `rooms` at offset 3. */
+export async function openRecovering(rooms: string[]) {
+  const h = setup({ pingIntervalMs: 0 });
+  h.socket.open('ws-hub.recovery');
+  welcomeRecovering(h.socket, { session: 'S1', recovered: false, streams: FIRST_STREAMS });
+  for (const room of rooms) {
+    const r = capture(h.client.join(room));
+    h.socket.reply('join', 'joined', { room, pos: [3, `e-${room}`] });
+    await flush();
+    expect(r.value).toEqual({ room, pos: [3, `e-${room}`] });
+  }
+  return h;
 }

@@ -1,5 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { capture, flush, setup, WELCOME, type FakeSocket } from './fake-socket.js';
+import {
+  capture,
+  FIRST_STREAMS,
+  flush,
+  openRecovering,
+  welcomeRecovering,
+  type FakeSocket,
+  type Streams,
+} from './fake-socket.js';
 
 beforeEach(() => vi.useFakeTimers());
 afterEach(() => vi.useRealTimers());
@@ -10,30 +18,13 @@ afterEach(() => vi.useRealTimers());
  * repeated `mid`s advance positions without reaching the app, joins in flight, 4409.
  */
 
-const STREAMS = {
-  all: { epoch: 'eAll', offset: 10 },
-  'client:c1': { epoch: 'eC1', offset: 0 },
-  'user:alice': { epoch: 'eU', offset: 4 },
-};
-
-function welcome(socket: FakeSocket, streams: object = STREAMS, recovered = false): void {
-  socket.push({
-    event: 'welcome',
-    data: { ...WELCOME, recovery: { session: 'S1', recovered, streams } },
-  });
+function welcome(socket: FakeSocket, streams: Streams = FIRST_STREAMS, recovered = false): void {
+  welcomeRecovering(socket, { session: 'S1', recovered, streams });
 }
 
 /** A client open on a recovery server, recording what reaches the app (`on` and `onAny`). */
 async function open(rooms: string[] = []) {
-  const h = setup({ pingIntervalMs: 0 });
-  h.socket.open('ws-hub.recovery');
-  welcome(h.socket);
-  for (const room of rooms) {
-    const r = capture(h.client.join(room));
-    h.socket.reply('join', 'joined', { room, pos: [3, `e-${room}`] });
-    await flush();
-    expect(r.value).toEqual({ room, pos: [3, `e-${room}`] });
-  }
+  const h = await openRecovering(rooms);
   const got: unknown[][] = [];
   const any: unknown[][] = [];
   for (const event of ['news', 'chat', 'skip'])
@@ -95,7 +86,7 @@ describe('continuity: duplicates and lost continuity', () => {
         data: {
           session: 'S1',
           streams: {
-            ...STREAMS,
+            ...FIRST_STREAMS,
             'user:alice': { epoch: 'eU', offset: 5 },
             'room:a': { epoch: 'e-a', offset: 3 },
           },

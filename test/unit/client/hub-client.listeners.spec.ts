@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { flush, setup } from './fake-socket.js';
+import { flush, openClient } from './fake-socket.js';
 
 beforeEach(() => vi.useFakeTimers());
 afterEach(() => {
@@ -7,12 +7,6 @@ afterEach(() => {
   vi.unstubAllGlobals();
   vi.restoreAllMocks();
 });
-
-function openClient(options = {}) {
-  const h = setup(options);
-  h.socket.welcome();
-  return h;
-}
 
 describe('a listener that throws', () => {
   it('is reported to onListenerError with the event name; the others and later events still run', () => {

@@ -1,43 +1,18 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { HubRequestError } from '../../../src/ws-hub/client/index.js';
-import { capture, flush, setup, WELCOME, type FakeSocket } from './fake-socket.js';
+import {
+  capture,
+  FIRST_STREAMS,
+  flush,
+  openRecovering,
+  setup,
+  welcomeRecovering,
+  WELCOME,
+  type Streams,
+} from './fake-socket.js';
 
 beforeEach(() => vi.useFakeTimers());
 afterEach(() => vi.useRealTimers());
-
-type Streams = Record<string, { epoch: string; offset: number; recovered?: boolean }>;
-
-/** The welcome of a recovery server (the client's id is `c1` unless `clientId` says otherwise). */
-function welcome(
-  socket: FakeSocket,
-  recovery: { session: string; recovered: boolean; streams: Streams; refusedRooms?: string[] },
-  clientId = 'c1',
-): void {
-  socket.push({
-    event: 'welcome',
-    data: { ...WELCOME, clientId, recovery: structuredClone(recovery) },
-  });
-}
-
-const FIRST: Streams = {
-  all: { epoch: 'eAll', offset: 10 },
-  'client:c1': { epoch: 'eC1', offset: 0 },
-  'user:alice': { epoch: 'eU', offset: 4 },
-};
-
-/** A client open on a recovery server, first connection, in room `a` at offset 3. */
-async function connected(rooms: string[] = ['a']) {
-  const h = setup({ pingIntervalMs: 0 });
-  h.socket.open('ws-hub.recovery');
-  welcome(h.socket, { session: 'S1', recovered: false, streams: FIRST });
-  for (const room of rooms) {
-    const r = capture(h.client.join(room));
-    h.socket.reply('join', 'joined', { room, pos: [3, `e-${room}`] });
-    await flush();
-    expect(r.value).toEqual({ room, pos: [3, `e-${room}`] });
-  }
-  return h;
-}
 
 /** Drops the connection and lets the client retry; returns the `recover` frame it sends. */
 function reconnect(h: ReturnType<typeof setup>, protocol = 'ws-hub.recovery'): any {
@@ -89,7 +64,7 @@ describe('recovery: negotiation', () => {
     h.socket.push({
       event: 'welcome',
       id: 1,
-      data: { ...WELCOME, recovery: { session: 'S1', recovered: false, streams: FIRST } },
+      data: { ...WELCOME, recovery: { session: 'S1', recovered: false, streams: FIRST_STREAMS } },
     });
     expect(h.client.state).toBe('open');
     expect(h.client.recovered).toBe(false);
@@ -97,14 +72,14 @@ describe('recovery: negotiation', () => {
     // queued frames go out after the welcome, never before the recover frame
     expect(h.socket.sent.map((f) => f.event)).toEqual(['recover', 'message']);
     // the credential is not exposed (apps log welcomes and state changes)
-    expect(h.client.welcome?.recovery).toEqual({ recovered: false, streams: FIRST });
+    expect(h.client.welcome?.recovery).toEqual({ recovered: false, streams: FIRST_STREAMS });
     expect(JSON.stringify(h.changes)).not.toContain('S1');
   });
 });
 
 describe('recovery: positions and the recover frame', () => {
   it('presents its last credential and the positions of exactly the streams it is in', async () => {
-    const h = await connected(['a']);
+    const h = await openRecovering(['a']);
     h.socket.push({ event: 'news', data: 1, pos: { all: [11, 'eAll'] } });
     h.socket.push({ event: 'chat', data: 2, pos: { 'room:a': [4, 'e-a'], 'room:b': [9, 'e-b'] } });
     h.socket.push({ event: 'dm', data: 3, pos: { 'user:alice': [5, 'eU'] } });
@@ -124,17 +99,17 @@ describe('recovery: positions and the recover frame', () => {
   });
 
   it('an offset grows by one within an epoch; a resume may start a new epoch', async () => {
-    const h = await connected([]);
+    const h = await openRecovering([]);
     const news = vi.fn();
     h.client.on('news', news);
     h.socket.push({ event: 'news', data: 1, pos: { all: [11, 'eAll'] } });
     h.socket.push({ event: 'news', data: 2, pos: { all: [11, 'eAll'] } }); // a duplicate
     expect(news.mock.calls).toEqual([[1, false]]);
     expect(reconnect(h).data.streams.all).toEqual({ epoch: 'eAll', offset: 11 });
-    welcome(h.socket, {
+    welcomeRecovering(h.socket, {
       session: 'S2',
       recovered: false,
-      streams: { ...FIRST, all: { epoch: 'eNew', offset: 1, recovered: false } },
+      streams: { ...FIRST_STREAMS, all: { epoch: 'eNew', offset: 1, recovered: false } },
     });
     h.socket.push({ event: 'news', data: 3, pos: { all: [2, 'eNew'] } });
     expect(news).toHaveBeenLastCalledWith(3, false);
@@ -142,10 +117,10 @@ describe('recovery: positions and the recover frame', () => {
   });
 
   it('takes the welcome’s position for streams not recovered, keeps its own for recovered ones', async () => {
-    const h = await connected(['a']);
+    const h = await openRecovering(['a']);
     h.socket.push({ event: 'n', data: 1, pos: { all: [11, 'eAll'], 'room:a': [4, 'e-a'] } });
     reconnect(h);
-    welcome(h.socket, {
+    welcomeRecovering(h.socket, {
       session: 'S2',
       recovered: false,
       streams: {
@@ -170,15 +145,15 @@ describe('recovery: positions and the recover frame', () => {
   it('a stream that had no message yet (empty epoch, offset 0) is replayed from its start', async () => {
     const h = setup({ pingIntervalMs: 0 });
     h.socket.open('ws-hub.recovery');
-    welcome(h.socket, {
+    welcomeRecovering(h.socket, {
       session: 'S1',
       recovered: false,
-      streams: { ...FIRST, 'user:alice': { epoch: '', offset: 0 } },
+      streams: { ...FIRST_STREAMS, 'user:alice': { epoch: '', offset: 0 } },
     });
     const dm = vi.fn();
     h.client.on('dm', dm);
     expect(reconnect(h).data.streams['user:alice']).toEqual({ epoch: '', offset: 0 });
-    welcome(h.socket, {
+    welcomeRecovering(h.socket, {
       session: 'S2',
       recovered: true,
       streams: {
@@ -194,7 +169,7 @@ describe('recovery: positions and the recover frame', () => {
   });
 
   it('a leave drops the room’s position; a joined reply sets it', async () => {
-    const h = await connected(['a', 'b']);
+    const h = await openRecovering(['a', 'b']);
     void h.client.leave('a');
     h.socket.reply('leave', 'left', { room: 'a' });
     h.socket.push({ event: 'late', data: 0, pos: { 'room:a': [8, 'e-a'] } }); // in flight
@@ -205,7 +180,7 @@ describe('recovery: positions and the recover frame', () => {
   });
 
   it('counts a room’s frames that arrive before the joined reply', async () => {
-    const h = await connected([]);
+    const h = await openRecovering([]);
     const r = capture(h.client.join('a'));
     h.socket.push({ event: 'chat', data: 1, pos: { 'room:a': [8, 'e-a'] } });
     h.socket.reply('join', 'joined', { room: 'a', pos: [7, 'e-a'] });
@@ -215,9 +190,9 @@ describe('recovery: positions and the recover frame', () => {
   });
 
   it('a fresh session (recovered: false) keeps the new credential and the new streams only', async () => {
-    const h = await connected(['a']);
+    const h = await openRecovering(['a']);
     reconnect(h);
-    welcome(
+    welcomeRecovering(
       h.socket,
       {
         session: 'S9',
@@ -248,7 +223,7 @@ describe('recovery: positions and the recover frame', () => {
   });
 
   it('a plain v1 connection in between forgets the session and the positions', async () => {
-    const h = await connected(['a']);
+    const h = await openRecovering(['a']);
     reconnect(h, 'ws-hub.v1');
     h.socket.welcome();
     h.socket.reply('join', 'joined', { room: 'a' });
@@ -271,14 +246,14 @@ describe('recovery: resuming', () => {
   });
 
   it('does not rejoin the rooms the server restored, and reports recovered: true', async () => {
-    const h = await connected(['a', 'b']);
+    const h = await openRecovering(['a', 'b']);
     const onRejoinError = vi.fn();
     h.client.onRejoinError(onRejoinError);
     h.socket.drop(1006);
     h.client.send('message', 'queued');
     vi.advanceTimersByTime(1000);
     h.socket.open('ws-hub.recovery');
-    welcome(
+    welcomeRecovering(
       h.socket,
       resumed({
         'room:a': { epoch: 'e-a', offset: 3, recovered: true },
@@ -293,7 +268,7 @@ describe('recovery: resuming', () => {
   });
 
   it('rejoins a remembered room the server did not restore, and says recovery was not complete', async () => {
-    const h = await connected(['a']);
+    const h = await openRecovering(['a']);
     // a room joined on a connection that dropped before the joined reply carried its position
     const b = capture(h.client.join('b'));
     h.socket.drop(1006);
@@ -301,7 +276,10 @@ describe('recovery: resuming', () => {
     expect(b.error).toBeDefined();
     vi.advanceTimersByTime(1000);
     h.socket.open('ws-hub.recovery');
-    welcome(h.socket, resumed({ 'room:a': { epoch: 'e-a', offset: 3, recovered: true } }));
+    welcomeRecovering(
+      h.socket,
+      resumed({ 'room:a': { epoch: 'e-a', offset: 3, recovered: true } }),
+    );
     // b is an intent the drop did not erase: joined now; it was never joined, so nothing of it
     // was missed and recovery is complete
     expect(h.socket.sent.slice(1).map((f) => [f.event, f.data])).toEqual([['join', { room: 'b' }]]);
@@ -313,17 +291,23 @@ describe('recovery: resuming', () => {
     expect([...h.client.rooms]).toEqual(['a', 'b']);
     const recover = reconnect(h);
     expect(Object.keys(recover.data.streams)).not.toContain('room:b');
-    welcome(h.socket, resumed({ 'room:a': { epoch: 'e-a', offset: 3, recovered: true } }));
+    welcomeRecovering(
+      h.socket,
+      resumed({ 'room:a': { epoch: 'e-a', offset: 3, recovered: true } }),
+    );
     expect(h.socket.sent.slice(1).map((f) => [f.event, f.data])).toEqual([['join', { room: 'b' }]]);
     expect(h.client.recovered).toBe(false);
   });
 
   it('reports rooms refused on resume through onRejoinError and forgets them', async () => {
-    const h = await connected(['a', 'vip']);
+    const h = await openRecovering(['a', 'vip']);
     const onRejoinError = vi.fn();
     h.client.onRejoinError(onRejoinError);
     reconnect(h);
-    welcome(h.socket, resumed({ 'room:a': { epoch: 'e-a', offset: 3, recovered: true } }, ['vip']));
+    welcomeRecovering(
+      h.socket,
+      resumed({ 'room:a': { epoch: 'e-a', offset: 3, recovered: true } }, ['vip']),
+    );
     expect(h.client.recovered).toBe(false);
     expect(h.socket.sent.slice(1)).toEqual([]); // no join for a: restored; none for vip: refused
     expect([...h.client.rooms]).toEqual(['a']);
@@ -335,12 +319,12 @@ describe('recovery: resuming', () => {
   });
 
   it('leaves a restored room the app left while the recover frame was on its way', async () => {
-    const h = await connected(['a', 'b']);
+    const h = await openRecovering(['a', 'b']);
     reconnect(h);
     const left = capture(h.client.leave('b'));
     await flush();
     expect(left.value).toEqual({ room: 'b' });
-    welcome(
+    welcomeRecovering(
       h.socket,
       resumed({
         'room:a': { epoch: 'e-a', offset: 3, recovered: true },
@@ -354,12 +338,12 @@ describe('recovery: resuming', () => {
   });
 
   it('passes replayed: true for the missed messages, false for live ones', async () => {
-    const h = await connected(['a']);
+    const h = await openRecovering(['a']);
     const got: [string, unknown, boolean | undefined][] = [];
     h.client.on('news', (data, replayed) => got.push(['news', data, replayed]));
     h.client.on('chat', (data, replayed) => got.push(['chat', data, replayed]));
     reconnect(h);
-    welcome(
+    welcomeRecovering(
       h.socket,
       resumed({
         all: { epoch: 'eAll', offset: 12, recovered: true },

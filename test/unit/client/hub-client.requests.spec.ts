@@ -4,16 +4,10 @@ import {
   HubRequestError,
   HubTimeoutError,
 } from '../../../src/ws-hub/client/index.js';
-import { capture, flush, setup } from './fake-socket.js';
+import { capture, flush, openClient, setup } from './fake-socket.js';
 
 beforeEach(() => vi.useFakeTimers());
 afterEach(() => vi.useRealTimers());
-
-function openClient(options = {}) {
-  const h = setup(options);
-  h.socket.welcome();
-  return h;
-}
 
 describe('requests', () => {
   it('sends {event, id, data} and resolves with the reply data, matched by id', async () => {
