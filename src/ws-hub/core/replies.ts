@@ -164,7 +164,7 @@ const MAX_FAILURE_TEXT = 200;
  * first line repeats the message, cut the same way); of anything else thrown, only its type, as
  * it may be what the client sent (`throw body`).
  */
-function failureText(cause: unknown): { text: string; stack: string | undefined } {
+export function failureText(cause: unknown): { text: string; stack: string | undefined } {
   if (!(cause instanceof Error)) {
     const type = cause === null ? 'null' : Array.isArray(cause) ? 'array' : typeof cause;
     return { text: `a thrown ${type} (not an Error; its value is not logged)`, stack: undefined };

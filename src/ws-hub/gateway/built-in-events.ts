@@ -137,7 +137,12 @@ export function addBuiltInMethods(
       configurable: true,
       enumerable: false,
     });
-    params.forEach((param, index) => DECORATE[param]()(proto, b.method, index));
+    // Last to first, as TypeScript applies parameter decorators: Nest keeps its parameter
+    // metadata in that order, and global pipes run over the parameters in it.
+    for (let index = params.length - 1; index >= 0; index--) {
+      DECORATE[params[index]]()(proto, b.method, index);
+    }
+    Reflect.defineMetadata('design:type', Function, proto, b.method);
     Reflect.defineMetadata(
       'design:paramtypes',
       params.map(() => Object),

@@ -16,8 +16,8 @@ function recordingReceiver(log: string[]): ClientReceiver {
     firstFrame: undefined,
     hold: () => false,
     deliver: () => true,
-    roomJoined: (client, room, byClient) => void log.push(`joined ${room} ${byClient}`),
-    roomLeft: (client, room, byServer) => void log.push(`left ${room} ${byServer}`),
+    roomJoined: (_client, room, byClient) => void log.push(`joined ${room} ${byClient}`),
+    roomLeft: (_client, room, byServer) => void log.push(`left ${room} ${byServer}`),
     removed: () => undefined,
   };
 }
@@ -169,7 +169,7 @@ describe('Rooms', () => {
       const gate = deferred<boolean>();
       rooms.authorizeJoin = () => gate.promise;
       const a = fakeConnection();
-      const join = rooms.requestJoin(a, 'r', (room, added) => added);
+      const join = rooms.requestJoin(a, 'r', (_room, added) => added);
       a.removed = true;
       gate.resolve(true);
       await expect(join).resolves.toBe(false);
@@ -246,9 +246,9 @@ describe('Rooms', () => {
       rooms.authorizeJoin = () => gates[n++].promise;
       const a = fakeConnection();
       const order: string[] = [];
-      const j1 = rooms.requestJoin(a, 'r', (room, added) => void order.push(`join1 ${added}`));
+      const j1 = rooms.requestJoin(a, 'r', (_room, added) => void order.push(`join1 ${added}`));
       const l = Promise.resolve(rooms.requestLeave(a, 'r')).then(() => order.push('leave'));
-      const j2 = rooms.requestJoin(a, 'r', (room, added) => void order.push(`join2 ${added}`));
+      const j2 = rooms.requestJoin(a, 'r', (_room, added) => void order.push(`join2 ${added}`));
       // the second authorizeJoin is asked only once the first join and the leave are done
       expect(n).toBe(1);
       gates[0].resolve(true);
