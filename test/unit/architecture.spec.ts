@@ -183,6 +183,29 @@ describe('architecture of src/ws-hub', () => {
     expect(service).not.toMatch(/\brecovery\b/i);
   });
 
+  it('one function builds the object graph: the core collaborators are constructed only in module/compose-hub.ts', () => {
+    const built =
+      /\bnew (ClientRegistry|Rooms|Delivery|Closer|Registrar|Welcomer|HubFrameDispatcher|HeartbeatScheduler|HubCore|TokenExpiry|Drainer|AdapterHost|PlainDelivery|ClusterLink|HubEvents|HubCounters|LocalHistoryDelivery|RecordedDelivery|StreamMonitor)\(/g;
+    const elsewhere: string[] = [];
+    for (const file of graph.keys()) {
+      if (file === 'module/compose-hub.ts') continue;
+      for (const m of readFileSync(join(ROOT, file), 'utf8').matchAll(built))
+        elsewhere.push(`${file}: ${m[0]}`);
+    }
+    expect(elsewhere).toEqual([]);
+    expect(readFileSync(join(ROOT, 'module/compose-hub.ts'), 'utf8')).toMatch(/new HubCore\(/);
+  });
+
+  it('the gateway, the socket adapter, the metrics and the health indicator see only their role of HubCore', () => {
+    const bad = ['gateway', 'socket', 'metrics', 'health'].flatMap((folder) =>
+      importsOf(folder)
+        .filter((i) => i.to === 'core/hub-core.ts')
+        .filter((i) => /import\s*\{[^}]*\bHubCore\b/.test(readFileSync(join(ROOT, i.from), 'utf8')))
+        .map((i) => i.from),
+    );
+    expect(bad).toEqual([]);
+  });
+
   it('has no import cycle', () => {
     const cycles: string[][] = [];
     const state = new Map<string, 'visiting' | 'done'>();
