@@ -5,7 +5,6 @@ import { Closer } from '../../src/ws-hub/core/closer.js';
 import { Connection, type HubSocket } from '../../src/ws-hub/core/connection.js';
 import { Delivery } from '../../src/ws-hub/core/delivery.js';
 import { Drainer } from '../../src/ws-hub/core/drainer.js';
-import { pingIfOpen } from '../../src/ws-hub/core/frame-writer.js';
 import { HeartbeatScheduler } from '../../src/ws-hub/core/heartbeat.js';
 import { HubCounters } from '../../src/ws-hub/core/hub-counters.js';
 import { HubEvents } from '../../src/ws-hub/core/hub-events.js';
@@ -13,7 +12,6 @@ import { PlainDelivery } from '../../src/ws-hub/core/plain-delivery.js';
 import { Registrar } from '../../src/ws-hub/core/registrar.js';
 import { Rooms } from '../../src/ws-hub/core/rooms.js';
 import { TokenExpiry } from '../../src/ws-hub/core/token-expiry.js';
-import { Welcomer } from '../../src/ws-hub/core/welcomer.js';
 import type {
   HubAdapter,
   HubAdapterHost,
@@ -24,11 +22,12 @@ import type {
   HubPrincipal,
   WsHubModuleOptions,
 } from '../../src/ws-hub/interfaces/options.interface.js';
+import { composeHub } from '../../src/ws-hub/module/compose-hub.js';
+import type { WsPair, WsPairs } from './ws-pairs.js';
 import {
   resolveHubOptions,
   type ResolvedHubOptions,
 } from '../../src/ws-hub/options/resolve-options.js';
-import { CloseCode, DisconnectReason } from '../../src/ws-hub/protocol/constants.js';
 
 /** A cluster adapter that records what the core tells it, in order. */
 export class RecordingAdapter implements HubAdapter {
@@ -72,7 +71,10 @@ export class RecordingAdapter implements HubAdapter {
   async close(): Promise<void> {}
 }
 
-/** The core collaborators of a plain hub (no recovery), wired as `module/compose-hub.ts` does. */
+/**
+ * The core collaborators of a plain hub (no recovery), as the composition root
+ * (`module/compose-hub.ts`) wires them: the tests take them from the hub it builds.
+ */
 export interface CoreParts {
   options: ResolvedHubOptions;
   instanceId: string;
@@ -86,7 +88,6 @@ export interface CoreParts {
   expiry: TokenExpiry;
   closer: Closer;
   delivery: Delivery;
-  welcomer: Welcomer;
   strategy: PlainDelivery;
   registrar: Registrar;
   adapterHost: AdapterHost;
@@ -95,90 +96,42 @@ export interface CoreParts {
   dispose(): void;
 }
 
-export const TEST_INSTANCE_ID = 'inst1';
-
-/** Builds the parts by hand, with the real collaborators; `options` as the module takes them. */
+/** The hub's parts, built by `composeHub`; `options` as the module takes them. */
 export function buildCore(
   options: WsHubModuleOptions = {},
   adapter = new RecordingAdapter(),
 ): CoreParts {
-  const resolved = resolveHubOptions(options);
-  const instanceId = TEST_INSTANCE_ID;
-  const counters = new HubCounters();
-  const registry = new ClientRegistry();
-  const events = new HubEvents();
-  const link = new ClusterLink(adapter, instanceId);
-  const rooms = new Rooms(link, resolved.maxRoomsPerClient);
-  const heartbeat = new HeartbeatScheduler(
-    resolved.pingIntervalMs,
-    resolved.maxMissedPongs,
-    (client) => pingIfOpen(client.socket),
-    (client) => closer.evict(client),
-  );
-  const expiry = new TokenExpiry(
-    resolved.tokenRefreshBeforeMs,
-    (client, text) => delivery.text(client, text),
-    (client) =>
-      closer.close(
-        client,
-        CloseCode.TOKEN_EXPIRED,
-        'token expired',
-        DisconnectReason.TOKEN_EXPIRED,
-      ),
-  );
-  const closer = new Closer(counters, registry, rooms, heartbeat, link, events, expiry);
-  const delivery = new Delivery(
-    counters,
-    registry,
-    rooms,
-    closer,
-    resolved.maxBufferedBytes,
-    resolved.slowConsumer,
-    resolved.coalesceWrites,
-  );
-  const welcomer = new Welcomer(resolved, events, expiry);
-  const strategy = new PlainDelivery(registry, delivery, link);
-  const registrar = new Registrar(
-    counters,
-    instanceId,
-    resolved,
-    registry,
-    heartbeat,
-    delivery,
-    link,
-    welcomer,
-    strategy,
-  );
-  const adapterHost = new AdapterHost(instanceId, registry, closer, strategy, events);
-  const drainer = new Drainer(registry, closer);
-  void link.init(adapterHost);
+  const core = composeHub(resolveHubOptions(options), adapter);
+  void core.link.init(core.adapterHost);
   return {
-    options: resolved,
-    instanceId,
+    options: core.options,
+    instanceId: core.instanceId,
     adapter,
-    counters,
-    registry,
-    events,
-    link,
-    rooms,
-    heartbeat,
-    expiry,
-    closer,
-    delivery,
-    welcomer,
-    strategy,
-    registrar,
-    adapterHost,
-    drainer,
+    counters: core.counters,
+    registry: core.registry,
+    events: core.events,
+    link: core.link,
+    rooms: core.rooms,
+    heartbeat: core.heartbeat,
+    expiry: core.expiry,
+    closer: core.closer,
+    delivery: core.delivery,
+    strategy: core.strategy as PlainDelivery,
+    registrar: core.registrar,
+    adapterHost: core.adapterHost,
+    drainer: core.drainer,
     dispose() {
-      drainer.dispose();
-      heartbeat.stop();
-      closer.dispose();
-      expiry.clear();
-      events.complete();
+      core.drainer.dispose();
+      core.heartbeat.stop();
+      core.closer.dispose();
+      core.expiry.clear();
+      core.events.complete();
     },
   };
 }
+
+/** The instance id of fake connections' ids. */
+const FAKE_INSTANCE_ID = 'inst1';
 
 let serial = 0;
 
@@ -204,10 +157,34 @@ export function fakeConnection(
     ...options.socket,
   } as unknown as HubSocket;
   return new Connection(
-    options.id ?? `${TEST_INSTANCE_ID}.c${++serial}`,
+    options.id ?? `${FAKE_INSTANCE_ID}.c${++serial}`,
     socket,
     0,
     options.ip,
     options.principal ?? (options.userId === undefined ? undefined : { userId: options.userId }),
   );
+}
+
+/** A registered client and both ends of its socket. */
+export interface Peer {
+  client: Connection;
+  pair: WsPair;
+}
+
+/** Connects and registers one client per entry of `users` (its user id, or none). */
+export async function connectPeers(
+  core: CoreParts,
+  pairs: WsPairs,
+  users: readonly (string | undefined)[],
+): Promise<Peer[]> {
+  const peers: Peer[] = [];
+  for (const userId of users) {
+    const pair = await pairs.connect();
+    const principal = userId === undefined ? undefined : { userId };
+    peers.push({
+      pair,
+      client: core.registrar.register(pair.server, { ip: undefined, principal }),
+    });
+  }
+  return peers;
 }

@@ -124,7 +124,7 @@ export class HubCore implements GatewayRole, MonitorRole, HealthRole {
   readonly adapterHost: AdapterHost;
   /** Connection expiry (tokens that expire). */
   readonly expiry: TokenExpiry;
-  private readonly registrar: Registrar;
+  readonly registrar: Registrar;
   private readonly dispatcher: HubFrameDispatcher;
   /** The resolved `authenticate` hook, read by the handshake. */
   authenticator: HubAuthenticateFn | undefined;

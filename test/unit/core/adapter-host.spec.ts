@@ -1,12 +1,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AdapterHost } from '../../../src/ws-hub/core/adapter-host.js';
-import type { Connection } from '../../../src/ws-hub/core/connection.js';
 import { PlainDelivery } from '../../../src/ws-hub/core/plain-delivery.js';
 import type { HubDisconnectedEvent } from '../../../src/ws-hub/interfaces/events.interface.js';
 import { CloseCode, DisconnectReason } from '../../../src/ws-hub/protocol/constants.js';
 import { sleep } from '../../helpers/client.js';
-import { buildCore, type CoreParts } from '../../helpers/core-parts.js';
-import { startWsPairs, type WsPair, type WsPairs } from '../../helpers/ws-pairs.js';
+import { buildCore, connectPeers, type CoreParts, type Peer } from '../../helpers/core-parts.js';
+import { startWsPairs, type WsPairs } from '../../helpers/ws-pairs.js';
 
 let pairs: WsPairs;
 let core: CoreParts;
@@ -21,25 +20,11 @@ afterEach(() => {
   pairs.closeAll();
 });
 
-interface Peer {
-  client: Connection;
-  pair: WsPair;
-}
-
 async function setup(users: (string | undefined)[]): Promise<Peer[]> {
   core = buildCore({ welcome: false });
   left = [];
   core.events.disconnected.subscribe((e) => left.push(e));
-  const peers: Peer[] = [];
-  for (const userId of users) {
-    const pair = await pairs.connect();
-    const principal = userId === undefined ? undefined : { userId };
-    peers.push({
-      pair,
-      client: core.registrar.register(pair.server, { ip: undefined, principal }),
-    });
-  }
-  return peers;
+  return connectPeers(core, pairs, users);
 }
 
 describe('AdapterHost', () => {
@@ -70,7 +55,12 @@ describe('AdapterHost', () => {
   it('disconnect: closes the client with the given code; a takeover keeps the resumed connection', async () => {
     const [a, b] = await setup([undefined, undefined]);
     const host = core.adapterHost;
-    host.applyRemote({ type: 'disconnect', clientId: 'inst1.unknown', code: 4000, reason: 'x' });
+    host.applyRemote({
+      type: 'disconnect',
+      clientId: `${core.instanceId}.unknown`,
+      code: 4000,
+      reason: 'x',
+    });
     host.applyRemote({
       type: 'disconnect',
       clientId: a.client.id,

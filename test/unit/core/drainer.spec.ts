@@ -3,8 +3,8 @@ import type { Connection } from '../../../src/ws-hub/core/connection.js';
 import { DRAIN_BATCH_INTERVAL_MS } from '../../../src/ws-hub/core/drainer.js';
 import type { HubDisconnectedEvent } from '../../../src/ws-hub/interfaces/events.interface.js';
 import { CloseCode, DisconnectReason } from '../../../src/ws-hub/protocol/constants.js';
-import { buildCore, type CoreParts } from '../../helpers/core-parts.js';
-import { startWsPairs, type WsPair, type WsPairs } from '../../helpers/ws-pairs.js';
+import { buildCore, connectPeers, type CoreParts, type Peer } from '../../helpers/core-parts.js';
+import { startWsPairs, type WsPairs } from '../../helpers/ws-pairs.js';
 
 let pairs: WsPairs;
 let core: CoreParts;
@@ -19,19 +19,15 @@ afterEach(() => {
   pairs.closeAll();
 });
 
-async function setup(n: number): Promise<{ client: Connection; pair: WsPair }[]> {
+async function setup(n: number): Promise<Peer[]> {
   core = buildCore({ welcome: false });
   left = [];
   core.events.disconnected.subscribe((e) => left.push(e));
-  const peers = [];
-  for (let i = 0; i < n; i++) {
-    const pair = await pairs.connect();
-    peers.push({
-      pair,
-      client: core.registrar.register(pair.server, { ip: undefined, principal: undefined }),
-    });
-  }
-  return peers;
+  return connectPeers(
+    core,
+    pairs,
+    Array.from({ length: n }, () => undefined),
+  );
 }
 
 const removed = (peers: { client: Connection }[]) => peers.filter((p) => p.client.removed).length;

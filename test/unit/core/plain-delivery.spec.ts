@@ -1,9 +1,14 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Connection } from '../../../src/ws-hub/core/connection.js';
 import { OutgoingFrame } from '../../../src/ws-hub/core/frame-writer.js';
 import { sleep } from '../../helpers/client.js';
-import { buildCore, RecordingAdapter, type CoreParts } from '../../helpers/core-parts.js';
-import { startWsPairs, type WsPair, type WsPairs } from '../../helpers/ws-pairs.js';
+import {
+  buildCore,
+  connectPeers,
+  RecordingAdapter,
+  type CoreParts,
+  type Peer,
+} from '../../helpers/core-parts.js';
+import { startWsPairs, type WsPairs } from '../../helpers/ws-pairs.js';
 
 let pairs: WsPairs;
 let core: CoreParts;
@@ -17,23 +22,9 @@ afterEach(() => {
   pairs.closeAll();
 });
 
-interface Peer {
-  client: Connection;
-  pair: WsPair;
-}
-
 async function setup(users: (string | undefined)[], distributed = false): Promise<Peer[]> {
   core = buildCore({ welcome: false }, new RecordingAdapter(distributed));
-  const peers: Peer[] = [];
-  for (const userId of users) {
-    const pair = await pairs.connect();
-    const principal = userId === undefined ? undefined : { userId };
-    peers.push({
-      pair,
-      client: core.registrar.register(pair.server, { ip: undefined, principal }),
-    });
-  }
-  return peers;
+  return connectPeers(core, pairs, users);
 }
 
 describe('PlainDelivery', () => {
@@ -58,7 +49,7 @@ describe('PlainDelivery', () => {
     expect(core.strategy.send(a.client.id, frame)).toBe(true);
     expect(core.strategy.send('inst2.x', frame)).toBe(true);
     // an id of this instance that is not here, and a string that is no client id: nowhere
-    expect(core.strategy.send('inst1.gone', frame)).toBe(false);
+    expect(core.strategy.send(`${core.instanceId}.gone`, frame)).toBe(false);
     expect(core.strategy.send('nonsense', frame)).toBe(false);
     expect(await a.pair.frames(1)).toEqual(['{"event":"s"}']);
     expect(core.adapter.published).toEqual([

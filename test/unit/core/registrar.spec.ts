@@ -2,12 +2,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { kConnection } from '../../../src/ws-hub/core/connection.js';
 import type { DeliveryStrategy } from '../../../src/ws-hub/core/delivery-strategy.js';
 import { Registrar } from '../../../src/ws-hub/core/registrar.js';
+import { Welcomer } from '../../../src/ws-hub/core/welcomer.js';
 import type { HubConnectedEvent } from '../../../src/ws-hub/interfaces/events.interface.js';
 import type { WsHubModuleOptions } from '../../../src/ws-hub/interfaces/options.interface.js';
 import { instanceOfClientId } from '../../../src/ws-hub/protocol/client-id.js';
 import { PROTOCOL_VERSION } from '../../../src/ws-hub/protocol/constants.js';
 import { sleep, waitFor } from '../../helpers/client.js';
-import { buildCore, TEST_INSTANCE_ID, type CoreParts } from '../../helpers/core-parts.js';
+import { buildCore, type CoreParts } from '../../helpers/core-parts.js';
 import { startWsPairs, type WsPairs } from '../../helpers/ws-pairs.js';
 
 let pairs: WsPairs;
@@ -39,7 +40,7 @@ describe('Registrar', () => {
       ip: '10.1.2.3',
       principal: { userId: 'u1', role: 'admin' },
     });
-    expect(instanceOfClientId(client.id)).toBe(TEST_INSTANCE_ID);
+    expect(instanceOfClientId(client.id)).toBe(c.instanceId);
     expect(client.connectionId).toBe(client.id);
     expect(pair.server[kConnection]).toBe(client);
     expect(client.userId).toBe('u1');
@@ -152,7 +153,7 @@ describe('Registrar', () => {
       c.heartbeat,
       c.delivery,
       c.link,
-      c.welcomer,
+      new Welcomer(c.options, c.events, c.expiry),
       strategy,
     );
     const pair = await pairs.connect();
