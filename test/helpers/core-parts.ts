@@ -1,17 +1,6 @@
-import { ClusterLink } from '../../src/ws-hub/cluster/cluster-link.js';
-import { AdapterHost } from '../../src/ws-hub/core/adapter-host.js';
-import { ClientRegistry } from '../../src/ws-hub/core/client-registry.js';
-import { Closer } from '../../src/ws-hub/core/closer.js';
+import type { HubCore } from '../../src/ws-hub/core/hub-core.js';
 import { Connection, type HubSocket } from '../../src/ws-hub/core/connection.js';
-import { Delivery } from '../../src/ws-hub/core/delivery.js';
-import { Drainer } from '../../src/ws-hub/core/drainer.js';
-import { HeartbeatScheduler } from '../../src/ws-hub/core/heartbeat.js';
-import { HubCounters } from '../../src/ws-hub/core/hub-counters.js';
-import { HubEvents } from '../../src/ws-hub/core/hub-events.js';
-import { PlainDelivery } from '../../src/ws-hub/core/plain-delivery.js';
-import { Registrar } from '../../src/ws-hub/core/registrar.js';
-import { Rooms } from '../../src/ws-hub/core/rooms.js';
-import { TokenExpiry } from '../../src/ws-hub/core/token-expiry.js';
+import type { PlainDelivery } from '../../src/ws-hub/core/plain-delivery.js';
 import type {
   HubAdapter,
   HubAdapterHost,
@@ -24,10 +13,7 @@ import type {
 } from '../../src/ws-hub/interfaces/options.interface.js';
 import { composeHub } from '../../src/ws-hub/module/compose-hub.js';
 import type { WsPair, WsPairs } from './ws-pairs.js';
-import {
-  resolveHubOptions,
-  type ResolvedHubOptions,
-} from '../../src/ws-hub/options/resolve-options.js';
+import { resolveHubOptions } from '../../src/ws-hub/options/resolve-options.js';
 
 /** A cluster adapter that records what the core tells it, in order. */
 export class RecordingAdapter implements HubAdapter {
@@ -75,26 +61,28 @@ export class RecordingAdapter implements HubAdapter {
  * The core collaborators of a plain hub (no recovery), as the composition root
  * (`module/compose-hub.ts`) wires them: the tests take them from the hub it builds.
  */
-export interface CoreParts {
-  options: ResolvedHubOptions;
-  instanceId: string;
+export type CoreParts = Pick<
+  HubCore,
+  | 'options'
+  | 'instanceId'
+  | 'counters'
+  | 'registry'
+  | 'events'
+  | 'link'
+  | 'rooms'
+  | 'heartbeat'
+  | 'expiry'
+  | 'closer'
+  | 'delivery'
+  | 'registrar'
+  | 'adapterHost'
+  | 'drainer'
+> & {
   adapter: RecordingAdapter;
-  counters: HubCounters;
-  registry: ClientRegistry;
-  events: HubEvents;
-  link: ClusterLink;
-  rooms: Rooms;
-  heartbeat: HeartbeatScheduler;
-  expiry: TokenExpiry;
-  closer: Closer;
-  delivery: Delivery;
   strategy: PlainDelivery;
-  registrar: Registrar;
-  adapterHost: AdapterHost;
-  drainer: Drainer;
   /** Stops every timer the parts may hold (heartbeat, grace timers, token expiry, drain). */
   dispose(): void;
-}
+};
 
 /** The hub's parts, built by `composeHub`; `options` as the module takes them. */
 export function buildCore(
