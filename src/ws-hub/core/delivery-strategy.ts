@@ -1,6 +1,6 @@
 import type { HubAdapterMessage } from '../interfaces/cluster-adapter.interface.js';
 import type { Position } from '../protocol/streams.js';
-import type { HubDirectHandler } from './frame-dispatcher.js';
+import type { HubDirectHandler } from './route-table.js';
 import type { OutgoingFrame } from './frame-writer.js';
 import type { ConnectionInfo, Connection } from './connection.js';
 

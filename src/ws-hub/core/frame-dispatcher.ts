@@ -4,7 +4,7 @@ import { CloseCode, DisconnectReason, ErrorCode } from '../protocol/constants.js
 import { FrameError, readFrame, type HubEnvelope } from '../protocol/envelope.js';
 import type { Connection } from './connection.js';
 import { HubCounters, INVALID_FRAME, UNHANDLED_EVENT } from './hub-counters.js';
-import { Replies } from './replies.js';
+import { Replies, type DispatchSink } from './replies.js';
 import { takeToken } from './rate-limit.js';
 import { WindowCounter } from './window-counter.js';
 import {
@@ -13,11 +13,6 @@ import {
   type HubDirectHandler,
   type HubFrameHandler,
 } from './route-table.js';
-
-/** (`recovery/` imports it from here; its home is `route-table.ts`.) */
-export type { HubDirectHandler } from './route-table.js';
-export type { DispatchSink } from './replies.js';
-import type { DispatchSink } from './replies.js';
 
 /**
  * Everything between a frame arriving and its reply leaving: rate limit, validation, error

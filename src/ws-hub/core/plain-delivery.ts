@@ -2,7 +2,7 @@ import type { ClusterLink } from '../cluster/cluster-link.js';
 import type { ClientRegistry } from './client-registry.js';
 import type { Delivery } from './delivery.js';
 import type { DeliveryStrategy, FrameMessage } from './delivery-strategy.js';
-import type { HubDirectHandler } from './frame-dispatcher.js';
+import type { HubDirectHandler } from './route-table.js';
 import { OutgoingFrame } from './frame-writer.js';
 
 const NO_ROUTES: ReadonlyMap<string, HubDirectHandler> = new Map();

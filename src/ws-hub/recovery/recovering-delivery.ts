@@ -3,7 +3,7 @@ import type { ClientRegistry } from '../core/client-registry.js';
 import type { Closer } from '../core/closer.js';
 import type { Delivery } from '../core/delivery.js';
 import type { DeliveryStrategy, FrameMessage } from '../core/delivery-strategy.js';
-import type { HubDirectHandler } from '../core/frame-dispatcher.js';
+import type { HubDirectHandler } from '../core/route-table.js';
 import type { OutgoingFrame } from '../core/frame-writer.js';
 import type { ConnectionInfo, Connection } from '../core/connection.js';
 import type { HubCounters } from '../core/hub-counters.js';

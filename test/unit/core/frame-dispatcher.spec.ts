@@ -2,10 +2,8 @@ import { BadRequestException } from '@nestjs/common';
 import { WsException } from '@nestjs/websockets';
 import { Subject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import {
-  HubFrameDispatcher,
-  type DispatchSink,
-} from '../../../src/ws-hub/core/frame-dispatcher.js';
+import { HubFrameDispatcher } from '../../../src/ws-hub/core/frame-dispatcher.js';
+import type { DispatchSink } from '../../../src/ws-hub/core/replies.js';
 import { Connection } from '../../../src/ws-hub/core/connection.js';
 import { HubCounters } from '../../../src/ws-hub/core/hub-counters.js';
 import { resolveHubOptions } from '../../../src/ws-hub/options/resolve-options.js';
