@@ -1,3 +1,4 @@
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import type { HubCore } from '../../src/ws-hub/core/hub-core.js';
 import { Connection, type HubSocket } from '../../src/ws-hub/core/connection.js';
 import type { PlainDelivery } from '../../src/ws-hub/core/plain-delivery.js';
@@ -12,7 +13,7 @@ import type {
   WsHubModuleOptions,
 } from '../../src/ws-hub/interfaces/options.interface.js';
 import { composeHub } from '../../src/ws-hub/module/compose-hub.js';
-import type { WsPair, WsPairs } from './ws-pairs.js';
+import { startWsPairs, type WsPair, type WsPairs } from './ws-pairs.js';
 import { resolveHubOptions } from '../../src/ws-hub/options/resolve-options.js';
 
 /** A cluster adapter that records what the core tells it, in order. */
@@ -175,4 +176,33 @@ export async function connectPeers(
     });
   }
   return peers;
+}
+
+/**
+ * For a spec file of the core: real `ws` pairs on 127.0.0.1 for its tests (`pairs`), and
+ * `build()` for each test's hub parts, disposed with the test's sockets after it.
+ */
+export function useCoreParts(): {
+  readonly pairs: WsPairs;
+  build(options?: WsHubModuleOptions, adapter?: RecordingAdapter): CoreParts;
+} {
+  let pairs: WsPairs | undefined;
+  let current: CoreParts | undefined;
+  beforeAll(async () => {
+    pairs = await startWsPairs();
+  });
+  afterAll(() => pairs?.close());
+  afterEach(() => {
+    current?.dispose();
+    current = undefined;
+    pairs?.closeAll();
+  });
+  return {
+    get pairs() {
+      return pairs!;
+    },
+    build(options = {}, adapter = new RecordingAdapter()) {
+      return (current = buildCore(options, adapter));
+    },
+  };
 }

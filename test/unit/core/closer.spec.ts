@@ -1,32 +1,28 @@
 import { Subscription } from 'rxjs';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { reasonFor } from '../../../src/ws-hub/core/closer.js';
 import type { ClientReceiver, Connection } from '../../../src/ws-hub/core/connection.js';
 import type { HubDisconnectedEvent } from '../../../src/ws-hub/interfaces/events.interface.js';
 import { CloseCode, DisconnectReason } from '../../../src/ws-hub/protocol/constants.js';
 import { waitFor } from '../../helpers/client.js';
 import { captureLogs } from '../../helpers/logs.js';
-import { buildCore, fakeConnection, type CoreParts } from '../../helpers/core-parts.js';
-import { startWsPairs, type WsPair, type WsPairs } from '../../helpers/ws-pairs.js';
+import { fakeConnection, type CoreParts, useCoreParts } from '../../helpers/core-parts.js';
+import { type WsPair } from '../../helpers/ws-pairs.js';
 
-let pairs: WsPairs;
 let core: CoreParts;
 let left: HubDisconnectedEvent[];
 
-beforeAll(async () => {
-  pairs = await startWsPairs();
-});
-afterAll(() => pairs.close());
+const fixture = useCoreParts();
 
 function setup(): void {
-  core = buildCore({ welcome: false });
+  core = fixture.build({ welcome: false });
   left = [];
   core.events.disconnected.subscribe((e) => left.push(e));
 }
 
 /** A registered client on a real connection. */
 async function connect(userId?: string): Promise<{ client: Connection; pair: WsPair }> {
-  const pair = await pairs.connect();
+  const pair = await fixture.pairs.connect();
   const client = core.registrar.register(pair.server, {
     ip: '127.0.0.1',
     principal: userId === undefined ? undefined : { userId },
@@ -36,10 +32,6 @@ async function connect(userId?: string): Promise<{ client: Connection; pair: WsP
 
 describe('Closer', () => {
   beforeEach(setup);
-  afterEach(() => {
-    core.dispose();
-    pairs.closeAll();
-  });
 
   it('close: a close frame with the code and reason, and the client unregistered at once', async () => {
     const { client, pair } = await connect('u1');

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type {
   ClientReceiver,
   Connection,
@@ -9,25 +9,16 @@ import type { HubDisconnectedEvent } from '../../../src/ws-hub/interfaces/events
 import type { WsHubModuleOptions } from '../../../src/ws-hub/interfaces/options.interface.js';
 import { CloseCode, DisconnectReason } from '../../../src/ws-hub/protocol/constants.js';
 import { sleep, waitFor } from '../../helpers/client.js';
-import { buildCore, type CoreParts } from '../../helpers/core-parts.js';
-import { startWsPairs, type WsPair, type WsPairs } from '../../helpers/ws-pairs.js';
+import { type CoreParts, useCoreParts } from '../../helpers/core-parts.js';
+import { type WsPair } from '../../helpers/ws-pairs.js';
 
-let pairs: WsPairs;
 let core: CoreParts | undefined;
 let left: HubDisconnectedEvent[];
 
-beforeAll(async () => {
-  pairs = await startWsPairs();
-});
-afterAll(() => pairs.close());
-afterEach(() => {
-  core?.dispose();
-  core = undefined;
-  pairs.closeAll();
-});
+const fixture = useCoreParts();
 
 function setup(options: WsHubModuleOptions = {}): CoreParts {
-  core = buildCore({ welcome: false, ...options });
+  core = fixture.build({ welcome: false, ...options });
   left = [];
   core.events.disconnected.subscribe((e) => left.push(e));
   return core;
@@ -39,7 +30,7 @@ interface Peer {
 }
 
 async function connect(c: CoreParts, userId?: string): Promise<Peer> {
-  const pair = await pairs.connect();
+  const pair = await fixture.pairs.connect();
   const client = c.registrar.register(pair.server, {
     ip: '127.0.0.1',
     principal: userId === undefined ? undefined : { userId },

@@ -1,31 +1,22 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Connection } from '../../../src/ws-hub/core/connection.js';
 import { DRAIN_BATCH_INTERVAL_MS } from '../../../src/ws-hub/core/drainer.js';
 import type { HubDisconnectedEvent } from '../../../src/ws-hub/interfaces/events.interface.js';
 import { CloseCode, DisconnectReason } from '../../../src/ws-hub/protocol/constants.js';
-import { buildCore, connectPeers, type CoreParts, type Peer } from '../../helpers/core-parts.js';
-import { startWsPairs, type WsPairs } from '../../helpers/ws-pairs.js';
+import { connectPeers, type CoreParts, type Peer, useCoreParts } from '../../helpers/core-parts.js';
 
-let pairs: WsPairs;
 let core: CoreParts;
 let left: HubDisconnectedEvent[];
 
-beforeAll(async () => {
-  pairs = await startWsPairs();
-});
-afterAll(() => pairs.close());
-afterEach(() => {
-  core.dispose();
-  pairs.closeAll();
-});
+const fixture = useCoreParts();
 
 async function setup(n: number): Promise<Peer[]> {
-  core = buildCore({ welcome: false });
+  core = fixture.build({ welcome: false });
   left = [];
   core.events.disconnected.subscribe((e) => left.push(e));
   return connectPeers(
     core,
-    pairs,
+    fixture.pairs,
     Array.from({ length: n }, () => undefined),
   );
 }

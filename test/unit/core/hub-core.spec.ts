@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DeliveryStrategy } from '../../../src/ws-hub/core/delivery-strategy.js';
 import { HubFrameDispatcher } from '../../../src/ws-hub/core/frame-dispatcher.js';
 import { HubCore } from '../../../src/ws-hub/core/hub-core.js';
@@ -6,25 +6,15 @@ import { kConnection } from '../../../src/ws-hub/core/connection.js';
 import type { HubMessageEvent } from '../../../src/ws-hub/interfaces/events.interface.js';
 import type { WsHubModuleOptions } from '../../../src/ws-hub/interfaces/options.interface.js';
 import { DisconnectReason, ErrorCode } from '../../../src/ws-hub/protocol/constants.js';
-import { buildCore, type CoreParts } from '../../helpers/core-parts.js';
-import { startWsPairs, type WsPairs } from '../../helpers/ws-pairs.js';
+import { type CoreParts, useCoreParts } from '../../helpers/core-parts.js';
 
-let pairs: WsPairs;
 let parts: CoreParts | undefined;
 
-beforeAll(async () => {
-  pairs = await startWsPairs();
-});
-afterAll(() => pairs.close());
-afterEach(() => {
-  parts?.dispose();
-  parts = undefined;
-  pairs.closeAll();
-});
+const fixture = useCoreParts();
 
 /** A `HubCore` over the parts, wired as `module/compose-hub.ts` does (`strategy`: another one). */
 function setup(options: WsHubModuleOptions = {}, strategy?: DeliveryStrategy): HubCore {
-  const p = (parts = buildCore({ welcome: false, ...options }));
+  const p = (parts = fixture.build({ welcome: false, ...options }));
   const dispatcher = new HubFrameDispatcher(
     p.options,
     p.counters,
@@ -42,7 +32,7 @@ const info = { ip: undefined, principal: undefined };
 describe('HubCore', () => {
   it('registers sockets and unregisters them on their close event', async () => {
     const core = setup();
-    const pair = await pairs.connect();
+    const pair = await fixture.pairs.connect();
     const client = core.register(pair.server, { ip: '10.0.0.1', principal: { userId: 'u1' } })!;
     expect(core.online).toBe(1);
     expect(core.userCount).toBe(1);
@@ -52,7 +42,7 @@ describe('HubCore', () => {
     expect(core.online).toBe(0);
     expect(core.counters.closed.get(DisconnectReason.CLIENT_CLOSED)).toBe(1);
     // a socket that never registered: nothing to do
-    const other = await pairs.connect();
+    const other = await fixture.pairs.connect();
     expect(other.server[kConnection]).toBeUndefined();
     expect(() => core.unregister(other.server, 1006)).not.toThrow();
   });
@@ -63,13 +53,13 @@ describe('HubCore', () => {
     expect(core.draining).toBe(true);
     expect(core.drain()).toBe(drained); // once: the same promise
     expect(await drained).toEqual({ clients: 0, answered: 0, spreadMs: 0 });
-    const late = await pairs.connect();
+    const late = await fixture.pairs.connect();
     expect(core.register(late.server, info)).toBeUndefined();
     expect(await late.closed).toEqual({ code: 1012, reason: 'server restarting' });
 
     const core2 = setup();
     core2.isShuttingDown = true;
-    const later = await pairs.connect();
+    const later = await fixture.pairs.connect();
     expect(core2.register(later.server, info)).toBeUndefined();
     expect(await later.closed).toEqual({ code: 1001, reason: 'server shutting down' });
     expect(core2.online).toBe(0);
@@ -79,7 +69,7 @@ describe('HubCore', () => {
     const core = setup();
     const seen: HubMessageEvent[] = [];
     core.events.message.subscribe((m) => seen.push(m));
-    const pair = await pairs.connect();
+    const pair = await fixture.pairs.connect();
     const client = core.register(pair.server, info)!;
     expect(core.ack(client, { hi: 1 }, 4)).toEqual({ event: 'ack', data: { hi: 1 } });
     expect(seen).toEqual([
@@ -89,7 +79,7 @@ describe('HubCore', () => {
 
   it('join and leave answer with the room; counts follow', async () => {
     const core = setup();
-    const pair = await pairs.connect();
+    const pair = await fixture.pairs.connect();
     const client = core.register(pair.server, info)!;
     expect(await core.join(client, 'r')).toEqual({ room: 'r' });
     expect(core.roomCount).toBe(1);
@@ -98,14 +88,14 @@ describe('HubCore', () => {
   });
 
   it('undoes a join whose position cannot be read, and answers UNAVAILABLE', async () => {
-    const base = buildCore();
+    const base = fixture.build();
     const failing = Object.create(base.strategy) as DeliveryStrategy;
     failing.joinedPosition = async () => {
       throw new Error('store down');
     };
     base.dispose();
     const core = setup({}, failing);
-    const pair = await pairs.connect();
+    const pair = await fixture.pairs.connect();
     const client = core.register(pair.server, info)!;
     await expect(core.join(client, 'r')).rejects.toMatchObject({
       code: ErrorCode.UNAVAILABLE,
@@ -121,7 +111,7 @@ describe('HubCore', () => {
 
   it('bufferedBytes adds up what the sockets hold', async () => {
     const core = setup();
-    const pair = await pairs.connect();
+    const pair = await fixture.pairs.connect();
     core.register(pair.server, info);
     expect(core.bufferedBytes()).toBe(0);
     expect(core.distributed).toBe(false);

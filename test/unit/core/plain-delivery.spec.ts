@@ -1,30 +1,21 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { OutgoingFrame } from '../../../src/ws-hub/core/frame-writer.js';
 import { sleep } from '../../helpers/client.js';
 import {
-  buildCore,
   connectPeers,
   RecordingAdapter,
   type CoreParts,
   type Peer,
+  useCoreParts,
 } from '../../helpers/core-parts.js';
-import { startWsPairs, type WsPairs } from '../../helpers/ws-pairs.js';
 
-let pairs: WsPairs;
 let core: CoreParts;
 
-beforeAll(async () => {
-  pairs = await startWsPairs();
-});
-afterAll(() => pairs.close());
-afterEach(() => {
-  core.dispose();
-  pairs.closeAll();
-});
+const fixture = useCoreParts();
 
 async function setup(users: (string | undefined)[], distributed = false): Promise<Peer[]> {
-  core = buildCore({ welcome: false }, new RecordingAdapter(distributed));
-  return connectPeers(core, pairs, users);
+  core = fixture.build({ welcome: false }, new RecordingAdapter(distributed));
+  return connectPeers(core, fixture.pairs, users);
 }
 
 describe('PlainDelivery', () => {

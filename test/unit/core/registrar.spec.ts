@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { kConnection } from '../../../src/ws-hub/core/connection.js';
 import type { DeliveryStrategy } from '../../../src/ws-hub/core/delivery-strategy.js';
 import { Registrar } from '../../../src/ws-hub/core/registrar.js';
@@ -8,25 +8,15 @@ import type { WsHubModuleOptions } from '../../../src/ws-hub/interfaces/options.
 import { instanceOfClientId } from '../../../src/ws-hub/protocol/client-id.js';
 import { PROTOCOL_VERSION } from '../../../src/ws-hub/protocol/constants.js';
 import { sleep, waitFor } from '../../helpers/client.js';
-import { buildCore, type CoreParts } from '../../helpers/core-parts.js';
-import { startWsPairs, type WsPairs } from '../../helpers/ws-pairs.js';
+import { type CoreParts, useCoreParts } from '../../helpers/core-parts.js';
 
-let pairs: WsPairs;
 let core: CoreParts | undefined;
 let connected: HubConnectedEvent[];
 
-beforeAll(async () => {
-  pairs = await startWsPairs();
-});
-afterAll(() => pairs.close());
-afterEach(() => {
-  core?.dispose();
-  core = undefined;
-  pairs.closeAll();
-});
+const fixture = useCoreParts();
 
 function setup(options: WsHubModuleOptions = {}): CoreParts {
-  core = buildCore(options);
+  core = fixture.build(options);
   connected = [];
   core.events.connected.subscribe((e) => connected.push(e));
   return core;
@@ -35,7 +25,7 @@ function setup(options: WsHubModuleOptions = {}): CoreParts {
 describe('Registrar', () => {
   it('registers a socket: an id of this instance, the indexes, the heartbeat, a welcome, connected$', async () => {
     const c = setup({ pingIntervalMs: 10_000, maxPayloadBytes: 4096 });
-    const pair = await pairs.connect();
+    const pair = await fixture.pairs.connect();
     const client = c.registrar.register(pair.server, {
       ip: '10.1.2.3',
       principal: { userId: 'u1', role: 'admin' },
@@ -77,15 +67,15 @@ describe('Registrar', () => {
 
   it('subscribes a user only with its first connection here; ids are unique', async () => {
     const c = setup();
-    const a = c.registrar.register((await pairs.connect()).server, {
+    const a = c.registrar.register((await fixture.pairs.connect()).server, {
       ip: undefined,
       principal: { userId: 'u1' },
     });
-    const b = c.registrar.register((await pairs.connect()).server, {
+    const b = c.registrar.register((await fixture.pairs.connect()).server, {
       ip: undefined,
       principal: { userId: 'u1' },
     });
-    const anon = c.registrar.register((await pairs.connect()).server, {
+    const anon = c.registrar.register((await fixture.pairs.connect()).server, {
       ip: undefined,
       principal: undefined,
     });
@@ -102,7 +92,7 @@ describe('Registrar', () => {
 
   it('fills the rate-limit bucket when there is a rate limit', async () => {
     const limited = setup({ rateLimit: { messagesPerSecond: 5, burst: 7, maxViolations: 3 } });
-    const a = limited.registrar.register((await pairs.connect()).server, {
+    const a = limited.registrar.register((await fixture.pairs.connect()).server, {
       ip: undefined,
       principal: undefined,
     });
@@ -111,7 +101,7 @@ describe('Registrar', () => {
     limited.dispose();
 
     const open = setup({ rateLimit: false });
-    const b = open.registrar.register((await pairs.connect()).server, {
+    const b = open.registrar.register((await fixture.pairs.connect()).server, {
       ip: undefined,
       principal: undefined,
     });
@@ -120,7 +110,7 @@ describe('Registrar', () => {
 
   it('marks the client alive when its socket answers a ping', async () => {
     const c = setup();
-    const pair = await pairs.connect();
+    const pair = await fixture.pairs.connect();
     const client = c.registrar.register(pair.server, { ip: undefined, principal: undefined });
     client.alive = false;
     pair.server.ping();
@@ -129,7 +119,7 @@ describe('Registrar', () => {
 
   it('without the welcome option: no frame, still announced', async () => {
     const c = setup({ welcome: false });
-    const pair = await pairs.connect();
+    const pair = await fixture.pairs.connect();
     const client = c.registrar.register(pair.server, { ip: undefined, principal: undefined });
     expect(connected.map((e) => e.clientId)).toEqual([client.id]);
     await sleep(30);
@@ -156,7 +146,7 @@ describe('Registrar', () => {
       new Welcomer(c.options, c.events, c.expiry),
       strategy,
     );
-    const pair = await pairs.connect();
+    const pair = await fixture.pairs.connect();
     const info = { ip: undefined, principal: undefined, protocol: 'ws-hub.recovery' };
     const client = registrar.register(pair.server, info);
     expect(admitted).toEqual([[client, info]]);
