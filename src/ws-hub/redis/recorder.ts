@@ -53,9 +53,6 @@ interface RecorderDeps {
   redisCluster?: { idPrefix: string };
 }
 
-/** Counters of the recorder (the history section of the adapter's stats). */
-type RecorderStats = HubAdapterHistoryStats;
-
 /**
  * The publishing side of recovery on Redis. Each recorded message is one `APPEND_PUBLISH`
  * (offsets, history, publish in one round trip); its copy comes back through pub/sub to every
@@ -94,7 +91,8 @@ export class Recorder {
     this.appliedHere.clear();
   }
 
-  stats(): RecorderStats {
+  /** The history section of the adapter's stats. */
+  stats(): HubAdapterHistoryStats {
     return {
       historyWrites: this.historyWrites,
       historyFailures: this.historyFailures,
