@@ -122,17 +122,25 @@ describe('Redis Cluster: recovery', () => {
     // What the app processed: a copy through a second room, or again after the seam (its mid
     // known), only advances the positions.
     const got = (event: string) => r.delivered.filter((f) => f.event === event).map((f) => f.data);
+    // Each exactly once. Their order is each stream's offset order (the Recovering client
+    // processes a frame only when it is next in every stream it is in, and `losses()` below
+    // is empty), which need not be publish order on a Redis Cluster (README, "Redis Cluster"):
+    // ioredis resends a command redirected by MOVED (a fresh cluster) after those sent
+    // meanwhile, and there is no order across streams (the `solo` broadcasts go to four rooms).
+    const once = (event: string) => [...(got(event) as number[])].sort((m, n) => m - n);
     await waitFor(() => got('b').length === 5);
-    expect(got('x')).toEqual([0, 1, 2, 3, 4, 5]);
-    expect(got('solo')).toEqual([1, 2, 3, 4, 5]);
-    expect(got('dm')).toEqual([1, 2, 3, 4, 5]);
-    expect(got('b')).toEqual([1, 2, 3, 4, 5]);
+    expect(got('x')[0]).toBe(0);
+    expect(once('x')).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(once('solo')).toEqual([1, 2, 3, 4, 5]);
+    expect(once('dm')).toEqual([1, 2, 3, 4, 5]);
+    expect(once('b')).toEqual([1, 2, 3, 4, 5]);
 
     // Live again, on b: send and room broadcasts reach it there, once.
     c.hub.broadcast('x', 6, { rooms });
     c.hub.send(id, 'dm', 6);
     await waitFor(() => got('dm').length === 6 && got('x').length === 7);
-    expect(got('x')).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(once('x')).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(got('x').at(-1)).toBe(6); // published after the resume: after every replayed one
     expect(r.losses()).toEqual([]);
     expect(adapterOf(c).stats().publishFailures).toBe(0);
   }, 30_000);
